@@ -1,0 +1,39 @@
+"""What every CLI command shares: settings, one-line errors, consoles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from api.settings import Settings
+from retrieval.errors import KnowledgeBaseError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def load_settings(data_dir: Path | None = None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        if not data_dir.is_dir():
+            fail(f"--data-dir {data_dir}: not a directory")
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    return settings
+
+
+def fail(message: str, code: int = 1) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the knowledge base's own errors into one line on stderr and exit code 1."""
+    try:
+        yield
+    except KnowledgeBaseError as error:
+        fail(str(error))

@@ -1,0 +1,74 @@
+"""Settings read from the environment (prefix MEDCODER_) or a .env file; read only at the edge."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2-int8"
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "medcoder"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDCODER_", env_file=".env", extra="ignore")
+
+    home: Path = Field(
+        default_factory=default_home,
+        description="Directory for all state: knowledge-base versions, caches, the database.",
+    )
+    data_dir: Path | None = Field(
+        default=None,
+        description="Where reference files (CMS code-set downloads, CodiEsp, models) are read "
+        "from; same as --data-dir.",
+    )
+    embedding_model_dir: Path | None = Field(
+        default=None,
+        description="Folder with the all-MiniLM-L6-v2 int8 model.onnx and tokenizer.json. "
+        "Default: <data_dir>/models/all-MiniLM-L6-v2-int8, else <home>/models/... .",
+    )
+    embedder: Literal["onnx", "openai"] = Field(
+        default="onnx", description="Which embedder the knowledge base uses for vectors."
+    )
+    openai_embedding_model: str = Field(
+        default="text-embedding-3-small", description="Embedding model when embedder=openai."
+    )
+    openai_embedding_dimension: int = Field(
+        default=1536, description="Vector size of openai_embedding_model."
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp server). "
+        "With no LLM configured the deterministic offline proposer is used.",
+    )
+    llm_model: str | None = Field(default=None, description="Model name sent to the LLM server.")
+    llm_timeout_s: float = Field(default=60.0, description="Per-request LLM timeout in seconds.")
+    tiktoken_cache_dir: Path | None = Field(
+        default=None,
+        description="Folder of tiktoken BPE files named by the sha1 of their URL (offline use). "
+        "Default: prepared under <home> from <data_dir>/tiktoken when present.",
+    )
+
+    @property
+    def llm_mode(self) -> Literal["offline", "llm"]:
+        return (
+            "llm"
+            if self.llm_model and (self.llm_base_url or os.environ.get("OPENAI_API_KEY"))
+            else "offline"
+        )
+
+    def resolved_model_dir(self) -> Path:
+        if self.embedding_model_dir is not None:
+            return self.embedding_model_dir
+        if self.data_dir is not None:
+            candidate = self.data_dir / "models" / EMBEDDING_MODEL_NAME
+            if candidate.is_dir():
+                return candidate
+        return self.home / "models" / EMBEDDING_MODEL_NAME

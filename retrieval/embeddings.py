@@ -1,0 +1,113 @@
+"""Text embedders behind one small interface.
+
+`OnnxMiniLMEmbedder` is the offline default (all-MiniLM-L6-v2 int8 via onnxruntime);
+`OpenAIEmbedder` is used when configured; `HashingEmbedder` is a deterministic stand-in that
+only unit tests may use, because it knows nothing of meaning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from retrieval.errors import KnowledgeBaseError
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors of a fixed dimension."""
+
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class OnnxMiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX): mean pooling over tokens, then L2 normalisation."""
+
+    dimension = 384
+    max_tokens = 128
+
+    def __init__(self, model_dir: Path, threads: int = 2) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_path, tokenizer_path = model_dir / "model.onnx", model_dir / "tokenizer.json"
+        for required in (model_path, tokenizer_path):
+            if not required.is_file():
+                raise KnowledgeBaseError(
+                    f"embedding model file missing: {required} "
+                    "(set MEDCODER_EMBEDDING_MODEL_DIR to a folder with model.onnx and "
+                    "tokenizer.json)"
+                )
+        self.name = f"onnx:{model_dir.name}"
+        self.model_dir = model_dir.resolve()
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        # The shipped tokenizer pads every text to 128 tokens; padding per batch is 8x faster.
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(self.max_tokens)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _normalise(pooled)
+
+
+class OpenAIEmbedder:
+    """Embeddings from an OpenAI-compatible /v1/embeddings endpoint."""
+
+    def __init__(self, model: str, dimension: int, base_url: str | None = None) -> None:
+        from openai import OpenAI
+
+        self.name = f"openai:{model}"
+        self.dimension = dimension
+        self._model = model
+        self._client = OpenAI(base_url=base_url) if base_url else OpenAI()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        response = self._client.embeddings.create(model=self._model, input=list(texts))
+        return _normalise(np.array([item.embedding for item in response.data], dtype=np.float32))
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing; for unit tests only (it has no notion of meaning)."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.name = f"hashing:{dimension}"
+        self.dimension = dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+                vectors[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
+        return _normalise(vectors + 1e-6)

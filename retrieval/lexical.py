@@ -1,0 +1,95 @@
+"""Lexical (BM25) index over code titles, inclusion terms, index paths and guidelines."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from retrieval.text import normalise
+
+_STOPWORDS = frozenset(
+    {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or"}
+    | {"other", "the", "to", "with", "without"}
+)
+_KEEP_S = re.compile(r"(ss|us|is|ys)$")
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalised words, minus stopwords, with a light plural strip ("fractures" -> "fracture")."""
+    tokens = []
+    for word in normalise(text).split():
+        if word in _STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not _KEEP_S.search(word):
+            word = word[:-1]
+        tokens.append(word)
+    return tokens
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalDoc:
+    """What a lexical hit points to: a code (or None for a guideline) and the cited source."""
+
+    code: str | None
+    source_id: str
+    text: str
+    billable: bool
+    chapter: str | None = None
+
+
+class LexicalIndex:
+    """One BM25 index per code system, with per-document metadata for filtering."""
+
+    def __init__(self, retriever: bm25s.BM25, docs: list[LexicalDoc]) -> None:
+        self._retriever = retriever
+        self.docs = docs
+        self._vocab = set(retriever.vocab_dict) if retriever.vocab_dict else set()
+        self._billable = np.array([d.billable for d in docs], dtype=np.float32)
+        self._chapters = np.array([d.chapter or "" for d in docs])
+
+    @classmethod
+    def build(cls, docs: list[LexicalDoc]) -> LexicalIndex:
+        retriever = bm25s.BM25()
+        retriever.index([tokenize(d.text) or ["<empty>"] for d in docs], show_progress=False)
+        return cls(retriever, docs)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._retriever.save(str(directory), show_progress=False)
+        with (directory / "docs.jsonl").open("w") as out:
+            for doc in self.docs:
+                out.write(json.dumps(asdict(doc)) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        retriever = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
+        with (directory / "docs.jsonl").open() as lines:
+            docs = [LexicalDoc(**json.loads(line)) for line in lines]
+        return cls(retriever, docs)
+
+    def search(
+        self,
+        query: str,
+        k: int,
+        billable_only: bool = False,
+        chapters: Sequence[str] | None = None,
+    ) -> list[tuple[LexicalDoc, float]]:
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens or not self.docs:
+            return []
+        mask = self._billable.copy() if billable_only else np.ones(len(self.docs), np.float32)
+        if chapters:
+            mask *= np.isin(self._chapters, list(chapters)).astype(np.float32)
+        k = min(k, len(self.docs))
+        ids, scores = self._retriever.retrieve(
+            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [
+            (self.docs[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0
+        ]

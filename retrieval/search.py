@@ -1,0 +1,189 @@
+"""Hybrid search: exact phrase, BM25 and vector lists fused by reciprocal rank."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from retrieval.embeddings import Embedder
+from retrieval.errors import QueryError, UnknownCodeError
+from retrieval.lexical import LexicalDoc, LexicalIndex
+from retrieval.records import CodeRecord
+from retrieval.store import KnowledgeStore
+from retrieval.text import looks_like_code, with_dot
+from retrieval.vectors import VectorIndex
+
+RRF_K = 60
+MAX_QUERY_CHARS = 2000
+# An exact phrase match (title, inclusion term, index path) outranks any fused score.
+EXACT_WEIGHT = 4.0
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result: a code (or a guideline section when `code` is None)."""
+
+    code: str | None
+    title: str
+    score: float
+    source: str
+    system: str
+    billable: bool
+    matched: str = ""
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "title": self.title,
+            "score": round(self.score, 6),
+            "source": self.source,
+            "system": self.system,
+            "billable": self.billable,
+        }
+
+
+def system_of(source_id: str) -> str:
+    """The code system a cited source belongs to (PCS and CM share some 3-character names)."""
+    pcs_prefixes = ("pcs_table:", "pcs_definition:", "index:pcs:", "guideline:pcs:")
+    return "pcs" if source_id.startswith(pcs_prefixes) else "cm"
+
+
+def check_query(query: str) -> str:
+    cleaned = " ".join(query.split())
+    if not cleaned:
+        raise QueryError("the search query is empty")
+    if len(cleaned) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the search query is {len(cleaned)} characters; at most {MAX_QUERY_CHARS}"
+        )
+    return cleaned
+
+
+class HybridSearcher:
+    """Search the knowledge base the way the agent and the CLI need it."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        lexical: dict[str, LexicalIndex],
+        vectors: VectorIndex | None,
+        embedder: Embedder | None,
+    ) -> None:
+        self.store = store
+        self._lexical = lexical
+        self._vectors = vectors
+        self._embedder = embedder
+
+    def lookup(self, code: str) -> CodeRecord:
+        """Exact lookup by code; unknown codes raise with the nearest valid ones."""
+        candidate = code.strip().upper()
+        if not candidate or not looks_like_code(candidate):
+            raise QueryError(f"{code!r} is not a well-formed ICD-10-CM or ICD-10-PCS code")
+        for form in (with_dot(candidate), candidate):
+            record = self.store.get(form)
+            if record is not None:
+                return record
+        raise UnknownCodeError(with_dot(candidate), self.store.nearest_codes(with_dot(candidate)))
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        system: str | None = None,
+        billable_only: bool = False,
+        chapters: Sequence[str] | None = None,
+        include_guidelines: bool = False,
+    ) -> list[Hit]:
+        query = check_query(query)
+        if k < 1:
+            raise QueryError(f"k must be at least 1, got {k}")
+        depth = max(50, k * 5)
+        fused: dict[str, Hit] = {}
+
+        def add(key: str, list_name: str, rank: int, weight: float, hit: Hit) -> None:
+            current = fused.setdefault(key, hit)
+            if list_name in current.ranks:
+                return
+            current.ranks[list_name] = rank
+            current.score += weight / (RRF_K + rank)
+
+        for rank, (code, source) in enumerate(self._exact(query, system, billable_only)):
+            add(code, "exact", rank, EXACT_WEIGHT * RRF_K, self._hit(code, source, query))
+        for name, index in self._lexical.items():
+            if system and name != system:
+                continue
+            results = index.search(query, depth, billable_only, chapters)
+            for rank, (doc, _) in enumerate(self._dedupe(results, include_guidelines)):
+                key = doc.code or doc.source_id
+                add(key, f"bm25-{name}", rank, 1.0, self._hit(doc.code, doc.source_id, doc.text))
+        for rank, (meta, text) in enumerate(
+            self._vector_hits(query, depth, system, billable_only, chapters, include_guidelines)
+        ):
+            vector_code: str | None = meta["code"] or None
+            key = vector_code or meta["source_id"]
+            add(key, "vector", rank, 1.0, self._hit(vector_code, meta["source_id"], text))
+        ranked = sorted(fused.values(), key=lambda h: -h.score)
+        return ranked[:k]
+
+    def _exact(self, query: str, system: str | None, billable_only: bool) -> list[tuple[str, str]]:
+        matches: list[tuple[str, str]] = []
+        if looks_like_code(query):
+            try:
+                exact = self.lookup(query)
+                matches.append((exact.code, exact.source_id))
+            except (UnknownCodeError, QueryError):
+                pass
+        matches += self.store.phrase_codes(query)
+        kept = []
+        for code, source in matches:
+            record = self.store.get(code, system_of(source))
+            if record is None or (system and record.system != system):
+                continue
+            if billable_only and not record.billable:
+                continue
+            kept.append((code, source))
+        return kept
+
+    @staticmethod
+    def _dedupe(
+        results: list[tuple[LexicalDoc, float]], include_guidelines: bool
+    ) -> Iterator[tuple[LexicalDoc, float]]:
+        seen: set[str] = set()
+        for doc, score in results:
+            key = doc.code or doc.source_id
+            if key in seen or (doc.code is None and not include_guidelines):
+                continue
+            seen.add(key)
+            yield doc, score
+
+    def _vector_hits(
+        self,
+        query: str,
+        depth: int,
+        system: str | None,
+        billable_only: bool,
+        chapters: Sequence[str] | None,
+        include_guidelines: bool,
+    ) -> list[tuple[dict, str]]:
+        if self._vectors is None or self._embedder is None:
+            return []
+        vector = self._embedder.embed([query])[0]
+        results = self._vectors.search(vector, depth, system, billable_only, chapters)
+        seen: set[str] = set()
+        hits = []
+        for meta, text, _ in results:
+            key = meta["code"] or meta["source_id"]
+            if key in seen or (not meta["code"] and not include_guidelines):
+                continue
+            seen.add(key)
+            hits.append((meta, text))
+        return hits
+
+    def _hit(self, code: str | None, source: str, matched: str) -> Hit:
+        record = self.store.get(code, system_of(source)) if code else None
+        if record is not None:
+            return Hit(code, record.title, 0.0, source, record.system, record.billable, matched)
+        if code:  # a PCS index prefix such as 0DT9: not itself a complete code
+            return Hit(code, matched, 0.0, source, "pcs", False, matched)
+        return Hit(None, matched[:120], 0.0, source, source.split(":")[1], False, matched)

@@ -1,0 +1,88 @@
+"""ICD-10-CM tabular list from the simple-icd-10-cm package (FY2026, April 2026 update).
+
+Each record carries only the notes defined on that node; inherited notes are resolved by the
+store by walking the parent chain, so 51k seventh-character codes do not each copy the notes of
+their category, block and chapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import simple_icd_10_cm as cm
+
+from retrieval.records import CodeRecord, Note
+
+# Package metadata: the tabular XML the package ships is the April 1, 2026 update of FY2026.
+CM_RELEASE = "ICD-10-CM FY2026 (2026-04)"
+
+
+def _kind(code: str) -> str:
+    if cm.is_chapter(code):
+        return "chapter"
+    # A block holding a single category shares its name (B10, C7A): it is the category.
+    if cm.is_category(code):
+        return "category"
+    if cm.is_block(code):
+        return "block"
+    if cm.is_extended_subcategory(code):
+        return "extension"
+    return "subcategory"
+
+
+def _split_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def own_notes(code: str) -> tuple[Note, ...]:
+    """The instructional notes written on `code` itself, in tabular order."""
+    notes: list[Note] = []
+    for kind, items in (
+        ("includes", cm.get_includes(code)),
+        ("excludes1", cm.get_excludes1(code)),
+        ("excludes2", cm.get_excludes2(code)),
+    ):
+        notes.extend(Note(kind, item, code) for item in items)
+    # These three come back as one string whose first line introduces the list that follows.
+    for kind, text in (
+        ("code_first", cm.get_code_first(code)),
+        ("use_additional_code", cm.get_use_additional_code(code)),
+        ("code_also", cm.get_code_also(code)),
+        ("note", cm.get_notes(code)),
+    ):
+        if text and text.strip():
+            notes.append(Note(kind, "\n".join(_split_lines(text)), code))
+    seven_note = cm.get_seven_chr_note(code)
+    if seven_note:
+        notes.append(Note("seven_chr_note", seven_note.strip(), code))
+    for char, meaning in (cm.get_seven_chr_def(code) or {}).items():
+        notes.append(Note("seven_chr_def", f"{char}: {' '.join(meaning.split())}", code))
+    return tuple(notes)
+
+
+def _chapter_of(code: str) -> str | None:
+    if cm.is_chapter(code):
+        return code
+    ancestors = cm.get_ancestors(code)
+    return ancestors[-1] if ancestors else None
+
+
+def parse_tabular() -> Iterator[CodeRecord]:
+    """Every chapter, block, category and code of the FY2026 tabular, in tabular order."""
+    seen: set[str] = set()
+    for code in cm.get_all_codes(with_dots=True):
+        if code in seen:
+            continue
+        seen.add(code)
+        parent = next((a for a in cm.get_ancestors(code) if a != code), None)
+        yield CodeRecord(
+            code=code,
+            system="cm",
+            title=cm.get_description(code),
+            billable=cm.is_leaf(code) and not cm.is_chapter_or_block(code),
+            kind=_kind(code),
+            parent=parent,
+            chapter=_chapter_of(code),
+            inclusion_terms=tuple(cm.get_inclusion_term(code)),
+            notes=own_notes(code),
+        )

@@ -1,0 +1,237 @@
+"""Read side of the structured knowledge base (one SQLite file per KB version)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from retrieval.records import CodeRecord, Guideline, IndexEntry, Note, TableRow
+from retrieval.store_writer import path_key
+from retrieval.text import normalise
+
+
+def _code(row: sqlite3.Row, notes: tuple[Note, ...] = ()) -> CodeRecord:
+    return CodeRecord(
+        code=row["code"],
+        system=row["system"],
+        title=row["title"],
+        billable=bool(row["billable"]),
+        kind=row["kind"],
+        parent=row["parent"],
+        chapter=row["chapter"],
+        inclusion_terms=tuple(json.loads(row["inclusion_terms"])),
+        notes=notes,
+    )
+
+
+def _entry(row: sqlite3.Row) -> IndexEntry:
+    idx, entry_id = row["source_id"].split(":", 2)[1:]
+    return IndexEntry(
+        index=idx,
+        entry_id=entry_id,
+        path=tuple(json.loads(row["path"])),
+        modifiers=tuple(json.loads(row["modifiers"])),
+        code=row["code"],
+        see=row["see"],
+        see_also=row["see_also"],
+        use=row["use"],
+    )
+
+
+def _table_row(row: sqlite3.Row) -> TableRow:
+    table, row_id = row["source_id"].split(":", 2)[1:]
+    return TableRow(
+        table=table,  # type: ignore[arg-type]
+        row_id=row_id,
+        path=tuple(json.loads(row["path"])),
+        modifiers=tuple(json.loads(row["modifiers"])),
+        cells=json.loads(row["cells"]),
+    )
+
+
+def _comma_splits(text: str) -> list[tuple[str, ...]]:
+    """Every way to read "Infarction, myocardium, acute" as a main term plus subterms."""
+    pieces = [p.strip() for p in text.split(",") if p.strip()]
+    splits: list[tuple[str, ...]] = []
+    for mask in range(2 ** max(len(pieces) - 1, 0)):
+        groups, current = [], [pieces[0]] if pieces else []
+        for i, piece in enumerate(pieces[1:]):
+            if mask >> i & 1:
+                current.append(piece)
+            else:
+                groups.append(", ".join(current))
+                current = [piece]
+        groups.append(", ".join(current))
+        splits.append(tuple(groups))
+    return splits
+
+
+class KnowledgeStore:
+    """Read-only, thread-safe access to codes, notes, index entries, tables and guidelines."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        uri = f"file:{path}?mode=ro&immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._db.execute(sql, params).fetchall()
+
+    def meta(self) -> dict[str, Any]:
+        return {r["key"]: json.loads(r["value"]) for r in self._rows("SELECT * FROM meta")}
+
+    def get(self, code: str, system: str | None = None) -> CodeRecord | None:
+        """The record of `code`; a name both systems use (B00) resolves to CM unless asked."""
+        sql = "SELECT * FROM codes WHERE code = ?"
+        params: tuple[str, ...] = (code,)
+        if system:
+            sql, params = sql + " AND system = ?", (code, system)
+        rows = self._rows(sql + " ORDER BY system", params)
+        if not rows:
+            return None
+        return _code(rows[0], self.own_notes(code, rows[0]["system"]))
+
+    def own_notes(self, code: str, system: str = "cm") -> tuple[Note, ...]:
+        rows = self._rows(
+            "SELECT kind, text FROM notes WHERE code = ? AND system = ? ORDER BY ord",
+            (code, system),
+        )
+        return tuple(Note(r["kind"], r["text"], code) for r in rows)
+
+    def lineage(self, code: str) -> list[CodeRecord]:
+        """The code and its ancestors, nearest first."""
+        chain: list[CodeRecord] = []
+        record = self.get(code)
+        while record is not None and record not in chain:
+            chain.append(record)
+            record = self.get(record.parent, record.system) if record.parent else None
+        return chain
+
+    def notes_with_inherited(self, code: str) -> list[Note]:
+        """Own notes first, then those of each ancestor (their `defined_at` marks them)."""
+        return [note for record in self.lineage(code) for note in record.notes]
+
+    def children(self, code: str, system: str = "cm") -> list[CodeRecord]:
+        rows = self._rows("SELECT * FROM codes WHERE parent = ? AND system = ?", (code, system))
+        return [_code(r) for r in rows]
+
+    def codes_with_prefix(self, prefix: str, limit: int = 50) -> list[CodeRecord]:
+        rows = self._rows(
+            "SELECT * FROM codes WHERE code >= ? AND code < ? ORDER BY code LIMIT ?",
+            (prefix, prefix + "\uffff", limit),
+        )
+        return [_code(r) for r in rows]
+
+    def nearest_codes(self, code: str, limit: int = 5) -> list[str]:
+        """Valid codes sharing the longest prefix with `code` (for "did you mean")."""
+        for length in range(len(code) - 1, 0, -1):
+            found = [r.code for r in self.codes_with_prefix(code[:length], limit * 4) if r.billable]
+            if found:
+                return found[:limit]
+        return []
+
+    def index_entries_for(self, code: str) -> list[IndexEntry]:
+        """Index lines whose code is `code` (or its category written with a dash)."""
+        rows = self._rows("SELECT * FROM index_entries WHERE code = ?", (code,))
+        return [_entry(r) for r in rows]
+
+    def table_rows_for(self, code: str) -> list[tuple[TableRow, str]]:
+        rows = self._rows(
+            "SELECT t.*, c.col FROM table_cells c JOIN table_rows t USING (source_id) "
+            "WHERE c.code = ?",
+            (code,),
+        )
+        return [(_table_row(r), r["col"]) for r in rows]
+
+    def index_lookup(self, path: Sequence[str], index: str = "cm") -> list[IndexEntry]:
+        """The entry at `path` and the entries directly beneath it."""
+        key = path_key(path)
+        rows = self._rows(
+            "SELECT * FROM index_entries WHERE idx = ? AND (path_key = ? OR "
+            "(path_key > ? AND path_key < ?))",
+            (index, key, key + "|", key + "|\uffff"),
+        )
+        depth = len(path)
+        return [e for e in map(_entry, rows) if len(e.path) <= depth + 1]
+
+    def resolve_see(self, reference: str, index: str = "cm") -> IndexEntry | None:
+        """The index entry a "see" / "see also" reference points to, if it exists."""
+        for split in _comma_splits(reference):
+            rows = self._rows(
+                "SELECT * FROM index_entries WHERE idx = ? AND path_key = ? LIMIT 1",
+                (index, path_key(split)),
+            )
+            if rows:
+                return _entry(rows[0])
+        return None
+
+    def table_lookup(self, path: Sequence[str], table: str) -> TableRow | None:
+        rows = self._rows(
+            "SELECT * FROM table_rows WHERE tbl = ? AND path_key = ?", (table, path_key(path))
+        )
+        return _table_row(rows[0]) if rows else None
+
+    def phrase_codes(self, phrase: str) -> list[tuple[str, str]]:
+        rows = self._rows(
+            "SELECT code, source_id FROM phrases WHERE phrase = ?", (normalise(phrase),)
+        )
+        return [(r["code"], r["source_id"]) for r in rows]
+
+    def guideline(self, section_id: str, system: str = "cm") -> Guideline | None:
+        rows = self._rows(
+            "SELECT * FROM guidelines WHERE system = ? AND section_id = ?", (system, section_id)
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Guideline(r["system"], r["section_id"], r["title"], r["text"])
+
+    def guidelines(self, system: str | None = None) -> list[Guideline]:
+        sql, params = "SELECT * FROM guidelines", tuple[str, ...]()
+        if system:
+            sql, params = sql + " WHERE system = ?", (system,)
+        return [
+            Guideline(r["system"], r["section_id"], r["title"], r["text"])
+            for r in self._rows(sql, params)
+        ]
+
+    def source_exists(self, source_id: str) -> bool:
+        """Whether a citation's source id resolves to a record of this KB version."""
+        kind, _, key = source_id.partition(":")
+        queries = {
+            "tabular": "SELECT 1 FROM codes WHERE code = ? AND system = 'cm'",
+            "pcs_table": "SELECT 1 FROM codes WHERE code = ? AND system = 'pcs'",
+            "index": "SELECT 1 FROM index_entries WHERE source_id = ?",
+            "table": "SELECT 1 FROM table_rows WHERE source_id = ?",
+            "guideline": "SELECT 1 FROM guidelines WHERE source_id = ?",
+            "pcs_definition": "SELECT 1 FROM pcs_definitions WHERE source_id = ?",
+        }
+        if kind not in queries:
+            return False
+        value = key if kind in ("tabular", "pcs_table") else source_id
+        return bool(self._rows(queries[kind], (value,)))
+
+    def counts(self) -> dict[str, int]:
+        def one(sql: str) -> int:
+            return int(self._rows(sql)[0][0])
+
+        return {
+            "cm_codes": one("SELECT count(*) FROM codes WHERE system = 'cm'"),
+            "cm_billable": one("SELECT count(*) FROM codes WHERE system = 'cm' AND billable"),
+            "cm_index_entries": one("SELECT count(*) FROM index_entries WHERE idx = 'cm'"),
+            "eindex_entries": one("SELECT count(*) FROM index_entries WHERE idx = 'eindex'"),
+            "neoplasm_rows": one("SELECT count(*) FROM table_rows WHERE tbl = 'neoplasm'"),
+            "drug_rows": one("SELECT count(*) FROM table_rows WHERE tbl = 'drug'"),
+            "pcs_codes": one("SELECT count(*) FROM codes WHERE kind = 'pcs_code'"),
+            "pcs_index_entries": one("SELECT count(*) FROM index_entries WHERE idx = 'pcs'"),
+            "pcs_definitions": one("SELECT count(*) FROM pcs_definitions"),
+            "cm_guideline_sections": one("SELECT count(*) FROM guidelines WHERE system = 'cm'"),
+            "pcs_guideline_sections": one("SELECT count(*) FROM guidelines WHERE system = 'pcs'"),
+        }
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,143 @@
+"""Writes a new knowledge-base SQLite file; the build owns it until it is switched in."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+from retrieval.records import CodeRecord, Guideline, IndexEntry, PcsDefinition, TableRow
+from retrieval.text import normalise
+
+
+def path_key(path: Iterable[str]) -> str:
+    return "|".join(normalise(part) for part in path)
+
+
+class KnowledgeStoreWriter:
+    """Bulk inserts in one transaction; `close()` commits and compacts the file."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        schema = resources.files("retrieval").joinpath("schema.sql").read_text()
+        self._db.executescript(schema)
+
+    def set_meta(self, values: dict[str, object]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [(key, json.dumps(value)) for key, value in values.items()],
+        )
+
+    def add_codes(self, records: Iterable[CodeRecord]) -> int:
+        count = 0
+        for record in records:
+            self._db.execute(
+                "INSERT INTO codes VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    record.code,
+                    record.system,
+                    record.title,
+                    int(record.billable),
+                    record.kind,
+                    record.parent,
+                    record.chapter,
+                    json.dumps(record.inclusion_terms),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO notes VALUES (?,?,?,?,?)",
+                [
+                    (record.code, record.system, ord_, n.kind, n.text)
+                    for ord_, n in enumerate(record.notes)
+                ],
+            )
+            phrases = [(normalise(record.title), record.code, record.source_id)]
+            phrases += [
+                (normalise(t), record.code, record.source_id) for t in record.inclusion_terms
+            ]
+            self._db.executemany("INSERT INTO phrases VALUES (?,?,?)", phrases)
+            count += 1
+        return count
+
+    def add_index_entries(self, entries: Iterable[IndexEntry]) -> int:
+        count = 0
+        for entry in entries:
+            self._db.execute(
+                "INSERT INTO index_entries VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    entry.source_id,
+                    entry.index,
+                    json.dumps(entry.path),
+                    path_key(entry.path),
+                    json.dumps(entry.modifiers),
+                    entry.code,
+                    entry.see,
+                    entry.see_also,
+                    entry.use,
+                ),
+            )
+            if entry.code and entry.index != "pcs":
+                # Coders say "acute appendicitis": subterms first, then the main term.
+                phrase = normalise(" ".join((*entry.path[1:], entry.path[0])))
+                self._db.execute(
+                    "INSERT INTO phrases VALUES (?,?,?)", (phrase, entry.code, entry.source_id)
+                )
+            count += 1
+        return count
+
+    def add_table_rows(self, rows: Iterable[TableRow]) -> int:
+        count = 0
+        for row in rows:
+            self._db.execute(
+                "INSERT INTO table_rows VALUES (?,?,?,?,?,?)",
+                (
+                    row.source_id,
+                    row.table,
+                    json.dumps(row.path),
+                    path_key(row.path),
+                    json.dumps(row.modifiers),
+                    json.dumps(row.cells),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO table_cells VALUES (?,?,?)",
+                [(row.source_id, col, code) for col, code in row.cells.items()],
+            )
+            count += 1
+        return count
+
+    def add_guidelines(self, guidelines: Iterable[Guideline]) -> int:
+        rows = [(g.source_id, g.system, g.section_id, g.title, g.text) for g in guidelines]
+        self._db.executemany("INSERT OR REPLACE INTO guidelines VALUES (?,?,?,?,?)", rows)
+        return len(rows)
+
+    def add_pcs_definitions(self, definitions: Iterable[PcsDefinition]) -> int:
+        rows = [
+            (
+                d.source_id,
+                d.section,
+                d.axis,
+                d.axis_title,
+                d.term,
+                d.definition,
+                d.explanation,
+                d.includes,
+            )
+            for d in definitions
+        ]
+        self._db.executemany(
+            "INSERT OR REPLACE INTO pcs_definitions VALUES (?,?,?,?,?,?,?,?)", rows
+        )
+        return len(rows)
+
+    def close(self) -> None:
+        self._db.commit()
+        self._db.execute("ANALYZE")
+        self._db.close()
+
+    def abort(self) -> None:
+        self._db.close()

@@ -1,0 +1,25 @@
+"""Text normalisation shared by the lexical index and exact phrase lookup."""
+
+from __future__ import annotations
+
+import re
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+CM_CODE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
+PCS_CODE = re.compile(r"^[0-9A-HJ-NP-Z]{3,7}$")
+
+
+def normalise(text: str) -> str:
+    """Lower-case words and digits separated by single spaces; punctuation dropped."""
+    return _NON_WORD.sub(" ", text.lower()).strip()
+
+
+def with_dot(code: str) -> str:
+    """Canonical CM form (upper case, dot after the category) for user-typed codes."""
+    bare = code.strip().upper().replace(".", "")
+    return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 and bare[0].isalpha() else bare
+
+
+def looks_like_code(text: str) -> bool:
+    candidate = text.strip().upper()
+    return bool(CM_CODE.match(candidate) or PCS_CODE.match(candidate))

@@ -13,7 +13,8 @@ from retrieval.store import KnowledgeStore
 from retrieval.text import looks_like_code, with_dot
 from retrieval.vectors import VectorIndex
 
-RRF_K = 60
+# A small k lets a first place in one list outweigh middling places in several.
+RRF_K = 10
 MAX_QUERY_CHARS = 2000
 # An exact phrase match (title, inclusion term, index path) outranks any fused score.
 EXACT_WEIGHT = 4.0
@@ -110,13 +111,17 @@ class HybridSearcher:
 
         for rank, (code, source) in enumerate(self._exact(query, system, billable_only)):
             add(code, "exact", rank, EXACT_WEIGHT * RRF_K, self._hit(code, source, query))
-        for name, index in self._lexical.items():
-            if system and name != system:
-                continue
-            results = index.search(query, depth, billable_only, chapters)
-            for rank, (doc, _) in enumerate(self._dedupe(results, include_guidelines)):
-                key = doc.code or doc.source_id
-                add(key, f"bm25-{name}", rank, 1.0, self._hit(doc.code, doc.source_id, doc.text))
+        # CM and PCS BM25 scores share one formula and vocabulary style: merge them by score.
+        lexical = [
+            result
+            for name, index in self._lexical.items()
+            if not system or name == system
+            for result in index.search(query, depth, billable_only, chapters)
+        ]
+        lexical.sort(key=lambda result: -result[1])
+        for rank, (doc, _) in enumerate(self._dedupe(lexical, include_guidelines)):
+            key = doc.code or doc.source_id
+            add(key, "bm25", rank, 1.0, self._hit(doc.code, doc.source_id, doc.text))
         for rank, (meta, text) in enumerate(
             self._vector_hits(query, depth, system, billable_only, chapters, include_guidelines)
         ):
@@ -135,15 +140,17 @@ class HybridSearcher:
             except (UnknownCodeError, QueryError):
                 pass
         matches += self.store.phrase_codes(query)
-        kept = []
+        kept: list[tuple[bool, str, str]] = []
         for code, source in matches:
             record = self.store.get(code, system_of(source))
             if record is None or (system and record.system != system):
                 continue
             if billable_only and not record.billable:
                 continue
-            kept.append((code, source))
-        return kept
+            kept.append((record.billable, code, source))
+        # Headings can share a title with their billable child (F81.8 / F81.89): prefer the leaf.
+        kept.sort(key=lambda item: not item[0])
+        return [(code, source) for _, code, source in kept]
 
     @staticmethod
     def _dedupe(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -52,6 +53,11 @@ def _table_row(row: sqlite3.Row) -> TableRow:
     )
 
 
+def _names(wanted: str, level: str) -> bool:
+    """Whether a normalised reference word names an index level, variants included."""
+    return wanted == normalise(level) or wanted in (normalise(v) for v in level.split(","))
+
+
 def _comma_splits(text: str) -> list[tuple[str, ...]]:
     """Every way to read "Infarction, myocardium, acute" as a main term plus subterms."""
     pieces = [p.strip() for p in text.split(",") if p.strip()]
@@ -77,6 +83,7 @@ class KnowledgeStore:
         uri = f"file:{path}?mode=ro&immutable=1"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
+        self._aliases: dict[str, dict[str, list[str]]] = {}
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self._db.execute(sql, params).fetchall()
@@ -149,24 +156,59 @@ class KnowledgeStore:
 
     def index_lookup(self, path: Sequence[str], index: str = "cm") -> list[IndexEntry]:
         """The entry at `path` and the entries directly beneath it."""
-        key = path_key(path)
+        if not path:
+            return []
+        depth = len(path)
+        for main_key in self._main_term_keys(path[0], index):
+            key = "|".join([main_key, *(normalise(part) for part in path[1:])])
+            rows = self._rows(
+                "SELECT * FROM index_entries WHERE idx = ? AND (path_key = ? OR "
+                "(path_key > ? AND path_key < ?))",
+                (index, key, key + "|", key + "|\uffff"),
+            )
+            if rows:
+                return [e for e in map(_entry, rows) if len(e.path) <= depth + 1]
+        return []
+
+    def _main_term_keys(self, term: str, index: str) -> list[str]:
+        """Keys of the main terms `term` names: "Infarction" is filed as "Infarct, infarction"."""
+        if index not in self._aliases:
+            aliases: dict[str, list[str]] = {}
+            for row in self._rows(
+                "SELECT path_key FROM index_entries WHERE idx = ? AND path_key NOT LIKE '%|%'",
+                (index,),
+            ):
+                for variant in row["path_key"].split(" "):
+                    aliases.setdefault(variant, []).append(row["path_key"])
+                aliases.setdefault(row["path_key"], []).append(row["path_key"])
+            self._aliases[index] = aliases
+        key = normalise(term)
+        return list(dict.fromkeys([key, *self._aliases[index].get(key, [])]))
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - the store lives as long as its cache
+    def _entries_under(self, index: str, main_key: str) -> tuple[IndexEntry, ...]:
         rows = self._rows(
             "SELECT * FROM index_entries WHERE idx = ? AND (path_key = ? OR "
             "(path_key > ? AND path_key < ?))",
-            (index, key, key + "|", key + "|\uffff"),
+            (index, main_key, main_key + "|", main_key + "|\uffff"),
         )
-        depth = len(path)
-        return [e for e in map(_entry, rows) if len(e.path) <= depth + 1]
+        return tuple(map(_entry, rows))
 
     def resolve_see(self, reference: str, index: str = "cm") -> IndexEntry | None:
-        """The index entry a "see" / "see also" reference points to, if it exists."""
+        """The index entry a "see" / "see also" reference points to, if it exists.
+
+        References name a term by one of its variants ("Infarction, myocardium" for the
+        entry "Infarct, infarction" > "myocardium, myocardial"), so each level is matched
+        against the variants of the stored level."""
         for split in _comma_splits(reference):
-            rows = self._rows(
-                "SELECT * FROM index_entries WHERE idx = ? AND path_key = ? LIMIT 1",
-                (index, path_key(split)),
-            )
-            if rows:
-                return _entry(rows[0])
+            wanted = [normalise(part) for part in split[1:]]
+            for main_key in self._main_term_keys(split[0], index):
+                for entry in self._entries_under(index, main_key):
+                    if len(entry.path) == len(wanted) + 1 and all(
+                        _names(term, level)
+                        for term, level in zip(wanted, entry.path[1:], strict=True)
+                    ):
+                        return entry
         return None
 
     def table_lookup(self, path: Sequence[str], table: str) -> TableRow | None:

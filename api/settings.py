@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     embedding_model_dir: Path | None = Field(
         default=None,
         description="Folder with the all-MiniLM-L6-v2 int8 model.onnx and tokenizer.json. "
-        "Default: <data_dir>/models/all-MiniLM-L6-v2-int8, else <home>/models/... .",
+        "Default: <data_dir>/models/all-MiniLM-L6-v2-int8, else the model the current KB was "
+        "built with, else <home>/models/all-MiniLM-L6-v2-int8.",
     )
     embedder: Literal["onnx", "openai"] = Field(
         default="onnx", description="Which embedder the knowledge base uses for vectors."
@@ -63,12 +64,3 @@ class Settings(BaseSettings):
             if self.llm_model and (self.llm_base_url or os.environ.get("OPENAI_API_KEY"))
             else "offline"
         )
-
-    def resolved_model_dir(self) -> Path:
-        if self.embedding_model_dir is not None:
-            return self.embedding_model_dir
-        if self.data_dir is not None:
-            candidate = self.data_dir / "models" / EMBEDDING_MODEL_NAME
-            if candidate.is_dir():
-                return candidate
-        return self.home / "models" / EMBEDDING_MODEL_NAME

@@ -6,7 +6,7 @@ import gzip
 import os
 from pathlib import Path
 
-from api.settings import Settings
+from api.settings import EMBEDDING_MODEL_NAME, Settings
 from retrieval.embeddings import Embedder, OnnxMiniLMEmbedder, OpenAIEmbedder
 from retrieval.kb import open_searcher
 from retrieval.layout import KBLayout
@@ -19,23 +19,36 @@ TIKTOKEN_FILES = {
 }
 
 
-def make_embedder(settings: Settings, model_dir: Path | None = None) -> Embedder:
+def model_dir(settings: Settings) -> Path:
+    """The embedding model: as configured, else beside the reference data, else the one the
+    current knowledge base was built with, else under MEDCODER_HOME."""
+    if settings.embedding_model_dir is not None:
+        return settings.embedding_model_dir
+    if settings.data_dir is not None:
+        candidate = settings.data_dir / "models" / EMBEDDING_MODEL_NAME
+        if candidate.is_dir():
+            return candidate
+    layout = KBLayout(settings.home)
+    if layout.current_link.exists():
+        built_with = layout.manifest().get("embedding_model_dir")
+        if built_with and Path(built_with).is_dir():
+            return Path(built_with)
+    return settings.home / "models" / EMBEDDING_MODEL_NAME
+
+
+def make_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "openai":
         return OpenAIEmbedder(
             settings.openai_embedding_model,
             settings.openai_embedding_dimension,
             settings.llm_base_url,
         )
-    return OnnxMiniLMEmbedder(model_dir or settings.resolved_model_dir())
+    return OnnxMiniLMEmbedder(model_dir(settings))
 
 
 def make_searcher(settings: Settings) -> HybridSearcher:
     """The searcher over the current KB, embedding queries with the model it was built with."""
-    model_dir = None
-    if settings.embedding_model_dir is None and settings.data_dir is None:
-        built_with = KBLayout(settings.home).manifest().get("embedding_model_dir")
-        model_dir = Path(built_with) if built_with else None
-    return open_searcher(settings.home, make_embedder(settings, model_dir))
+    return open_searcher(settings.home, make_embedder(settings))
 
 
 def prepare_tiktoken(settings: Settings) -> Path | None:

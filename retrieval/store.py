@@ -156,19 +156,29 @@ class KnowledgeStore:
 
     def index_lookup(self, path: Sequence[str], index: str = "cm") -> list[IndexEntry]:
         """The entry at `path` and the entries directly beneath it."""
-        if not path:
+        found = self._find(tuple(path), index)
+        if found is None:
             return []
-        depth = len(path)
+        main_key = path_key(found.path[:1])
+        return [
+            entry
+            for entry in self._entries_under(index, main_key)
+            if entry.path[: len(found.path)] == found.path
+            and len(entry.path) <= len(found.path) + 1
+        ]
+
+    def _find(self, path: tuple[str, ...], index: str) -> IndexEntry | None:
+        """The entry at `path`, each level matched against the variants of the stored one."""
+        if not path:
+            return None
+        wanted = [normalise(part) for part in path[1:]]
         for main_key in self._main_term_keys(path[0], index):
-            key = "|".join([main_key, *(normalise(part) for part in path[1:])])
-            rows = self._rows(
-                "SELECT * FROM index_entries WHERE idx = ? AND (path_key = ? OR "
-                "(path_key > ? AND path_key < ?))",
-                (index, key, key + "|", key + "|\uffff"),
-            )
-            if rows:
-                return [e for e in map(_entry, rows) if len(e.path) <= depth + 1]
-        return []
+            for entry in self._entries_under(index, main_key):
+                if len(entry.path) == len(wanted) + 1 and all(
+                    _names(term, level) for term, level in zip(wanted, entry.path[1:], strict=True)
+                ):
+                    return entry
+        return None
 
     def _main_term_keys(self, term: str, index: str) -> list[str]:
         """Keys of the main terms `term` names: "Infarction" is filed as "Infarct, infarction"."""
@@ -201,14 +211,9 @@ class KnowledgeStore:
         entry "Infarct, infarction" > "myocardium, myocardial"), so each level is matched
         against the variants of the stored level."""
         for split in _comma_splits(reference):
-            wanted = [normalise(part) for part in split[1:]]
-            for main_key in self._main_term_keys(split[0], index):
-                for entry in self._entries_under(index, main_key):
-                    if len(entry.path) == len(wanted) + 1 and all(
-                        _names(term, level)
-                        for term, level in zip(wanted, entry.path[1:], strict=True)
-                    ):
-                        return entry
+            entry = self._find(split, index)
+            if entry is not None:
+                return entry
         return None
 
     def table_lookup(self, path: Sequence[str], table: str) -> TableRow | None:

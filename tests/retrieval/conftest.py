@@ -1,0 +1,48 @@
+"""A knowledge base built once per test session from the real reference files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from api.settings import Settings
+from api.wiring import make_embedder, make_searcher
+from retrieval.build import BuildReport, build_knowledge_base
+from retrieval.discover import discover_sources
+from retrieval.layout import KBLayout
+from retrieval.search import HybridSearcher
+
+
+@pytest.fixture(scope="session")
+def kb_settings(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    prebuilt = os.environ.get("MEDCODER_TEST_KB_HOME")
+    home = Path(prebuilt) if prebuilt else tmp_path_factory.mktemp("medcoder-home")
+    return Settings(home=home, data_dir=shared_data)
+
+
+@pytest.fixture(scope="session")
+def built_kb(kb_settings: Settings) -> BuildReport:
+    """The full build (tabular, index, tables, PCS) with the real ONNX embedder (~4 min).
+
+    MEDCODER_TEST_KB_HOME reuses a home someone already built there (a local shortcut while
+    iterating; CI never sets it, so CI always builds)."""
+    prebuilt = os.environ.get("MEDCODER_TEST_KB_HOME")
+    if prebuilt:
+        layout = KBLayout(Path(prebuilt))
+        manifest = layout.manifest()
+        return BuildReport(
+            layout.current(),
+            manifest["counts"],
+            manifest["sources"],
+            manifest["skipped"],
+            manifest["build_seconds"],
+        )
+    sources = discover_sources(kb_settings.data_dir)
+    return build_knowledge_base(kb_settings.home, sources, make_embedder(kb_settings))
+
+
+@pytest.fixture(scope="session")
+def searcher(built_kb: BuildReport, kb_settings: Settings) -> HybridSearcher:
+    return make_searcher(kb_settings)

@@ -1,0 +1,87 @@
+"""Search over the full knowledge base: exact lookup, hybrid ranking, filters, bad queries."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import simple_icd_10_cm as cm
+
+from retrieval.errors import QueryError, UnknownCodeError
+from retrieval.langchain_retriever import KnowledgeBaseRetriever
+from retrieval.search import HybridSearcher
+
+
+def test_long_titles_find_their_code(searcher: HybridSearcher) -> None:
+    leaves = sorted(
+        c for c in cm.get_all_codes(True) if cm.is_leaf(c) and not cm.is_chapter_or_block(c)
+    )
+    sample = random.Random(11).sample(leaves, 200)
+    top1 = sum(
+        [h.code for h in searcher.search(cm.get_description(c), k=1, system="cm")] == [c]
+        for c in sample
+    )
+    assert top1 / len(sample) >= 0.98
+
+
+def test_see_reference_leads_to_the_target_code(searcher: HybridSearcher) -> None:
+    # The index line "Attack, heart" says only "see Infarct, myocardium".
+    codes = [h.code for h in searcher.search("heart attack", k=3, system="cm")]
+    assert "I21.9" in codes
+
+
+def test_pcs_filter_returns_only_pcs(searcher: HybridSearcher) -> None:
+    hits = searcher.search("resection of appendix percutaneous endoscopic", k=10, system="pcs")
+    assert hits and all(h.system == "pcs" for h in hits)
+    assert "0DTJ4ZZ" in [h.code for h in hits]
+
+
+def test_billable_filter(searcher: HybridSearcher) -> None:
+    hits = searcher.search("type 2 diabetes mellitus", k=20, billable_only=True)
+    assert len(hits) == 20
+    assert all(h.billable for h in hits)
+
+
+def test_guideline_sections_are_searchable(searcher: HybridSearcher) -> None:
+    hits = searcher.search(
+        "multiple procedures same root operation", k=30, system="pcs", include_guidelines=True
+    )
+    assert any(h.code is None and h.source.startswith("guideline:pcs:") for h in hits)
+
+
+def test_exact_lookup_normalises_the_code(searcher: HybridSearcher) -> None:
+    assert searcher.lookup("e1122").code == "E11.22"
+    assert searcher.lookup(" 0dtj4zz ").code == "0DTJ4ZZ"
+
+
+def test_unknown_code_names_nearest_valid_codes(searcher: HybridSearcher) -> None:
+    with pytest.raises(UnknownCodeError) as error:
+        searcher.lookup("E11.99")
+    assert error.value.nearest and all(code.startswith("E11.") for code in error.value.nearest)
+    assert "E11.99" in str(error.value)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 2001])
+def test_bad_queries_are_refused(searcher: HybridSearcher, bad: str) -> None:
+    with pytest.raises(QueryError):
+        searcher.search(bad)
+
+
+@pytest.mark.parametrize("bad", ["E11.22!", "hello", "12"])
+def test_malformed_codes_are_refused(searcher: HybridSearcher, bad: str) -> None:
+    with pytest.raises(QueryError, match="not a well-formed"):
+        searcher.lookup(bad)
+
+
+def test_langchain_retriever_returns_cited_documents(searcher: HybridSearcher) -> None:
+    retriever = KnowledgeBaseRetriever(searcher=searcher, k=3, system="cm")
+    documents = retriever.invoke("acute appendicitis")
+    assert len(documents) == 3
+    assert all(d.metadata["source"] and d.metadata["code"] for d in documents)
+    assert any(d.metadata["code"].startswith("K35") for d in documents)
+
+
+def test_index_navigation_by_term_path(searcher: HybridSearcher) -> None:
+    entries = searcher.store.index_lookup(["Infarction", "myocardium"])
+    assert entries[0].code == "I21.9"
+    assert len(entries) > 1  # the subterms beneath it come along

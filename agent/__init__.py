@@ -1,1 +1,1 @@
-"""agent package."""
+"""The coding agent: a chart in, validated and cited code proposals out."""

@@ -22,3 +22,7 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference data not found at {path}")
     return path
+
+
+# The session knowledge base (built once from the real files) is shared by every test package.
+from tests.kb_fixtures import built_kb, kb_settings, searcher  # noqa: E402, F401

@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api.cli.main import app
 from api.settings import Settings
 from retrieval.build import BuildReport
 
+Invoke = Callable[..., Result]
+
 
 @pytest.fixture
-def run(built_kb: BuildReport, kb_settings: Settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(built_kb: BuildReport, kb_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.setenv("MEDCODER_HOME", str(kb_settings.home))
     monkeypatch.delenv("MEDCODER_DATA_DIR", raising=False)
     runner = CliRunner()
 
-    def invoke(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, stdin: str | None = None) -> Result:
         return runner.invoke(app, list(args), input=stdin)
 
     return invoke
 
 
-def test_info_reports_release_sources_and_counts(run) -> None:  # type: ignore[no-untyped-def]
+def test_info_reports_release_sources_and_counts(run: Invoke) -> None:
     result = run("kb", "info", "--json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
@@ -39,7 +43,7 @@ def test_info_reports_release_sources_and_counts(run) -> None:  # type: ignore[n
     assert info["embedder"].startswith("onnx:")
 
 
-def test_code_shows_own_and_inherited_notes(run) -> None:  # type: ignore[no-untyped-def]
+def test_code_shows_own_and_inherited_notes(run: Invoke) -> None:
     result = run("kb", "code", "E11.22", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
@@ -52,25 +56,25 @@ def test_code_shows_own_and_inherited_notes(run) -> None:  # type: ignore[no-unt
     assert record["index_entries"], "index lines pointing at E11.22 are listed"
 
 
-def test_code_table_output_for_people(run) -> None:  # type: ignore[no-untyped-def]
+def test_code_table_output_for_people(run: Invoke) -> None:
     result = run("kb", "code", "e11.22")
     assert result.exit_code == 0
     assert "use_additional_code" in result.stdout and "inherited from E11" in result.stdout
 
 
-def test_unknown_code_exits_1_with_nearest(run) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_code_exits_1_with_nearest(run: Invoke) -> None:
     result = run("kb", "code", "E11.99")
     assert result.exit_code == 1
     assert "E11.99 is not a code" in result.stderr and "nearest valid codes: E11." in result.stderr
 
 
-def test_malformed_code_is_a_one_line_error(run) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_code_is_a_one_line_error(run: Invoke) -> None:
     result = run("kb", "code", "E11.2$")
     assert result.exit_code == 1
     assert "not a well-formed" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_search_json(run) -> None:  # type: ignore[no-untyped-def]
+def test_search_json(run: Invoke) -> None:
     result = run("kb", "search", "acute appendicitis", "-k", "5", "--system", "cm", "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -79,7 +83,7 @@ def test_search_json(run) -> None:  # type: ignore[no-untyped-def]
     assert set(payload["hits"][0]) >= {"code", "title", "score", "source"}
 
 
-def test_search_jsonl_reads_stdin_and_reports_bad_lines(run) -> None:  # type: ignore[no-untyped-def]
+def test_search_jsonl_reads_stdin_and_reports_bad_lines(run: Invoke) -> None:
     result = run("kb", "search", "--jsonl", "-k", "3", stdin="chest pain\n\nfractured femur\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["query"] for line in lines] == ["chest pain", "", "fractured femur"]
@@ -88,18 +92,18 @@ def test_search_jsonl_reads_stdin_and_reports_bad_lines(run) -> None:  # type: i
     assert result.exit_code == 1
 
 
-def test_empty_query_is_refused(run) -> None:  # type: ignore[no-untyped-def]
+def test_empty_query_is_refused(run: Invoke) -> None:
     result = run("kb", "search", "   ")
     assert result.exit_code == 1 and "empty" in result.stderr
 
 
-def test_index_navigation_command(run) -> None:  # type: ignore[no-untyped-def]
+def test_index_navigation_command(run: Invoke) -> None:
     result = run("kb", "index", "Pain", "abdominal", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["code"] == "R10.9"
 
 
-def test_no_knowledge_base_yet(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_no_knowledge_base_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDCODER_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["kb", "info"])
     assert result.exit_code == 1 and "run `medcoder kb build` first" in result.stderr

@@ -1,0 +1,1 @@
+"""Proposers decide which candidate codes to suggest; all share the `Proposer` protocol."""

@@ -26,7 +26,7 @@ from retrieval.embeddings import Embedder
 from retrieval.errors import KnowledgeBaseError
 from retrieval.layout import KBLayout
 from retrieval.lexical import LexicalIndex
-from retrieval.sources import alphabetic_index, guidelines, pcs, tables, tabular
+from retrieval.sources import alphabetic_index, guidelines, mce, pcs, tables, tabular
 from retrieval.store import KnowledgeStore
 from retrieval.store_writer import KnowledgeStoreWriter
 from retrieval.vectors import VectorIndex
@@ -128,12 +128,15 @@ def _parse_steps(sources: SourceFiles) -> list[tuple[str, Callable[[KnowledgeSto
         sources.cm_guidelines,
         lambda w, p: w.add_guidelines(guidelines.parse_cm_guidelines(p)),
     )
+    add("MCE code edits", sources.mce, lambda w, p: w.add_mce_edits(mce.parse_mce(p)))
     return steps
 
 
 def _write_store(path: Path, sources: SourceFiles, progress: Progress) -> None:
     writer = KnowledgeStoreWriter(path)
     try:
+        # The release travels inside the store, so whoever cites this KB can name it.
+        writer.set_meta({"release": _release(_source_manifest(sources, hashes=False))})
         steps = _parse_steps(sources)
         for number, (name, step) in enumerate(steps):
             progress(f"parse {name}", number, len(steps))
@@ -145,12 +148,14 @@ def _write_store(path: Path, sources: SourceFiles, progress: Progress) -> None:
     writer.close()
 
 
-def _source_manifest(sources: SourceFiles) -> dict[str, dict[str, str]]:
+def _source_manifest(sources: SourceFiles, hashes: bool = True) -> dict[str, dict[str, str]]:
     described: dict[str, dict[str, str]] = {
         "cm_tabular": {"file": "simple-icd-10-cm package", "release": tabular.CM_RELEASE}
     }
     for name, path in sources.found().items():
-        entry = {"file": str(path.resolve()), "sha256": _sha256(path)}
+        entry = {"file": str(path.resolve())}
+        if hashes:
+            entry["sha256"] = _sha256(path)
         if path.suffix.lower() == ".xml" and (year := _xml_version(path)):
             entry["version"] = year
         described[name] = entry

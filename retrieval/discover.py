@@ -19,6 +19,7 @@ PATTERNS: dict[str, str] = {
     "pcs_index": r"icd10pcs[-_]index[-_]\d{4}\.xml$",
     "pcs_guidelines": r"pcs[-_]guidelines.*\.tsv$",
     "cm_guidelines": r"(icd-?10-?cm.*guidelines|guidelines.*icd-?10-?cm).*\.(pdf|txt)$",
+    "mce": r"mce.*code[-_]edits.*\.txt$",
 }
 
 
@@ -36,6 +37,7 @@ class SourceFiles:
     pcs_index: Path | None = None
     pcs_guidelines: Path | None = None
     cm_guidelines: Path | None = None
+    mce: Path | None = None
 
     def found(self) -> dict[str, Path]:
         return {f.name: p for f in fields(self) if (p := getattr(self, f.name)) is not None}

@@ -84,18 +84,12 @@ def vector_docs(store: KnowledgeStore, pcs_body_parts: list[tuple[str, str]]) ->
     ):
         source = f"tabular:{r['code']}"
         billable = bool(r["billable"])
-        docs.append(
-            VectorDoc(f"t:{r['code']}", r["code"], source, r["title"], "cm", billable, r["chapter"])
-        )
-        for n, term in enumerate(json.loads(r["inclusion_terms"])):
-            docs.append(
-                VectorDoc(
-                    f"i:{r['code']}:{n}", r["code"], source, term, "cm", billable, r["chapter"]
-                )
-            )
+        docs.append(VectorDoc(r["code"], source, r["title"], "cm", billable, r["chapter"]))
+        for term in json.loads(r["inclusion_terms"]):
+            docs.append(VectorDoc(r["code"], source, term, "cm", billable, r["chapter"]))
     for key, text in pcs_body_parts:
-        docs.append(VectorDoc(f"p:{key}", key, f"pcs_table:{key[:3]}", text, "pcs", False, key[0]))
+        docs.append(VectorDoc(key, f"pcs_table:{key[:3]}", text, "pcs", False, key[0]))
     for g in store.guidelines():
         text = f"{g.title}. {g.text}"[:1000]
-        docs.append(VectorDoc(f"g:{g.source_id}", None, g.source_id, text, g.system, False))
+        docs.append(VectorDoc(None, g.source_id, text, g.system, False))
     return docs

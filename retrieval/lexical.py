@@ -88,7 +88,7 @@ class LexicalIndex:
             mask *= np.isin(self._chapters, list(chapters)).astype(np.float32)
         k = min(k, len(self.docs))
         ids, scores = self._retriever.retrieve(
-            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1
+            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0
         )
         return [
             (self.docs[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0

@@ -126,3 +126,15 @@ class PcsDefinition:
     @property
     def source_id(self) -> str:
         return f"pcs_definition:{self.section}:{self.axis}:{self.term}"
+
+
+@dataclass(frozen=True, slots=True)
+class MceEdit:
+    """One Medicare Code Editor list entry: `code` (no dot) is subject to `edit_type`.
+
+    `code_type` is "D" for a diagnosis (ICD-10-CM) code, "P" for a procedure (ICD-10-PCS).
+    """
+
+    edit_type: str
+    code_type: Literal["D", "P"]
+    code: str

@@ -73,3 +73,10 @@ CREATE TABLE phrases (
     source_id TEXT NOT NULL
 );
 CREATE INDEX phrases_phrase ON phrases (phrase);
+-- Medicare Code Editor lists (age, sex, principal-diagnosis edits); codes without the dot.
+CREATE TABLE mce_edits (
+    edit_type TEXT NOT NULL,
+    code_type TEXT NOT NULL,
+    code TEXT NOT NULL
+);
+CREATE INDEX mce_edits_code ON mce_edits (code);

@@ -262,6 +262,24 @@ class KnowledgeStore:
         value = key if kind in ("tabular", "pcs_table") else source_id
         return bool(self._rows(queries[kind], (value,)))
 
+    @functools.cached_property
+    def has_mce(self) -> bool:
+        """Whether this KB holds MCE lists (versions built before they were added do not)."""
+        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE name = 'mce_edits'"))
+
+    def mce_edits(self, code: str, code_type: str | None = None) -> list[str]:
+        """The Medicare Code Editor edit types listed for `code` (dotted or not); `code_type`
+        "D" or "P" keeps to diagnosis or procedure lists."""
+        if not self.has_mce:
+            return []
+        sql, params = (
+            "SELECT DISTINCT edit_type FROM mce_edits WHERE code = ?",
+            [code.replace(".", "").strip().upper()],
+        )
+        if code_type:
+            sql, params = sql + " AND code_type = ?", [*params, code_type]
+        return [r["edit_type"] for r in self._rows(sql + " ORDER BY edit_type", params)]
+
     def counts(self) -> dict[str, int]:
         def one(sql: str) -> int:
             return int(self._rows(sql)[0][0])
@@ -278,6 +296,7 @@ class KnowledgeStore:
             "pcs_definitions": one("SELECT count(*) FROM pcs_definitions"),
             "cm_guideline_sections": one("SELECT count(*) FROM guidelines WHERE system = 'cm'"),
             "pcs_guideline_sections": one("SELECT count(*) FROM guidelines WHERE system = 'pcs'"),
+            "mce_edits": one("SELECT count(*) FROM mce_edits") if self.has_mce else 0,
         }
 
     def close(self) -> None:

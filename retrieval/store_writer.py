@@ -8,7 +8,14 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from retrieval.records import CodeRecord, Guideline, IndexEntry, PcsDefinition, TableRow
+from retrieval.records import (
+    CodeRecord,
+    Guideline,
+    IndexEntry,
+    MceEdit,
+    PcsDefinition,
+    TableRow,
+)
 from retrieval.text import normalise
 
 
@@ -132,6 +139,11 @@ class KnowledgeStoreWriter:
         self._db.executemany(
             "INSERT OR REPLACE INTO pcs_definitions VALUES (?,?,?,?,?,?,?,?)", rows
         )
+        return len(rows)
+
+    def add_mce_edits(self, edits: Iterable[MceEdit]) -> int:
+        rows = [(e.edit_type, e.code_type, e.code) for e in edits]
+        self._db.executemany("INSERT INTO mce_edits VALUES (?,?,?)", rows)
         return len(rows)
 
     def close(self) -> None:

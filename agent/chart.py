@@ -1,0 +1,399 @@
+"""Turn what a caller sends (plain text or FHIR R4 JSON) into a Chart with sections and sentences.
+
+Offsets everywhere refer to `Chart.text`: plain text is kept exactly as decoded; FHIR note
+texts are kept exactly and joined with a blank line.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.composition import Composition
+from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.patient import Patient
+from pydantic import ValidationError
+
+from agent.models import Chart, ChartError, ChartMeta, Section, Sentence
+
+# fhir.resources' top-level models are R5, which rejects R4 documents (R4's
+# DocumentReference.context is an object, R5's a list); R4B is R4 for these resources.
+_FHIR_MODELS: dict[str, Any] = {m.__name__: m for m in (DocumentReference, Bundle, Composition)}
+_BINARY_MAGIC = {
+    b"%PDF-": "a PDF", b"PK\x03\x04": "a ZIP archive (DOCX?)", b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
+}  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_NOTE_SEPARATOR = "\n\n"
+Fail = Callable[[str], ChartError]
+
+
+def load_chart(
+    data: bytes | str,
+    *,
+    meta: ChartMeta | None = None,
+    max_bytes: int = 1_000_000,
+    source_name: str = "<input>",
+) -> Chart:
+    """A Chart from plain text or a FHIR R4 DocumentReference / Bundle / Composition (JSON).
+
+    Raises ChartError naming the problem: empty, too large, not UTF-8, binary, invalid FHIR,
+    or FHIR without note text."""
+
+    def fail(problem: str) -> ChartError:
+        return ChartError(f"{source_name}: {problem}")
+
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise fail(f"chart is {size:,} bytes, over the {max_bytes:,}-byte limit")
+    text = _decode(data, fail) if isinstance(data, bytes) else data
+    _check_text(text, fail)
+    meta = meta or ChartMeta()
+    if text.lstrip().startswith("{"):
+        resource = _parse_fhir(text, fail)
+        if resource is not None:
+            return _chart_from_fhir(resource, meta, fail)
+    return build_chart(text, meta)
+
+
+def build_chart(text: str, meta: ChartMeta | None = None, chart_id: str | None = None) -> Chart:
+    sections = detect_sections(text)
+    return Chart(
+        text=text,
+        meta=meta or ChartMeta(),
+        sections=sections,
+        sentences=split_sentences(text, sections),
+        chart_id=chart_id,
+    )
+
+
+# ----------------------------------------------------------------------------- input checks
+
+
+def _decode(data: bytes, fail: Fail) -> str:
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise fail(f"binary input ({what}); send the note as plain text or FHIR JSON")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise fail(f"binary input (NUL byte at byte offset {nul})")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        bad = f"0x{data[err.start]:02x}"
+        raise fail(f"not UTF-8: invalid byte {bad} at byte offset {err.start}") from None
+
+
+def _check_text(text: str, fail: Fail) -> None:
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise fail(f"binary input (NUL character at offset {nul})")
+    if not text.strip():
+        raise fail("chart is empty (no text, or whitespace only)")
+    controls = len(_CONTROL.findall(text))
+    if controls > 0.1 * len(text):
+        raise fail(f"binary input ({controls} of {len(text)} characters are control characters)")
+
+
+def _parse_fhir(text: str, fail: Fail) -> Any | None:
+    """The validated resource, or None when the text is not FHIR at all (a note in braces)."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        if '"resourceType"' in text:
+            raise fail(f"looks like FHIR JSON but is not valid JSON: {err}") from None
+        return None
+    if not isinstance(obj, dict) or "resourceType" not in obj:
+        raise fail("JSON without a resourceType: expected a FHIR DocumentReference or Bundle")
+    kind = obj["resourceType"]
+    model = _FHIR_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        wanted = ", ".join(_FHIR_MODELS)
+        raise fail(f"unsupported FHIR resourceType {kind!r} (expected one of {wanted})")
+    try:
+        return model.model_validate(obj)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = _field_path(first["loc"])
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        raise fail(f"invalid FHIR {kind} at {where}: {first['msg']}{more}") from None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """("content", 0, "attachment") -> "content[0].attachment"."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path or "(root)"
+
+
+# ----------------------------------------------------------------------------- FHIR notes
+
+
+def _chart_from_fhir(resource: Any, meta: ChartMeta, fail: Fail) -> Chart:
+    notes, patients, when = _collect(resource, fail)
+    if not notes:
+        raise fail(
+            f"FHIR {resource.get_resource_type()} holds no note text "
+            "(no text/plain attachment data, no Composition section narrative)"
+        )
+    text = _NOTE_SEPARATOR.join(notes)
+    _check_text(text, fail)
+    return build_chart(text, _fill_meta(meta, patients, when), getattr(resource, "id", None))
+
+
+def _collect(resource: Any, fail: Fail) -> tuple[list[str], list[Patient], date | None]:
+    """Note texts, Patient resources and the first document date found in the resource."""
+    if isinstance(resource, Bundle):
+        notes: list[str] = []
+        patients: list[Patient] = []
+        when: date | None = None
+        for i, entry in enumerate(resource.entry or []):
+            if isinstance(entry.resource, Patient):
+                patients.append(entry.resource)
+                continue
+            if not isinstance(entry.resource, DocumentReference | Composition):
+                continue
+            found, contained, found_when = _collect(entry.resource, _prefixed(fail, i))
+            notes, patients = notes + found, patients + contained
+            when = when or found_when
+        return notes, patients, when
+    contained = [r for r in resource.contained or [] if isinstance(r, Patient)]
+    if isinstance(resource, Composition):
+        return _composition_notes(resource.section or []), contained, _as_date(resource.date)
+    return _attachment_notes(resource, fail), contained, _document_date(resource)
+
+
+def _prefixed(fail: Fail, index: int) -> Fail:
+    return lambda problem: fail(f"entry[{index}]: {problem}")
+
+
+def _attachment_notes(doc: DocumentReference, fail: Fail) -> list[str]:
+    notes = []
+    for i, content in enumerate(doc.content or []):
+        attachment = content.attachment
+        mime, _, params = (attachment.contentType or "text/plain").partition(";")
+        if mime.strip().lower() != "text/plain" or attachment.data is None:
+            continue  # PDFs, HTML and url-only attachments are not read here
+        charset = re.search(r"charset\s*=\s*\"?([\w.:-]+)", params, re.IGNORECASE)
+        encoding = charset.group(1) if charset else "UTF-8"
+        where = f"content[{i}].attachment.data"
+        try:
+            note = attachment.data.decode("utf-8-sig" if encoding == "UTF-8" else encoding)
+        except UnicodeDecodeError as err:
+            raise fail(f"{where} is not {encoding}: bad byte at byte offset {err.start}") from None
+        except LookupError:
+            raise fail(f"{where} declares an unknown charset {encoding!r}") from None
+        if "\x00" in note:
+            raise fail(f"{where} is binary (NUL byte)")
+        if note.strip():
+            notes.append(note)
+    return notes
+
+
+def _composition_notes(sections: list[Any]) -> list[str]:
+    """Section narratives as "Title:\\n text", nested sections included."""
+    notes = []
+    for section in sections:
+        body = _narrative(section.text.div) if section.text and section.text.div else ""
+        title = (section.title or "").strip()
+        if body:
+            notes.append(f"{title}:\n{body}" if title else body)
+        notes.extend(_composition_notes(section.section or []))
+    return notes
+
+
+def _narrative(div: str) -> str:
+    """Plain text of simple XHTML: block ends become newlines, other tags vanish."""
+    text = re.sub(r"<br\s*/?>|</(p|div|li|tr|h[1-6])>", "\n", div, flags=re.IGNORECASE)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    lines = (line.strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _document_date(doc: DocumentReference) -> date | None:
+    context_period = doc.context.period if doc.context else None
+    return _as_date(doc.date) or _as_date(context_period.start if context_period else None)
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def _fill_meta(meta: ChartMeta, patients: list[Patient], when: date | None) -> ChartMeta:
+    """Age, sex and date from the FHIR resources where the caller's meta leaves them unset."""
+    update: dict[str, Any] = {}
+    if meta.encounter_date is None and when is not None:
+        update["encounter_date"] = when
+    patient = patients[0] if patients else None
+    if patient is not None and meta.sex is None and patient.gender in ("female", "male"):
+        update["sex"] = "F" if patient.gender == "female" else "M"
+    birth = _as_date(patient.birthDate) if patient is not None else None
+    if meta.age is None and birth is not None:
+        on = meta.encounter_date or when or date.today()
+        age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+        if 0 <= age <= 124:
+            update["age"] = age
+    return meta.model_copy(update=update)
+
+
+# ----------------------------------------------------------------------------- sections
+
+_HEADINGS: dict[str, tuple[str, ...]] = {
+    "hpi": ("hpi", "history of present illness", "history of the present illness",
+            "present illness", "chief complaint", "reason for admission", "reason for visit"),
+    "history": ("past medical history", "pmh", "past history", "medical history",
+                "past surgical history", "surgical history", "psh", "personal history",
+                "medical background", "personal background", "background", "history"),
+    "family_history": ("family history", "family medical history", "fh", "fhx"),
+    "social_history": ("social history", "sh", "shx", "toxic habits", "habits"),
+    "medications": ("medications", "medication", "meds", "current medications",
+                    "home medications", "admission medications", "discharge medications",
+                    "medications on admission", "medications at discharge"),
+    "allergies": ("allergies", "allergy", "drug allergies"),
+    "exam": ("physical exam", "physical examination", "exam", "examination",
+             "on examination", "pe"),
+    "ros": ("review of systems", "ros"),
+    "results": ("labs", "lab", "lab results", "laboratory", "laboratory data", "laboratory results",
+                "imaging", "radiology", "results", "studies", "diagnostic studies",
+                "investigations", "complementary tests"),
+    "hospital_course": ("hospital course", "course in hospital", "clinical course",
+                        "evolution", "course"),
+    "assessment": ("assessment", "assessment and plan", "assessment & plan", "a/p", "a&p",
+                   "impression", "clinical impression"),
+    "plan": ("plan", "treatment plan", "recommendations", "disposition", "treatment"),
+    "diagnoses": ("discharge diagnoses", "discharge diagnosis", "final diagnosis",
+                  "final diagnoses", "principal diagnosis", "primary diagnosis",
+                  "secondary diagnoses", "secondary diagnosis", "diagnoses", "diagnosis",
+                  "admitting diagnosis", "admission diagnosis", "problem list", "problems"),
+    "procedures": ("procedures", "procedure", "procedures performed", "operations performed",
+                   "operation performed", "operations", "operation", "surgical procedures",
+                   "interventions"),
+}  # fmt: skip
+_CANONICAL = {alias: name for name, aliases in _HEADINGS.items() for alias in aliases}
+_ALIASES = "|".join(
+    r"[ \t]+".join(re.escape(word) for word in alias.split())
+    for alias in sorted(_CANONICAL, key=len, reverse=True)
+)
+# A heading starts a line (after bullets or numbering) and ends with a colon, or is the line.
+_HEADING = re.compile(
+    rf"^[ \t]*(?:[-*#•]+[ \t]*|(?:\d+|[IVX]+)[.)][ \t]*)?(?P<h>{_ALIASES})[ \t]*(?::|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+# Headings whose content is usually one line: in a narrative ("Family history: none.
+# He presented with ...") the rest of the note is not family history.
+_ONE_LINE = frozenset({"history", "family_history", "social_history", "allergies", "medications"})
+
+
+def detect_sections(text: str) -> list[Section]:
+    """Sections in text order; text before the first heading (or a note without any) is
+    "other", and so is the text after a one-line history, allergy or medication heading."""
+    found = list(_HEADING.finditer(text))
+    sections: list[Section] = []
+    first = found[0].start("h") if found else len(text)
+    if text[:first].strip():
+        sections.append(Section(name="other", heading="", start=0, end=first))
+    for i, match in enumerate(found):
+        start, heading = match.start("h"), match.group("h")
+        name = _CANONICAL[" ".join(heading.lower().split())]
+        end = found[i + 1].start("h") if i + 1 < len(found) else len(text)
+        line_end = text.find("\n", match.end())
+        line_end = len(text) if line_end < 0 else line_end
+        if name in _ONE_LINE and text[match.end() : line_end].strip() and line_end < end:
+            sections.append(Section(name=name, heading=heading, start=start, end=line_end))
+            if text[line_end:end].strip():
+                sections.append(Section(name="other", heading="", start=line_end, end=end))
+            continue
+        sections.append(Section(name=name, heading=heading, start=start, end=end))
+    return sections
+
+
+# ----------------------------------------------------------------------------- sentences
+
+_ABBREVIATIONS = frozenset(
+    str.split(
+        "dr mr mrs ms prof st vs e.g i.e approx fig figs cf al mg mcg ml kg cm mm g dl "
+        "mmol meq h hr hrs min mins sec wk wks yr yrs mo mos pt pts b.i.d t.i.d q.i.d q.d p.o "
+        "i.v i.m s.c p.r.n a.m p.m lt rt max dept jr sr"
+    )
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d+[.)])\s")
+_WRAP_WIDTH = 40  # a line at least this long that runs on in lower case is wrapped prose
+
+
+def split_sentences(text: str, sections: list[Section]) -> list[Sentence]:
+    """Sentences of each section's body (headings left out), with offsets into `text`."""
+    if not sections:
+        sections = [Section(name="other", heading="", start=0, end=len(text))]
+    sentences = []
+    for section in sections:
+        body = _body_start(text, section)
+        cuts = sorted(_cuts(text, body, section.end) | {section.end})
+        start = body
+        for cut in cuts:
+            sentence = _trimmed(text, start, cut, section.name)
+            if sentence is not None:
+                sentences.append(sentence)
+            start = cut
+    return sentences
+
+
+def _body_start(text: str, section: Section) -> int:
+    start = section.start + len(section.heading)
+    colon = re.compile(r"[ \t]*:").match(text, start) if section.heading else None
+    return colon.end() if colon else start
+
+
+def _cuts(text: str, start: int, end: int) -> set[int]:
+    cuts = set()
+    for match in _SENTENCE_END.finditer(text, start, end):
+        following = text[match.end() : end]
+        gap = following[: len(following) - len(following.lstrip())]
+        if following.lstrip()[:1].islower() and "\n" not in gap:
+            continue  # "approx. five", "etc. and": an unknown abbreviation, not an end
+        if not _is_abbreviation(text, start, match.start(), match.group()):
+            cuts.add(match.end())
+    for newline in (m.start() for m in re.finditer("\n", text[start:end])):
+        if _ends_line(text, start + newline, end):
+            cuts.add(start + newline)
+    return cuts
+
+
+def _is_abbreviation(text: str, floor: int, dot: int, punct: str) -> bool:
+    """Whether the "." at `dot` belongs to a word ("Dr.", "e.g.", "mg.", "1." of a list)."""
+    if not punct.startswith(".") or len(punct.rstrip("\"')]")) > 1:
+        return False
+    line_start = text.rfind("\n", floor, dot) + 1 or floor
+    word = text[max(line_start, floor) : dot].split()[-1:] or [""]
+    token = word[0].lstrip("([\"'").lower()
+    if token.isdigit() and not text[max(line_start, floor) : dot].strip()[: -len(token)]:
+        return True  # "1." numbering a list item
+    return token in _ABBREVIATIONS
+
+
+def _ends_line(text: str, newline: int, end: int) -> bool:
+    """A newline ends a sentence unless a long line of prose runs on in lower case."""
+    line = text[text.rfind("\n", 0, newline) + 1 : newline].strip()
+    rest = text[newline + 1 : end].lstrip(" \t")
+    if not rest or rest[0] == "\n" or not rest[0].islower() or line.endswith((".", ":", ";")):
+        return True
+    return len(line) < _WRAP_WIDTH or bool(_LIST_ITEM.match(line + " "))
+
+
+def _trimmed(text: str, start: int, end: int, section: str) -> Sentence | None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return None
+    lead = len(piece) - len(piece.lstrip())
+    return Sentence(start=start + lead, end=start + lead + len(stripped), section=section)

@@ -1,0 +1,372 @@
+"""A phrase matcher built from the knowledge base, so mentions can be found without an NER model.
+
+Phrases come from the ICD-10-CM Alphabetic Index (main terms and main term + first-level
+subterm, in both orders), CM code titles and inclusion terms (conditions) and the ICD-10-PCS
+Index main terms that lead to a code (procedures). A condition phrase whose codes all sit in
+chapter 18 (R00-R99, symptoms and signs) is a "finding".
+
+Matching is token based: words are lower-cased, a few fillers ("of", "the", ...) are skipped
+on both sides, and a light stemmer folds simple plurals, so "fractures of the femur" matches
+"Fracture, femur". A phrase never spans sentence punctuation or brackets.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from retrieval.store import KnowledgeStore
+
+MAX_TOKENS = 8
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+# A match may bridge spaces, hyphens, slashes, apostrophes and commas, never these.
+_BREAK = re.compile(r"[.;:!?()\[\]{}\n]")
+_PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+
+# Skipped in phrases and text alike: they carry no meaning for matching ("s" is the
+# possessive of "Crohn's").
+FILLERS = frozenset({"a", "an", "the", "of", "in", "s"})
+# Residual-category and index words that never appear in a chart the way they do in a title.
+_DROPPED = frozenset({"nos", "nec", "unspecified"})
+_SKIPPED = FILLERS | _DROPPED
+
+# Single words that are CM index main terms (or titles) but flood a clinical narrative with
+# useless mentions. Chosen by counting one-word matches over the 250 CodiEsp dev charts and
+# keeping out those that are body parts, qualifiers, lab/test words, generic nouns or Z-code
+# headings ("examination", "admission", "status") rather than diagnoses. With the source
+# rules below, one-word matches over those charts fell from 9,810 to about 3,400. "pain" is
+# here on purpose: "chest pain", "abdominal pain" still match, "pain" alone (R52) misleads.
+GENERIC_WORDS = _words(
+    """
+    disease disorder syndrome condition problem complication finding findings abnormal
+    abnormality anomaly lesion lesions mass defect deformity change changes state
+    left right bilateral unilateral other unspecified specified unknown multiple single
+    acute chronic severe mild moderate primary secondary recurrent
+    history family personal status post previous prior past current
+    examination exam admission care test tests observation follow up use user counseling
+    screening encounter contact exposure aftercare pregnancy delivery birth patient
+    treatment therapy surgery operation procedure intervention study studies level levels
+    positive negative normal high low elevated elevation increased decrease decreased
+    reaction response effect effects failure insufficiency
+    infection inflammation injury trauma tumor tumour neoplasm growth
+    pain ache discomfort symptom symptoms sign signs
+    cell cells tissue organ blood fluid serum urine stool skin bone muscle
+    body head neck back chest abdomen arm leg hand foot face eye ear nose mouth
+    heart lung liver kidney brain
+    male female child adult newborn infant
+    month year day week time age
+    old postoperative period pathology sensitivity plus may tac cut situation focus activity
+    anesthesia alteration performance nerve gas extremity pelvis sinus node hemoglobin cold
+    scale episode loss pressure increase inflammatory antibody absence acid irregular
+    persistent persistence closure rhythm difficulty double sleep complex band development
+    short
+    """
+)
+# Multi-word phrases that are routine chart vocabulary, not diagnoses or coded procedures.
+BLOCKED_PHRASES = frozenset(
+    {"physical examination", "blood pressure", "medical consultation", "laboratory test"}
+    | {"follow up", "tumor cell", "examination blood"}
+)
+# Words settled by what they mean in a narrative: "occlusion of the
+# artery" is a condition although PCS has the root operation Occlusion; "hyperalimentation"
+# is a treatment although the CM index sends it to R63.2.
+_AS_CONDITION = _words(
+    "compression destruction detachment enlargement hyperthermia obliteration occlusion "
+    "rupture shortening"
+)
+# "Metastasis" heads only "see Neoplasm" references in the index, yet names a condition.
+KIND_OVERRIDES = {
+    **dict.fromkeys(_AS_CONDITION | {"metastasis"}, "condition"),
+    "hyperalimentation": "procedure",
+}
+# Words that are the context a mention sits in, not the mention: a phrase starting or ending
+# with one ("history allergy", "family history") would swallow the trigger mentions.py needs.
+CONTEXT_WORDS = _words(
+    "history family personal status post previous prior past suspected possible probable "
+    "no not without negative rule out"
+)
+# Main-term connectors: "with perforation appendicitis" is not something anyone writes.
+_CONNECTORS = _words("with without due to from following complicating by after during and or")
+
+# What a phrase was seen with: a CM source, a PCS index term, and the kinds of CM code.
+_CM, _PCS = 1, 2
+_R_CODE, _ENCOUNTER_CODE, _Z_CODE, _DISEASE_CODE = 4, 8, 16, 32
+_CODES = _R_CODE | _ENCOUNTER_CODE | _Z_CODE | _DISEASE_CODE
+_KIND_BITS = {"condition": _CM | _DISEASE_CODE, "finding": _CM | _R_CODE, "procedure": _PCS}
+
+
+def stem(word: str) -> str:
+    """Fold simple English plurals so "arteries", "abscesses" and "stenoses" meet their singular."""
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    if (
+        len(word) >= 8
+        and word.endswith(("oses", "ases", "eses", "yses"))
+        and not (word.endswith("eases"))
+    ):
+        return word[:-2] + "is"  # diagnoses, metastases, prostheses, analyses
+    return word[:-1]
+
+
+def _word_key(word: str) -> str:
+    """Short all-capital words are acronyms and keep their case: "PRES" is not "pre", and the
+    index's "MAY" (May-Hegglin) must not match the verb."""
+    if 2 <= len(word) <= 6 and word.isupper():
+        return word
+    return stem(word.lower())
+
+
+@functools.lru_cache(maxsize=1 << 17)  # building the lexicon keys ~550k words, ~50k distinct
+def _phrase_word(word: str) -> str:
+    return "" if word.lower() in _SKIPPED else _word_key(word)
+
+
+def phrase_key(text: str) -> str:
+    """The lookup key of a phrase: word keys without fillers, space-joined."""
+    return " ".join(key for key in map(_phrase_word, _WORD.findall(text)) if key)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    key: str
+    lower: str  # the key an acronym-looking word falls back to: "FEVER" in a heading is fever
+    start: int
+    end: int
+    segment: int  # tokens in different segments are separated by breaking punctuation
+
+
+def text_tokens(text: str) -> list[Token]:
+    """Matchable tokens of `text` with their character offsets."""
+    tokens: list[Token] = []
+    segment, last_end = 0, 0
+    for found in _WORD.finditer(text):
+        word = found.group()
+        if _BREAK.search(text, last_end, found.start()):
+            segment += 1
+        last_end = found.end()
+        if word.lower() not in FILLERS:
+            key = _word_key(word)
+            lower = key if key.islower() else stem(word.lower())
+            tokens.append(Token(key, lower, found.start(), found.end(), segment))
+    return tokens
+
+
+def _variants(text: str) -> list[str]:
+    """The text as written and without its parenthesised nonessential modifiers."""
+    bare = _PARENS.sub(" ", text)
+    return [text, bare] if bare != text else [text]
+
+
+@functools.lru_cache(maxsize=1 << 14)  # a main term repeats on each of its subterm rows
+def _comma_readings(term: str) -> tuple[str, ...]:
+    """ "Infarct, infarction" names two variants; "Drip, postnasal" names one inverted term."""
+    pieces = [p.strip() for p in term.split(",") if p.strip()]
+    head = phrase_key(pieces[0]) if pieces else ""
+    if len(pieces) < 2 or all(phrase_key(p)[:4] == head[:4] for p in pieces[1:]):
+        return tuple(pieces)
+    return (" ".join(pieces), " ".join([*pieces[1:], pieces[0]]))
+
+
+class Lexicon:
+    """Phrase keys (see `phrase_key`) mapped to the kind of concept they name."""
+
+    def __init__(self, flags: dict[str, int], max_tokens: int = MAX_TOKENS) -> None:
+        self._flags = flags
+        self.max_tokens = max_tokens
+
+    def __len__(self) -> int:
+        return len(self._flags)
+
+    def __contains__(self, phrase: str) -> bool:
+        return phrase_key(phrase) in self._flags
+
+    def kind(self, phrase: str) -> str | None:
+        """The kind a phrase would be matched as, or None if the lexicon does not hold it."""
+        flags = self._flags.get(phrase_key(phrase))
+        return None if flags is None else _kind(flags)
+
+    @classmethod
+    def from_phrases(cls, phrases: Iterable[tuple[str, str]]) -> Lexicon:
+        """A lexicon from (phrase, kind) pairs; kind is condition, finding or procedure."""
+        flags: dict[str, int] = {}
+        for text, kind in phrases:
+            _add(flags, text, _KIND_BITS[kind])
+        return cls(flags)
+
+    @classmethod
+    def from_store(cls, store: KnowledgeStore) -> Lexicon:
+        """Read the index and tabular phrases straight from the store's SQLite file."""
+        flags: dict[str, int] = {}
+        db = sqlite3.connect(f"file:{store.path}?mode=ro&immutable=1", uri=True)
+        try:
+            for text, code in _cm_index_phrases(db):
+                _add(flags, text, _code_bits(code))
+            for text, code in _cm_code_phrases(db):
+                _add(flags, text, _code_bits(code))
+            for text in _pcs_index_phrases(db):
+                _add(flags, text, _PCS)
+        finally:
+            db.close()
+        for word, kind in KIND_OVERRIDES.items():
+            flags[word] = _KIND_BITS[kind]
+        return cls({k: f for k, f in flags.items() if (f & (_CODES | _PCS)) != _ENCOUNTER_CODE})
+
+    def match(self, text: str) -> list[tuple[int, int, str]]:
+        """Longest non-overlapping phrase matches as (start, end, kind), in text order."""
+        tokens = text_tokens(text)
+        found = list(self._candidates(tokens))
+        # Longest first, then leftmost: "acute myocardial infarction" beats "acute" + "infarction".
+        found.sort(key=lambda m: (m[0] - m[1], m[0]))
+        taken = [False] * len(tokens)
+        chosen: list[tuple[int, int, str]] = []
+        for first, last, kind in found:
+            if any(taken[first:last]):
+                continue
+            taken[first:last] = [True] * (last - first)
+            chosen.append((tokens[first].start, tokens[last - 1].end, kind))
+        return sorted(chosen)
+
+    def _candidates(self, tokens: list[Token]) -> Iterator[tuple[int, int, str]]:
+        """The longest phrase starting at each token, as token index ranges."""
+        for i, token in enumerate(tokens):
+            limit = i + 1
+            while (
+                limit < len(tokens)
+                and limit - i < self.max_tokens
+                and tokens[limit].segment == token.segment
+            ):
+                limit += 1
+            for j in range(limit, i, -1):
+                flags = self._lookup(tokens[i:j])
+                if flags is not None:
+                    yield i, j, _kind(flags)
+                    break
+
+    def _lookup(self, tokens: list[Token]) -> int | None:
+        flags = self._flags.get(" ".join(t.key for t in tokens))
+        if flags is None and any(t.key != t.lower for t in tokens):
+            flags = self._flags.get(" ".join(t.lower for t in tokens))
+        return flags
+
+
+def _kind(flags: int) -> str:
+    """Disease codes make a condition; R codes alone a finding; a PCS term with at most
+    Z codes ("Colostomy, status", "Chemotherapy (session)") a procedure."""
+    if flags & _DISEASE_CODE:
+        return "condition"
+    if flags & _R_CODE:
+        return "finding"
+    return "procedure" if flags & _PCS else "condition"
+
+
+def _code_bits(code: str | None) -> int:
+    if not code:
+        return _CM
+    if code.startswith("R"):
+        return _CM | _R_CODE
+    if code.startswith("Z"):
+        # Z00-Z13 are encounters for examination and screening, never read off a mention.
+        return _CM | (_ENCOUNTER_CODE if code[1:3] <= "13" else _Z_CODE)
+    return _CM | _DISEASE_CODE
+
+
+def _add(flags: dict[str, int], text: str, bits: int) -> None:
+    for variant in _variants(text):
+        key = phrase_key(variant)
+        if _usable(key):
+            flags[key] = flags.get(key, 0) | bits
+
+
+def _usable(key: str) -> bool:
+    words = key.split()
+    if not words or len(words) > MAX_TOKENS or key in BLOCKED_PHRASES:
+        return False
+    if words[0] in CONTEXT_WORDS or words[-1] in CONTEXT_WORDS:
+        return False
+    if len(words) == 1:
+        word = words[0]
+        return len(word) > 2 and not word.isdigit() and word not in GENERIC_WORDS
+    # Generic words together still name things ("chest pain", "heart failure").
+    return not all(w.isdigit() for w in words)
+
+
+def _cm_index_phrases(db: sqlite3.Connection) -> Iterator[tuple[str, str | None]]:
+    """Main terms, and main term + first-level subterm in both orders, with their codes.
+
+    An entry counts only if it leads somewhere: "Renal - see condition" and "Presence (of)"
+    (a heading over Z-code subterms) name no concept of their own, while a code-less main
+    term over many disease codes ("Infarct, infarction", "Cyst") does."""
+    concepts = _disease_headings(db)
+    rows = db.execute(
+        "SELECT path, path_key, code, coalesce(see, see_also, '') FROM index_entries "
+        "WHERE idx = 'cm' AND path_key NOT LIKE '%|%|%'"
+    )
+    for path_json, key, code, see in rows:
+        if (not code and see == "condition") or not (code or see or key in concepts):
+            continue
+        path = json.loads(path_json)
+        mains = _comma_readings(path[0])
+        if len(path) == 1:
+            yield from ((main, code) for main in mains)
+            continue
+        sub = path[1]
+        for main in mains:
+            yield f"{main} {sub}", code
+            if phrase_key(sub).split(" ")[0] not in _CONNECTORS:
+                yield f"{sub} {main}", code
+
+
+def _disease_headings(db: sqlite3.Connection, least: int = 10) -> set[str]:
+    """Main terms (path keys) with at least `least` disease-coded (not R, not Z) entries."""
+    rows = db.execute(
+        "SELECT substr(path_key, 1, instr(path_key, '|') - 1) AS main FROM index_entries "
+        "WHERE idx = 'cm' AND path_key LIKE '%|%' AND code IS NOT NULL "
+        "AND substr(code, 1, 1) NOT IN ('R', 'Z') GROUP BY main HAVING count(*) >= ?",
+        (least,),
+    )
+    return {main for (main,) in rows}
+
+
+def _cm_code_phrases(db: sqlite3.Connection) -> Iterator[tuple[str, str]]:
+    """Titles and inclusion terms of categories and codes; residual "other" titles skipped."""
+    rows = db.execute(
+        "SELECT code, title, inclusion_terms FROM codes "
+        "WHERE system = 'cm' AND kind IN ('category', 'subcategory')"
+    )
+    for code, title, inclusion_json in rows:
+        if code[0] in "VWXY":  # external causes describe how, not what
+            continue
+        inclusions = json.loads(inclusion_json)
+        if code[0] in "ST":  # one-word injury inclusions are sites ("Axis" under S12.1)
+            inclusions = [term for term in inclusions if " " in term.strip()]
+        for text in [title, *inclusions]:
+            if not re.search(r"\b(other|specified)\b", text, re.IGNORECASE):
+                yield text, code
+
+
+def _pcs_index_phrases(db: sqlite3.Connection) -> Iterator[str]:
+    """PCS main terms that lead to a code or a root operation (not body-part/device aliases)."""
+    rows = db.execute(
+        "SELECT path, path_key FROM index_entries WHERE idx = 'pcs' "
+        "AND (code IS NOT NULL OR see IS NOT NULL)"
+    )
+    seen: set[str] = set()
+    for path_json, key in rows:
+        main_key = key.split("|", 1)[0]
+        if main_key not in seen:
+            seen.add(main_key)
+            yield from _comma_readings(json.loads(path_json)[0])

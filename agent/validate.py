@@ -1,0 +1,243 @@
+"""The gate between a proposer and the coder: only valid, billable, evidenced codes pass.
+
+Every rule either drops a proposal (with the reason the coder sees in `dropped`) or adds a
+warning to it; nothing a proposer says is trusted: codes, offsets and citations are all
+checked against the chart text and the loaded knowledge base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agent.citations import resolvable_citations, verify_span
+from agent.code_checks import code_problem, code_set_name, resolve_code
+from agent.conventions import (
+    Notes,
+    excludes1_conflicts,
+    is_manifestation,
+    missing_additional_code,
+    missing_code_first,
+    must_precede,
+)
+from agent.mce_rules import NOT_PRINCIPAL, mce_conflicts
+from agent.models import (
+    Chart,
+    Citation,
+    Dropped,
+    Proposal,
+    RawProposal,
+    Setting,
+    Span,
+    System,
+)
+from agent.sequencing import Ranked, sequence
+from retrieval.records import CodeRecord
+from retrieval.store import KnowledgeStore
+
+
+@dataclass
+class _Draft:
+    """One distinct code on its way through the rules (duplicates already merged)."""
+
+    code: str
+    system: System
+    best: RawProposal  # the most confident of the duplicates: its rationale is kept
+    evidence: list[Span]
+    citations: list[Citation]
+    asked_principal: bool
+    order: int
+    record: CodeRecord | None = None
+    mce: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def validate_proposals(
+    raw: list[RawProposal],
+    *,
+    chart: Chart,
+    store: KnowledgeStore,
+    proposer: str,
+    kb_release: str,
+    model: str | None = None,
+    prompt_version: str | None = None,
+) -> tuple[list[Proposal], list[Dropped]]:
+    """Proposals that passed every rule, in sequence order, and those dropped with why."""
+    dropped: list[Dropped] = []
+    accepted: list[_Draft] = []
+    for draft in merge_duplicates(raw, store):
+        reason = _first_problem(draft, chart, store, kb_release)
+        if reason is None:
+            accepted.append(draft)
+        else:
+            dropped.append(
+                Dropped(code=draft.code or draft.best.code, reason=reason, proposer=proposer)
+            )
+    notes: Notes = {
+        d.code: store.notes_with_inherited(d.code) for d in accepted if d.system == "cm"
+    }
+    excluded = excludes1_conflicts(_ranked_diagnoses(accepted), notes)
+    for draft in accepted:
+        if draft.code in excluded:
+            dropped.append(Dropped(code=draft.code, reason=excluded[draft.code], proposer=proposer))
+    accepted = [d for d in accepted if d.code not in excluded]
+    _note_warnings(accepted, notes)
+    ordered = _sequenced(accepted, notes, chart.meta.setting)
+    proposals = [
+        _proposal(draft, number, store, proposer, kb_release, model, prompt_version)
+        for number, draft in enumerate(ordered, start=1)
+    ]
+    return proposals, dropped
+
+
+def merge_duplicates(raw: Sequence[RawProposal], store: KnowledgeStore) -> list[_Draft]:
+    """One draft per normalised code: the highest confidence wins, evidence and citations
+    are pooled, and the code is principal if any duplicate asked for it."""
+    drafts: dict[tuple[str, System], _Draft] = {}
+    for order, proposal in enumerate(raw):
+        code, system = resolve_code(proposal.code, store)
+        draft = drafts.get((code, system))
+        if draft is None:
+            drafts[(code, system)] = _Draft(
+                code,
+                system,
+                proposal,
+                list(proposal.evidence),
+                list(proposal.citations),
+                proposal.principal,
+                order,
+            )
+            continue
+        if proposal.confidence > draft.best.confidence:
+            draft.best = proposal
+        draft.evidence += [e for e in proposal.evidence if e not in draft.evidence]
+        draft.citations += proposal.citations
+        draft.asked_principal = draft.asked_principal or proposal.principal
+    return list(drafts.values())
+
+
+def _first_problem(draft: _Draft, chart: Chart, store: KnowledgeStore, release: str) -> str | None:
+    """The reason to drop the draft (invalid code, no evidence, MCE conflict), filling in
+    its record, verified evidence, MCE edits and warnings on the way."""
+    problem = code_problem(draft.code, draft.system, store, code_set_name(draft.system, release))
+    if problem is not None:
+        return problem
+    draft.record = store.get(draft.code, draft.system)
+    problem = evidence_problem(draft, chart.text)
+    if problem is not None:
+        return problem
+    findings = mce_conflicts(draft.code, draft.system, chart.meta, store)
+    draft.mce = findings.edits
+    draft.warnings += findings.warnings
+    return findings.drop
+
+
+def evidence_problem(draft: _Draft, chart_text: str) -> str | None:
+    """Keep the evidence found in the chart (offsets corrected); none found drops the code."""
+    given, missing = len(draft.evidence), 0
+    verified: list[Span] = []
+    for span in draft.evidence:
+        found = verify_span(chart_text, span)
+        missing += found is None
+        if found is not None and found not in verified:
+            verified.append(found)
+    if not verified:
+        if not given:
+            return "no evidence in the chart: the proposal quotes no text"
+        return f"no evidence in the chart: none of its {given} quote(s) is in the chart text"
+    if missing:
+        draft.warnings.append(
+            f"{missing} of {given} evidence quote(s) are not in the chart text; removed"
+        )
+    draft.evidence = verified
+    return None
+
+
+def _ranked_diagnoses(drafts: Sequence[_Draft]) -> list[str]:
+    """Diagnosis codes most trusted first: confidence, then asked as principal, then order."""
+    diagnoses = [d for d in drafts if d.system == "cm"]
+    diagnoses.sort(key=lambda d: (-d.best.confidence, not d.asked_principal, d.order))
+    return [d.code for d in diagnoses]
+
+
+def _note_warnings(drafts: Sequence[_Draft], notes: Notes) -> None:
+    codes = [d.code for d in drafts if d.system == "cm"]
+    for draft in drafts:
+        if draft.system == "cm" and draft.record is not None:
+            others = [c for c in codes if c != draft.code]
+            draft.warnings += missing_code_first(draft.record, others, notes)
+            draft.warnings += missing_additional_code(draft.record, others, notes)
+
+
+def principal_blocker(record: CodeRecord, mce: Sequence[str], setting: Setting) -> str | None:
+    """Why a diagnosis cannot be principal / first-listed, or None when it can."""
+    if is_manifestation(record):
+        return (
+            'it is a manifestation code ("in diseases classified elsewhere"): '
+            "code first the underlying condition"
+        )
+    if record.code.startswith(("V", "W", "X", "Y")):
+        return "external cause codes (V00-Y99) are never principal or first-listed"
+    if "Principal_Manifestation" in mce:
+        return NOT_PRINCIPAL["Principal_Manifestation"]
+    # The MCE list is an inpatient edit: many of its Z codes are fine first-listed outpatient.
+    if setting == "inpatient" and "Principal_Unacceptable" in mce:
+        return NOT_PRINCIPAL["Principal_Unacceptable"]
+    return None
+
+
+def _sequenced(drafts: Sequence[_Draft], notes: Notes, setting: Setting) -> list[_Draft]:
+    records = [d.record for d in drafts if d.system == "cm" and d.record is not None]
+    ranked = [
+        Ranked(
+            code=d.code,
+            system=d.system,
+            confidence=d.best.confidence,
+            asked_principal=d.asked_principal,
+            blocker=principal_blocker(d.record, d.mce, setting)
+            if d.record and d.system == "cm"
+            else None,
+            order=d.order,
+        )
+        for d in drafts
+    ]
+    role = "principal" if setting == "inpatient" else "first-listed"
+    order, warnings = sequence(ranked, must_precede(records, notes), role)
+    by_code = {d.code: d for d in drafts}
+    for code, extra in warnings.items():
+        by_code[code].warnings += extra
+    return [by_code[code] for code in order]
+
+
+def _proposal(
+    draft: _Draft,
+    number: int,
+    store: KnowledgeStore,
+    proposer: str,
+    kb_release: str,
+    model: str | None,
+    prompt_version: str | None,
+) -> Proposal:
+    assert draft.record is not None  # set for every draft that passed `_first_problem`
+    citations, unresolved = resolvable_citations(draft.citations, store)
+    record = draft.record
+    if record.source_id not in {c.source_id for c in citations}:
+        kind = "Tabular" if record.system == "cm" else "PCS"
+        citations.append(
+            Citation(source_id=record.source_id, label=f"{kind}: {record.code} {record.title}")
+        )
+    return Proposal(
+        code=draft.code,
+        system=draft.system,
+        title=record.title,
+        sequence=number,
+        confidence=draft.best.confidence,
+        evidence=draft.evidence,
+        citations=citations,
+        rationale=draft.best.rationale,
+        warnings=[*draft.warnings, *unresolved],
+        proposer=proposer,
+        model=model,
+        prompt_version=prompt_version,
+        kb_release=kb_release,
+    )

@@ -1,0 +1,41 @@
+"""Fixtures for agent tests: the scripted LLM server and offline tiktoken."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.proposers.llm_prompt import reset_tokenizer
+from api.settings import Settings
+from api.wiring import prepare_tiktoken
+from tests.llm_server import ScriptedLlmServer
+
+
+@pytest.fixture
+def llm_server() -> Iterator[ScriptedLlmServer]:
+    """A fresh scripted OpenAI-compatible server per test (`.base_url`, `.enqueue`,
+    `.requests`)."""
+    server = ScriptedLlmServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiktoken_ready(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """tiktoken reading the BPE files from the reference data (it cannot download here)."""
+    before = os.environ.get("TIKTOKEN_CACHE_DIR")
+    home = tmp_path_factory.mktemp("tiktoken-home")
+    cache = prepare_tiktoken(Settings(home=home, data_dir=shared_data))
+    if cache is None:
+        pytest.skip("no tiktoken files in the reference data")
+    reset_tokenizer()
+    yield cache
+    if before is None:
+        os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+    else:
+        os.environ["TIKTOKEN_CACHE_DIR"] = before

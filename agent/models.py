@@ -11,6 +11,7 @@ Setting = Literal["inpatient", "outpatient"]
 Sex = Literal["F", "M"]
 System = Literal["cm", "pcs"]
 MentionKind = Literal["condition", "procedure", "finding"]
+CandidateSource = Literal["index", "table", "phrase", "search", "history"]
 
 
 class ChartError(ValueError):
@@ -86,7 +87,7 @@ class Candidate(BaseModel):
     title: str
     billable: bool
     score: float
-    via: Literal["index", "table", "search", "history", "tabular"]
+    via: CandidateSource
     mention_index: int
     citations: list[Citation] = []
 

@@ -57,6 +57,33 @@ class Settings(BaseSettings):
         "Default: prepared under <home> from <data_dir>/tiktoken when present.",
     )
 
+    llm_fallback: Literal["offline", "fail"] = Field(
+        default="offline",
+        description="When the LLM is down, slow or answers garbage: fall back to the offline "
+        "proposer, or fail the run.",
+    )
+    llm_max_retries: int = Field(default=2, description="Retries of a failed LLM request.")
+    llm_context_tokens: int = Field(
+        default=16000,
+        ge=2000,
+        description="Context window the LLM prompt is sized to; longer charts are coded in parts.",
+    )
+    llm_max_tool_rounds: int = Field(
+        default=1,
+        ge=0,
+        description="Extra LLM calls per chart (part) for knowledge-base tool results or one "
+        "request for valid JSON; 0 sends no tools.",
+    )
+    llm_price_input_per_1k: float = Field(
+        default=0.0, ge=0, description="USD per 1,000 prompt tokens, for the cost estimate."
+    )
+    llm_price_output_per_1k: float = Field(
+        default=0.0, ge=0, description="USD per 1,000 completion tokens, for the cost estimate."
+    )
+    max_chart_bytes: int = Field(
+        default=1_000_000, description="Largest chart accepted, in bytes of UTF-8 text."
+    )
+
     @property
     def llm_mode(self) -> Literal["offline", "llm"]:
         return (

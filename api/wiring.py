@@ -6,8 +6,15 @@ import gzip
 import os
 from pathlib import Path
 
+from agent.history import HistoryStore
+from agent.lexicon import Lexicon
+from agent.pipeline import CodingAgent
+from agent.proposers.base import Proposer
+from agent.proposers.llm import LlmProposer, make_chat_model
+from agent.proposers.offline import OfflineProposer
 from api.settings import EMBEDDING_MODEL_NAME, Settings
 from retrieval.embeddings import Embedder, OnnxMiniLMEmbedder, OpenAIEmbedder
+from retrieval.errors import KnowledgeBaseError
 from retrieval.kb import open_searcher
 from retrieval.layout import KBLayout
 from retrieval.search import HybridSearcher
@@ -69,3 +76,65 @@ def prepare_tiktoken(settings: Settings) -> Path | None:
             partial.replace(target)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
     return cache
+
+
+def history_path(settings: Settings) -> Path:
+    return settings.home / "history.sqlite"
+
+
+def make_agent(settings: Settings, proposer: str | None = None) -> CodingAgent:
+    """The coding agent the settings describe; `proposer` overrides the configured mode."""
+    searcher = make_searcher(settings)
+    path = history_path(settings)
+    history = HistoryStore(path) if path.exists() else None
+    offline = OfflineProposer()
+    mode = proposer or settings.llm_mode
+    chosen: Proposer = offline
+    fallback: Proposer | None = None
+    if mode == "llm":
+        chosen = make_llm_proposer(settings, searcher, history)
+        fallback = offline if settings.llm_fallback == "offline" else None
+    return CodingAgent(
+        searcher=searcher,
+        lexicon=cached_lexicon(searcher),
+        proposer=chosen,
+        fallback=fallback,
+        history=history,
+    )
+
+
+_LEXICONS: dict[Path, Lexicon] = {}
+
+
+def cached_lexicon(searcher: HybridSearcher) -> Lexicon:
+    """One lexicon per KB version per process (building it reads the whole index)."""
+    key = searcher.store.path
+    if key not in _LEXICONS:
+        _LEXICONS[key] = Lexicon.from_store(searcher.store)
+    return _LEXICONS[key]
+
+
+def make_llm_proposer(
+    settings: Settings, searcher: HybridSearcher, history: HistoryStore | None
+) -> Proposer:
+    if not settings.llm_model:
+        raise KnowledgeBaseError(
+            "the llm proposer needs MEDCODER_LLM_MODEL (and a base URL or key)"
+        )
+    prepare_tiktoken(settings)
+    chat_model = make_chat_model(
+        settings.llm_base_url,
+        settings.llm_model,
+        None,
+        settings.llm_timeout_s,
+        settings.llm_max_retries,
+    )
+    return LlmProposer(
+        chat_model,
+        searcher,
+        model_name=settings.llm_model,
+        context_tokens=settings.llm_context_tokens,
+        max_tool_rounds=settings.llm_max_tool_rounds,
+        price_per_1k=(settings.llm_price_input_per_1k, settings.llm_price_output_per_1k),
+        examples_for=history.examples if history is not None else None,
+    )

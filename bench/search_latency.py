@@ -124,8 +124,7 @@ def main() -> None:
     # Where the time goes: exact phrase + BM25 without vectors, and embedding the query alone.
     lexical = open_searcher(args.home, None)
     results["lexical_only"] = summarise(time_each(lambda q: lexical.search(q, k=args.k), texts))
-    built_with = KBLayout(args.home).manifest().get("embedding_model_dir")
-    embedder = make_embedder(settings, Path(built_with) if built_with else None)
+    embedder = make_embedder(settings)
     results["embed_only"] = summarise(time_each(lambda q: embedder.embed([q]), texts))
 
     print(f"searcher opened in {open_s:.1f} s; {len(texts)} queries, k={args.k}")

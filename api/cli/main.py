@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from api.cli import kb
+from api.cli.code import code
+from api.cli.learn import learn_command
 
 app = typer.Typer(
     name="medcoder",
@@ -13,6 +15,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kb.app, name="kb")
+app.command("code")(code)
+app.command("learn")(learn_command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,98 @@
+"""Walk the Alphabetic Index from a main term down the subterms the chart's words name.
+
+A coder finds the main term (the condition), then reads down the indented subterms and takes
+each one the diagnostic statement supports ("acute", "with perforation", "right"), stopping
+where nothing more is documented; the deepest line that carries a code wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retrieval.lexical import tokenize
+from retrieval.records import IndexEntry
+from retrieval.store import KnowledgeStore
+
+# Subterms that only connect ("with", "in", "due to"): looked through, never required.
+CONNECTORS = frozenset({"with", "in", "due to", "without", "by", "of", "and", "following"})
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class IndexPath:
+    """Where the walk ended: the entry with the code, the entries walked, words matched."""
+
+    entry: IndexEntry
+    code: str
+    matched_words: int
+    depth: int
+
+
+def _words(level: str) -> set[str]:
+    return set(tokenize(level.replace(",", " ")))
+
+
+def _supported(level: str, context: set[str]) -> int:
+    """How many words the subterm needs from the chart, 0 if any of them is missing."""
+    needed = _words(level)
+    return len(needed) if needed and needed <= context else 0
+
+
+def _children(store: KnowledgeStore, entry: IndexEntry) -> list[IndexEntry]:
+    return [
+        e
+        for e in store.index_lookup(list(entry.path), entry.index)
+        if len(e.path) == len(entry.path) + 1
+    ]
+
+
+def _best_child(
+    store: KnowledgeStore, entry: IndexEntry, context: set[str]
+) -> tuple[IndexEntry, int] | None:
+    best: tuple[IndexEntry, int] | None = None
+    for child in _children(store, entry):
+        level = child.path[-1]
+        if level.lower() in CONNECTORS:
+            found = _best_child(store, child, context)
+            score = found[1] if found else 0
+            child = found[0] if found else child
+        else:
+            score = _supported(level, context)
+        if score and (best is None or score > best[1]):
+            best = (child, score)
+    return best
+
+
+def _code_of(store: KnowledgeStore, entry: IndexEntry) -> tuple[str | None, IndexEntry]:
+    if entry.code:
+        return entry.code, entry
+    if entry.see:
+        target = store.resolve_see(entry.see, entry.index)
+        if target is not None and target.code:
+            return target.code, target
+    return None, entry
+
+
+def walk(
+    store: KnowledgeStore, main_term: str, context: set[str], index: str = "cm"
+) -> IndexPath | None:
+    """The deepest coded entry under `main_term` that the context words support."""
+    entries = store.index_lookup([main_term], index)
+    if not entries:
+        return None
+    current, matched = entries[0], 0
+    code, coded_at = _code_of(store, current)
+    result = IndexPath(coded_at, code, 0, 0) if code else None
+    for depth in range(1, MAX_DEPTH + 1):
+        step = _best_child(store, current, context)
+        if step is None:
+            break
+        current, matched = step[0], matched + step[1]
+        code, coded_at = _code_of(store, current)
+        if code:
+            result = IndexPath(coded_at, code, matched, depth)
+    return result
+
+
+def context_words(text: str) -> set[str]:
+    return set(tokenize(text))

@@ -1,0 +1,155 @@
+"""Coder lookups beyond the index line: Table of Neoplasms, Table of Drugs, PCS tables.
+
+The Alphabetic Index sends "carcinoma of X" to the Neoplasm table and "poisoning by Y" to the
+Drug table; which column applies depends on words around the mention (metastatic, benign,
+adverse effect, intentional), so these lookups read the mention's sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.codeset import default_billable
+from agent.models import Candidate, Citation, Mention
+from retrieval.records import CodeRecord
+from retrieval.store import KnowledgeStore
+from retrieval.text import normalise
+
+NEOPLASM_WORDS = re.compile(
+    r"\b(cancer|carcinoma|adenocarcinoma|neoplasm|tumou?r|malignan\w*|metasta\w*|sarcoma|"
+    r"adenoma|mass)\b",
+    re.IGNORECASE,
+)
+DRUG_WORDS = re.compile(
+    r"\b(poisoning|overdose|intoxication|toxicity|adverse|side effect|reaction to|"
+    r"underdos\w*)\b",
+    re.IGNORECASE,
+)
+_APPROACHES = {
+    "laparoscop": "Percutaneous Endoscopic",
+    "endoscop": "Percutaneous Endoscopic",
+    "thoracoscop": "Percutaneous Endoscopic",
+    "arthroscop": "Percutaneous Endoscopic",
+    "percutaneous": "Percutaneous",
+    "open": "Open",
+}
+
+
+def neoplasm_column(sentence: str) -> str:
+    lowered = sentence.lower()
+    if "metasta" in lowered or "secondary" in lowered:
+        return "Malignant Secondary"
+    if "in situ" in lowered:
+        return "Ca in situ"
+    if "benign" in lowered or "adenoma" in lowered:
+        return "Benign"
+    return "Malignant Primary"
+
+
+def drug_column(sentence: str) -> str:
+    lowered = sentence.lower()
+    if "adverse" in lowered or "side effect" in lowered or "reaction to" in lowered:
+        return "Adverse effect"
+    if "underdos" in lowered:
+        return "Underdosing"
+    if "suicid" in lowered or "self-harm" in lowered or "intentional" in lowered:
+        return "Poisoning Intentional self-harm"
+    if "assault" in lowered:
+        return "Poisoning Assault"
+    return "Poisoning Accidental (unintentional)"
+
+
+def _words(sentence: str) -> list[str]:
+    return normalise(sentence).split()
+
+
+def _table_candidate(
+    record: CodeRecord, source_id: str, label: str, index: int, score: float
+) -> Candidate:
+    citations = [
+        Citation(source_id=source_id, label=label),
+        Citation(source_id=record.source_id, label=f"Tabular: {record.code} {record.title}"),
+    ]
+    return Candidate(
+        code=record.code,
+        system="cm",
+        title=record.title,
+        billable=record.billable,
+        score=score,
+        via="table",
+        mention_index=index,
+        citations=citations,
+    )
+
+
+def table_candidates(
+    store: KnowledgeStore, mention: Mention, sentence: str, index: int
+) -> list[Candidate]:
+    """Neoplasm and Drug table codes for a mention whose wording points to those tables."""
+    found: list[Candidate] = []
+    words = _words(sentence)
+    phrases = [" ".join(words[i : i + n]) for n in (2, 1) for i in range(len(words) - n + 1)]
+    if NEOPLASM_WORDS.search(mention.text):
+        column = neoplasm_column(sentence)
+        for phrase in phrases:
+            row = store.table_lookup(["Neoplasm, neoplastic", phrase], "neoplasm")
+            code = row.cells.get(column) if row else None
+            record = default_billable(store, code) if code and row else None
+            if record and row:
+                label = f"Table of Neoplasms: {' > '.join(row.path)} [{column}] -> {code}"
+                found.append(_table_candidate(record, row.source_id, label, index, 0.97))
+                break
+    if DRUG_WORDS.search(sentence):
+        column = drug_column(sentence)
+        for phrase in phrases:
+            row = store.table_lookup([phrase], "drug")
+            code = row.cells.get(column) if row else None
+            record = default_billable(store, code) if code and row else None
+            if record and row:
+                label = f"Table of Drugs: {row.path[0]} [{column}] -> {code}"
+                found.append(_table_candidate(record, row.source_id, label, index, 0.97))
+                break
+    return found
+
+
+def pcs_candidates(
+    store: KnowledgeStore, mention: Mention, sentence: str, index: int
+) -> list[Candidate]:
+    """PCS codes under the table the PCS index names, ranked by overlap with the sentence."""
+    entries = store.index_lookup([mention.text], "pcs")
+    lowered = sentence.lower()
+    approach = next((a for key, a in _APPROACHES.items() if key in lowered), None)
+    context = set(_words(sentence))
+    scored: list[tuple[float, CodeRecord, str, str]] = []
+    for entry in entries:
+        if not entry.code:
+            continue
+        for record in store.codes_with_prefix(entry.code, 400):
+            if not record.billable or record.system != "pcs":
+                continue
+            title_words = set(normalise(record.title).split())
+            overlap = len(title_words & context) / max(len(title_words), 1)
+            if approach:
+                overlap += 0.5 if f"{approach.lower()} approach" in record.title.lower() else -0.5
+            scored.append((overlap, record, entry.source_id, " > ".join(entry.path)))
+    scored.sort(key=lambda item: (-item[0], item[1].code))
+    found = []
+    for rank, (_, record, source_id, path) in enumerate(scored[:2]):
+        label = f"PCS Index: {path} -> table {record.code[:3]}"
+        citations = [
+            Citation(source_id=source_id, label=label),
+            Citation(source_id=record.source_id, label=f"PCS: {record.code} {record.title}"),
+        ]
+        found.append(
+            Candidate(
+                code=record.code,
+                system="pcs",
+                title=record.title,
+                billable=True,
+                score=0.9 - 0.1 * rank,
+                via="index",
+                mention_index=index,
+                citations=citations,
+            )
+        )
+    return found

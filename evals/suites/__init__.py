@@ -1,0 +1,1 @@
+"""Evaluation suites: each loads cases (chart text, metadata, gold codes)."""

@@ -45,12 +45,12 @@ def index_candidates(
         path = walk(store, word, context)
         if path is None:
             continue
-        record = default_billable(store, path.code)
+        record = default_billable(store, path.code, context=context)
         if record is None or record.code in seen:
             continue
         seen.add(record.code)
         # Each subterm the chart supports is more evidence this is the right line.
-        score = min(1.0, 0.8 + 0.06 * path.matched_words) - 0.03 * rank
+        score = min(0.99, 0.82 + 0.06 * path.matched_words) - 0.03 * rank
         label = f"Index: {' > '.join(path.entry.path)} -> {path.code}"
         citation = Citation(source_id=path.entry.source_id, label=label)
         found.append(_candidate(record, score, "index", index, [citation]))
@@ -68,7 +68,7 @@ def _candidate(
         billable=record.billable,
         score=round(score, 4),
         via=via,
-        mention_index=index,  # type: ignore[arg-type]
+        mention_index=index,
         citations=[*citations, tabular],
     )
 
@@ -91,6 +91,9 @@ def search_candidates(
             continue
         via: CandidateSource = "phrase" if "exact" in hit.ranks else "search"
         score = (PHRASE_SCORE if via == "phrase" else SEARCH_TOP_SCORE) - 0.08 * rank
+        if record.code != hit.code:
+            # The phrase named a heading; its default code is a guess, not a match.
+            score -= 0.15
         citation = Citation(source_id=hit.source, label=f"Search match: {hit.title}")
         found.append(_candidate(record, score, via, index, [citation]))
     return found

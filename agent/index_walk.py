@@ -33,9 +33,15 @@ def _words(level: str) -> set[str]:
 
 
 def _supported(level: str, context: set[str]) -> int:
-    """How many words the subterm needs from the chart, 0 if any of them is missing."""
-    needed = _words(level)
-    return len(needed) if needed and needed <= context else 0
+    """How many words the subterm needs from the chart, 0 if any of them is missing.
+
+    "femur, femoral" is two spellings of one subterm: either one fully present counts."""
+    best = 0
+    for variant in level.split(","):
+        needed = _words(variant)
+        if needed and needed <= context:
+            best = max(best, len(needed))
+    return best
 
 
 def _children(store: KnowledgeStore, entry: IndexEntry) -> list[IndexEntry]:
@@ -76,11 +82,17 @@ def _code_of(store: KnowledgeStore, entry: IndexEntry) -> tuple[str | None, Inde
 def walk(
     store: KnowledgeStore, main_term: str, context: set[str], index: str = "cm"
 ) -> IndexPath | None:
-    """The deepest coded entry under `main_term` that the context words support."""
-    entries = store.index_lookup([main_term], index)
-    if not entries:
-        return None
-    current, matched = entries[0], 0
+    """The deepest coded entry under `main_term` that the context words support; a term
+    filed under several main terms ("Fracture, traumatic", "Fracture, pathological") is
+    walked under each, and the walk the chart supports best wins."""
+    walks = [
+        w for e in store.main_entries(main_term, index) if (w := _walk_from(store, e, context))
+    ]
+    return max(walks, key=lambda w: (w.matched_words, w.depth), default=None)
+
+
+def _walk_from(store: KnowledgeStore, start: IndexEntry, context: set[str]) -> IndexPath | None:
+    current, matched = start, 0
     code, coded_at = _code_of(store, current)
     result = IndexPath(coded_at, code, 0, 0) if code else None
     for depth in range(1, MAX_DEPTH + 1):

@@ -129,6 +129,11 @@ def pcs_candidates(
                 continue
             title_words = set(normalise(record.title).split())
             overlap = len(title_words & context) / max(len(title_words), 1)
+            # Undocumented extras (a device, "Hand-Assisted") make a code less likely.
+            overlap -= 0.02 * len(title_words - context)
+            # "-ectomy" of an organ is Resection unless the chart says partial (PCS B3.8).
+            if record.code[2] == "T" and "partial" not in context:
+                overlap += 0.3
             if approach:
                 overlap += 0.5 if f"{approach.lower()} approach" in record.title.lower() else -0.5
             scored.append((overlap, record, entry.source_id, " > ".join(entry.path)))

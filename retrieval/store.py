@@ -180,16 +180,26 @@ class KnowledgeStore:
                     return entry
         return None
 
+    def main_entries(self, term: str, index: str = "cm") -> list[IndexEntry]:
+        """Every main term `term` names ("fracture": "Fracture, traumatic", "Fracture, burst")."""
+        found = []
+        for key in self._main_term_keys(term, index):
+            found += [e for e in self._entries_under(index, key) if len(e.path) == 1]
+        return found
+
     def _main_term_keys(self, term: str, index: str) -> list[str]:
         """Keys of the main terms `term` names: "Infarction" is filed as "Infarct, infarction"."""
         if index not in self._aliases:
             aliases: dict[str, list[str]] = {}
             for row in self._rows(
-                "SELECT path_key FROM index_entries WHERE idx = ? AND path_key NOT LIKE '%|%'",
+                "SELECT path, path_key FROM index_entries WHERE idx = ? "
+                "AND path_key NOT LIKE '%|%'",
                 (index,),
             ):
-                for variant in row["path_key"].split(" "):
-                    aliases.setdefault(variant, []).append(row["path_key"])
+                # Variants of a main term are comma-separated: "Infarct, infarction".
+                main_term = json.loads(row["path"])[0]
+                for variant in main_term.split(","):
+                    aliases.setdefault(normalise(variant), []).append(row["path_key"])
                 aliases.setdefault(row["path_key"], []).append(row["path_key"])
             self._aliases[index] = aliases
         key = normalise(term)

@@ -37,7 +37,7 @@ def index_candidates(
     """Walk the index from each word of the mention (the head noun, last, first)."""
     if mention.kind == "procedure":
         return []
-    context = context_words(f"{mention.text} {sentence}")
+    context = context_words(mention.text, sentence)
     seen: set[str] = set()
     found: list[Candidate] = []
     words = normalise(mention.text).split()
@@ -45,7 +45,7 @@ def index_candidates(
         path = walk(store, word, context)
         if path is None:
             continue
-        record = default_billable(store, path.code, context=context)
+        record = default_billable(store, path.code, context=set(context))
         if record is None or record.code in seen:
             continue
         seen.add(record.code)

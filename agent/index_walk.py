@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from retrieval.lexical import tokenize
 from retrieval.records import IndexEntry
 from retrieval.store import KnowledgeStore
+from retrieval.text import spelling_variants
 
 # Subterms that only connect ("with", "in", "due to"): looked through, never required.
 CONNECTORS = frozenset({"with", "in", "due to", "without", "by", "of", "and", "following"})
 MAX_DEPTH = 6
+Context = dict[str, int]  # word -> weight
 
 
 @dataclass(frozen=True)
@@ -32,15 +34,15 @@ def _words(level: str) -> set[str]:
     return set(tokenize(level.replace(",", " ")))
 
 
-def _supported(level: str, context: set[str]) -> int:
+def _supported(level: str, context: Context) -> int:
     """How many words the subterm needs from the chart, 0 if any of them is missing.
 
     "femur, femoral" is two spellings of one subterm: either one fully present counts."""
     best = 0
-    for variant in level.split(","):
+    for variant in spelling_variants(level):
         needed = _words(variant)
-        if needed and needed <= context:
-            best = max(best, len(needed))
+        if needed and needed <= context.keys():
+            best = max(best, sum(context[word] for word in needed))
     return best
 
 
@@ -53,20 +55,30 @@ def _children(store: KnowledgeStore, entry: IndexEntry) -> list[IndexEntry]:
 
 
 def _best_child(
-    store: KnowledgeStore, entry: IndexEntry, context: set[str]
+    store: KnowledgeStore, entry: IndexEntry, context: Context, lookahead: bool = True
 ) -> tuple[IndexEntry, int] | None:
-    best: tuple[IndexEntry, int] | None = None
+    """The supported child to descend into, and the words it matched.
+
+    Children are compared with what their own best child adds, so "femur > neck" beats a
+    bare "neck" when the chart says "neck of the right femur"."""
+    best: tuple[IndexEntry, int, int] | None = None
     for child in _children(store, entry):
         level = child.path[-1]
         if level.lower() in CONNECTORS:
-            found = _best_child(store, child, context)
+            found = _best_child(store, child, context, lookahead)
             score = found[1] if found else 0
             child = found[0] if found else child
         else:
             score = _supported(level, context)
-        if score and (best is None or score > best[1]):
-            best = (child, score)
-    return best
+        if not score:
+            continue
+        ahead = 0
+        if lookahead:
+            deeper = _best_child(store, child, context, lookahead=False)
+            ahead = deeper[1] if deeper else 0
+        if best is None or score + ahead > best[1] + best[2]:
+            best = (child, score, ahead)
+    return (best[0], best[1]) if best else None
 
 
 def _code_of(store: KnowledgeStore, entry: IndexEntry) -> tuple[str | None, IndexEntry]:
@@ -80,7 +92,7 @@ def _code_of(store: KnowledgeStore, entry: IndexEntry) -> tuple[str | None, Inde
 
 
 def walk(
-    store: KnowledgeStore, main_term: str, context: set[str], index: str = "cm"
+    store: KnowledgeStore, main_term: str, context: Context, index: str = "cm"
 ) -> IndexPath | None:
     """The deepest coded entry under `main_term` that the context words support; a term
     filed under several main terms ("Fracture, traumatic", "Fracture, pathological") is
@@ -91,7 +103,7 @@ def walk(
     return max(walks, key=lambda w: (w.matched_words, w.depth), default=None)
 
 
-def _walk_from(store: KnowledgeStore, start: IndexEntry, context: set[str]) -> IndexPath | None:
+def _walk_from(store: KnowledgeStore, start: IndexEntry, context: Context) -> IndexPath | None:
     current, matched = start, 0
     code, coded_at = _code_of(store, current)
     result = IndexPath(coded_at, code, 0, 0) if code else None
@@ -106,5 +118,9 @@ def _walk_from(store: KnowledgeStore, start: IndexEntry, context: set[str]) -> I
     return result
 
 
-def context_words(text: str) -> set[str]:
-    return set(tokenize(text))
+def context_words(mention: str, sentence: str = "") -> Context:
+    """Words the chart documents around a mention; the mention's own words weigh double,
+    so "stage 3" in the mention beats "stage" plus a stray "2" elsewhere in the sentence."""
+    weights = dict.fromkeys(tokenize(sentence), 1)
+    weights.update(dict.fromkeys(tokenize(mention), 2))
+    return weights

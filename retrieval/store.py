@@ -11,7 +11,7 @@ from typing import Any
 
 from retrieval.records import CodeRecord, Guideline, IndexEntry, Note, TableRow
 from retrieval.store_writer import path_key
-from retrieval.text import normalise
+from retrieval.text import normalise, spelling_variants
 
 
 def _code(row: sqlite3.Row, notes: tuple[Note, ...] = ()) -> CodeRecord:
@@ -55,7 +55,7 @@ def _table_row(row: sqlite3.Row) -> TableRow:
 
 def _names(wanted: str, level: str) -> bool:
     """Whether a normalised reference word names an index level, variants included."""
-    return wanted == normalise(level) or wanted in (normalise(v) for v in level.split(","))
+    return wanted == normalise(level) or wanted in (normalise(v) for v in spelling_variants(level))
 
 
 def _comma_splits(text: str) -> list[tuple[str, ...]]:
@@ -198,7 +198,9 @@ class KnowledgeStore:
             ):
                 # Variants of a main term are comma-separated: "Infarct, infarction".
                 main_term = json.loads(row["path"])[0]
-                for variant in main_term.split(","):
+                # "Fracture, traumatic" is filed under "Fracture" too; "Acroasphyxia, chronic"
+                # is not filed under "chronic".
+                for variant in {main_term.split(",")[0], *spelling_variants(main_term)}:
                     aliases.setdefault(normalise(variant), []).append(row["path_key"])
                 aliases.setdefault(row["path_key"], []).append(row["path_key"])
             self._aliases[index] = aliases

@@ -23,3 +23,19 @@ def with_dot(code: str) -> str:
 def looks_like_code(text: str) -> bool:
     candidate = text.strip().upper()
     return bool(CM_CODE.match(candidate) or PCS_CODE.match(candidate))
+
+
+def spelling_variants(term: str) -> list[str]:
+    """The spellings an index term lists, comma-separated: "Infarct, infarction" -> both.
+
+    Only parts sharing their first three letters with the first part are spellings; in
+    "Acroasphyxia, chronic" or "atticoantral, chronic" the part after the comma is a
+    modifier of the same term, so the whole term is its only spelling.
+    """
+    parts = [p.strip() for p in term.split(",") if p.strip()]
+    if len(parts) < 2:
+        return [term]
+    stem = normalise(parts[0])[:3]
+    if all(normalise(p)[:3] == stem for p in parts[1:]):
+        return parts
+    return [term]

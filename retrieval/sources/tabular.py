@@ -75,12 +75,14 @@ def parse_tabular() -> Iterator[CodeRecord]:
             continue
         seen.add(code)
         parent = next((a for a in cm.get_ancestors(code) if a != code), None)
+        kind = _kind(code)
         yield CodeRecord(
             code=code,
             system="cm",
             title=cm.get_description(code),
-            billable=cm.is_leaf(code) and not cm.is_chapter_or_block(code),
-            kind=_kind(code),
+            # B20, F99, P84, R99, Z66: billable categories the package also calls blocks.
+            billable=cm.is_leaf(code) and kind in ("category", "subcategory", "extension"),
+            kind=kind,
             parent=parent,
             chapter=_chapter_of(code),
             inclusion_terms=tuple(cm.get_inclusion_term(code)),

@@ -34,7 +34,7 @@ def test_info_reports_release_sources_and_counts(run: Invoke) -> None:
     info = json.loads(result.stdout)
     assert "ICD-10-CM FY2026" in info["release"] and "ICD-10-PCS FY2026" in info["release"]
     counts = info["counts"]
-    assert counts["cm_billable"] == 74_714
+    assert counts["cm_billable"] == 74_719
     assert counts["pcs_codes"] == 79_115
     assert counts["cm_index_entries"] == 81_024
     assert counts["neoplasm_rows"] > 1_000 and counts["drug_rows"] > 5_000

@@ -15,8 +15,9 @@ def tabular() -> dict[str, CodeRecord]:
 
 def test_counts_match_the_fy2026_code_list(tabular: dict[str, CodeRecord]) -> None:
     billable = [r for r in tabular.values() if r.billable]
-    # The April 2026 FY2026 code list has 74,714 billable codes; 22 chapters.
-    assert len(billable) == 74_714
+    # The April 2026 FY2026 code list has 74,719 billable codes; 22 chapters.
+    assert len(billable) == 74_719
+    assert {"B20", "F99", "R99", "Z66"} <= {r.code for r in billable}
     assert sum(r.kind == "chapter" for r in tabular.values()) == 22
     assert all(r.system == "cm" for r in billable)
 

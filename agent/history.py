@@ -1,9 +1,9 @@
 """Phrase -> code associations learned from charts that coders already coded.
 
-A phrase in a coded chart is associated with a gold code of that chart when the two share a
-content word with the code's title (so "renal colic" learns N23, not every code of the
-chart). Strength is the share of charts containing the phrase whose gold codes include the
-code; weak or rare associations are not kept.
+A phrase in a coded chart is associated with a gold code of that chart. Strength is the share
+of charts containing the phrase whose gold codes include the code. A pair sharing a content
+word with the code's title ("renal colic" -> N23) needs little support; a pair sharing none
+must recur in most charts with the phrase, or every phrase would learn every common code.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _content_words(text: str) -> set[str]:
 def learn(charts: Iterable[CodedChart], store: KnowledgeStore) -> list[tuple[str, str, int, float]]:
     """(phrase, code, support, strength) for associations worth keeping."""
     phrase_charts: Counter[str] = Counter()
-    pair_charts: Counter[tuple[str, str]] = Counter()
+    pair_charts: Counter[tuple[str, str, bool]] = Counter()
     title_words: dict[str, set[str]] = {}
     for chart in charts:
         phrases = {" ".join(tokenize(p)) for p in chart.phrases} - {""}
@@ -68,12 +68,15 @@ def learn(charts: Iterable[CodedChart], store: KnowledgeStore) -> list[tuple[str
                 record = store.get(code)
                 title_words[code] = _content_words(record.title) if record else set()
             for phrase in phrases:
-                if _content_words(phrase) & title_words[code]:
-                    pair_charts[(phrase, code)] += 1
+                shares_word = bool(_content_words(phrase) & title_words[code])
+                pair_charts[(phrase, code, shares_word)] += 1
     kept = []
-    for (phrase, code), support in pair_charts.items():
+    for (phrase, code, shares_word), support in pair_charts.items():
         strength = support / phrase_charts[phrase]
-        if support >= MIN_SUPPORT and strength >= MIN_STRENGTH:
+        # Without a shared word the association must be frequent and consistent to count
+        # ("adenopathy" -> R59.9), or every phrase would learn every common code.
+        needed = (MIN_SUPPORT, MIN_STRENGTH) if shares_word else (4, 0.5)
+        if support >= needed[0] and strength >= needed[1]:
             kept.append((phrase, code, support, round(strength, 4)))
     return sorted(kept)
 

@@ -28,6 +28,7 @@ SECTION_WEIGHT = {
     "history": 0.55,
 }
 MIN_SCORE = 0.45
+MIN_CONFIDENCE = 0.5
 REPEAT_BONUS = 0.04
 
 
@@ -65,6 +66,8 @@ class OfflineProposer:
             if best is None:
                 continue
             confidence = best.score * SECTION_WEIGHT.get(mention.section, 0.8)
+            if confidence < MIN_CONFIDENCE:
+                continue
             choice = chosen.setdefault(best.code, _Choice(best))
             choice.add(mention, confidence, best.citations)
         proposals = [choice.proposal(chart.meta.setting) for choice in chosen.values()]

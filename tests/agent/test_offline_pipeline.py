@@ -18,8 +18,9 @@ CHARTS = Path(__file__).parent / "charts"
 
 @pytest.fixture(scope="module")
 def agent(searcher: HybridSearcher) -> CodingAgent:
-    return CodingAgent(searcher=searcher, lexicon=Lexicon.from_store(searcher.store),
-                       proposer=OfflineProposer())
+    return CodingAgent(
+        searcher=searcher, lexicon=Lexicon.from_store(searcher.store), proposer=OfflineProposer()
+    )
 
 
 def run(agent: CodingAgent, name: str, **meta: object) -> CodingResult:

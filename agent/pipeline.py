@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from agent.candidates import History, find_candidates
 from agent.lexicon import Lexicon
 from agent.mentions import find_mentions
-from agent.models import Chart, CodingResult, Dropped, ProposerOutput
+from agent.models import Candidate, Chart, CodingResult, Dropped, Mention, ProposerOutput
 from agent.proposers.base import Proposer, ProposerError
 from agent.validate import validate_proposals
 from retrieval.search import HybridSearcher
@@ -67,7 +67,9 @@ class CodingAgent:
             usage=output.usage,
         )
 
-    def _propose(self, chart, mentions, candidates):  # type: ignore[no-untyped-def]
+    def _propose(
+        self, chart: Chart, mentions: list[Mention], candidates: list[Candidate]
+    ) -> tuple[ProposerOutput, str, list[Dropped]]:
         try:
             return self.proposer.propose(chart, mentions, candidates), self.proposer.name, []
         except ProposerError as error:

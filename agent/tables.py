@@ -82,34 +82,35 @@ def _table_candidate(
     )
 
 
+def _first_row_hit(
+    store: KnowledgeStore, table: str, paths: list[list[str]], column: str, index: int
+) -> Candidate | None:
+    """The first row (most specific phrase first) with a code in `column`."""
+    name = "Table of Neoplasms" if table == "neoplasm" else "Table of Drugs"
+    for path in paths:
+        row = store.table_lookup(path, table)
+        code = row.cells.get(column) if row else None
+        record = default_billable(store, code) if code else None
+        if row and record:
+            label = f"{name}: {' > '.join(row.path)} [{column}] -> {code}"
+            return _table_candidate(record, row.source_id, label, index, 0.97)
+    return None
+
+
 def table_candidates(
     store: KnowledgeStore, mention: Mention, sentence: str, index: int
 ) -> list[Candidate]:
     """Neoplasm and Drug table codes for a mention whose wording points to those tables."""
-    found: list[Candidate] = []
     words = _words(sentence)
     phrases = [" ".join(words[i : i + n]) for n in (2, 1) for i in range(len(words) - n + 1)]
+    hits = []
     if NEOPLASM_WORDS.search(mention.text):
-        column = neoplasm_column(sentence)
-        for phrase in phrases:
-            row = store.table_lookup(["Neoplasm, neoplastic", phrase], "neoplasm")
-            code = row.cells.get(column) if row else None
-            record = default_billable(store, code) if code and row else None
-            if record and row:
-                label = f"Table of Neoplasms: {' > '.join(row.path)} [{column}] -> {code}"
-                found.append(_table_candidate(record, row.source_id, label, index, 0.97))
-                break
+        sites = [["Neoplasm, neoplastic", phrase] for phrase in phrases]
+        hits.append(_first_row_hit(store, "neoplasm", sites, neoplasm_column(sentence), index))
     if DRUG_WORDS.search(sentence):
-        column = drug_column(sentence)
-        for phrase in phrases:
-            row = store.table_lookup([phrase], "drug")
-            code = row.cells.get(column) if row else None
-            record = default_billable(store, code) if code and row else None
-            if record and row:
-                label = f"Table of Drugs: {row.path[0]} [{column}] -> {code}"
-                found.append(_table_candidate(record, row.source_id, label, index, 0.97))
-                break
-    return found
+        substances = [[phrase] for phrase in phrases]
+        hits.append(_first_row_hit(store, "drug", substances, drug_column(sentence), index))
+    return [hit for hit in hits if hit is not None]
 
 
 def pcs_candidates(

@@ -11,28 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import sys
 import time
 from pathlib import Path
 
 import simple_icd_10_cm as cm
+from machine_info import machine  # bench/ is on sys.path when a script runs
 
 from api.settings import Settings
 from api.wiring import make_searcher
 
 TARGET_TOP1 = 0.99
 GPT4_TOP1 = 0.339  # bare GPT-4, Soroush et al., NEJM AI 2024
-
-
-def machine() -> dict[str, object]:
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "load_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews timings
-    }
 
 
 def billable_codes() -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -18,18 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_info import machine  # bench/ is on sys.path when a script runs
+
 REPO = Path(__file__).resolve().parent.parent
 TARGET_S = 300.0
 CLI = [sys.executable, "-m", "api.cli.main", "kb"]
-
-
-def machine() -> dict[str, object]:
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "load_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews timings
-    }
 
 
 def run_build(home: Path, data_dir: Path) -> dict[str, object]:

@@ -13,26 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 
 import simple_icd_10_cm as cm
+from machine_info import machine  # bench/ is on sys.path when a script runs
 
 from api.settings import Settings
 from api.wiring import make_searcher
 from retrieval.errors import KnowledgeBaseError
 
 CASES = Path(__file__).resolve().parent / "paraphrases.jsonl"
-
-
-def machine() -> dict[str, object]:
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "load_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews timings
-    }
 
 
 def check_expected(searcher, case: dict) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import simple_icd_10_cm as cm
+from machine_info import machine  # bench/ is on sys.path when a script runs
 
 from api.settings import Settings
 from api.wiring import make_embedder, make_searcher
@@ -31,15 +31,6 @@ from retrieval.layout import KBLayout
 BENCH = Path(__file__).resolve().parent
 
 TARGET_P50_MS = 10.0
-
-
-def machine() -> dict[str, object]:
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "load_1m": round(os.getloadavg()[0], 2),  # other work on the machine skews timings
-    }
 
 
 def fragment(title: str, rng: random.Random) -> str:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from retrieval.errors import SourceError
 from retrieval.records import MceEdit
+from retrieval.sources.files import read_text_lines
 
 HEADER = (
     "MCE_Version",
@@ -34,7 +35,7 @@ _CODE_TYPES: dict[str, Literal["D", "P"]] = {"D": "D", "P": "P"}
 def parse_mce(path: Path) -> Iterator[MceEdit]:
     """Yield one `MceEdit` per ICD-10 row; a wrong header or malformed row raises a
     `SourceError` carrying the 1-based line number."""
-    lines = _read_lines(path)
+    lines = read_text_lines(path)
     if not lines or tuple(lines[0].rstrip("\r\n").split("\t")) != HEADER:
         found = lines[0].rstrip("\r\n").replace("\t", " | ") if lines else "an empty file"
         message = f"expected header {' | '.join(HEADER)!r}, found {found!r}"
@@ -69,16 +70,3 @@ def _row(path: Path, line: str, number: int) -> MceEdit | None:
             path, f"bad ICD_Code {code!r} (expected 3-7 letters/digits, no dot)", line=number
         )
     return MceEdit(edit_type=edit_type, code_type=_CODE_TYPES[code_type], code=code)
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise SourceError(path, "not UTF-8 text", line=line) from exc
-    except OSError as exc:
-        raise SourceError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    return text.splitlines()

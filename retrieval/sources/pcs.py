@@ -17,6 +17,7 @@ from xml.parsers import expat
 
 from retrieval.errors import SourceError
 from retrieval.records import CodeRecord, Guideline, IndexEntry, Note, PcsDefinition
+from retrieval.sources.files import read_text_lines
 
 # PCS uses the digits and the letters except I and O in every position.
 _PCS_CHAR = re.compile(r"[0-9A-HJ-NP-Z]")
@@ -600,7 +601,7 @@ def parse_pcs_guidelines_tsv(path: Path) -> Iterator[Guideline]:
     `section_id` is idx (for example "B3.1a"); `title` is "<section>: <type>", or just the
     section when both agree ("Convention").
     """
-    lines = _read_text_lines(path)
+    lines = read_text_lines(path)
     if not lines or lines[0].rstrip("\r\n").split("\t") != _GUIDELINE_HEADER:
         found = lines[0].rstrip("\r\n").replace("\t", " | ") if lines else "an empty file"
         message = f"expected header {' | '.join(_GUIDELINE_HEADER)!r}, found {found!r}"
@@ -632,16 +633,3 @@ def _guideline_row(line: str, number: int, path: Path) -> Guideline:
         raise SourceError(path, "guideline row lacks its idx or content", line=number)
     title = section if kind in ("", section) else f"{section}: {kind}"
     return Guideline(system="pcs", section_id=idx, title=title, text=content)
-
-
-def _read_text_lines(path: Path) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise SourceError(path, "not UTF-8 text", line=line) from exc
-    except OSError as exc:
-        raise SourceError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    return text.splitlines()

@@ -26,7 +26,7 @@ from retrieval.embeddings import Embedder
 from retrieval.errors import KnowledgeBaseError
 from retrieval.layout import KBLayout
 from retrieval.lexical import LexicalIndex
-from retrieval.sources import alphabetic_index, guidelines, mce, pcs, tables, tabular
+from retrieval.sources import alphabetic_index, guidelines, mce, pcs, pcs_reference, tables, tabular
 from retrieval.store import KnowledgeStore
 from retrieval.store_writer import KnowledgeStoreWriter
 from retrieval.vectors import VectorIndex
@@ -115,13 +115,17 @@ def _parse_steps(sources: SourceFiles) -> list[tuple[str, Callable[[KnowledgeSto
     add(
         "PCS definitions",
         sources.pcs_definitions,
-        lambda w, p: w.add_pcs_definitions(pcs.parse_pcs_definitions(p)),
+        lambda w, p: w.add_pcs_definitions(pcs_reference.parse_pcs_definitions(p)),
     )
-    add("PCS index", sources.pcs_index, lambda w, p: w.add_index_entries(pcs.parse_pcs_index(p)))
+    add(
+        "PCS index",
+        sources.pcs_index,
+        lambda w, p: w.add_index_entries(pcs_reference.parse_pcs_index(p)),
+    )
     add(
         "PCS guidelines",
         sources.pcs_guidelines,
-        lambda w, p: w.add_guidelines(pcs.parse_pcs_guidelines_tsv(p)),
+        lambda w, p: w.add_guidelines(pcs_reference.parse_pcs_guidelines_tsv(p)),
     )
     add(
         "CM guidelines",

@@ -1,5 +1,5 @@
-"""Parsers for the official ICD-10-PCS files: Tables, Definitions and Index (CMS XML) and the
-PCS Official Guidelines flattened to TSV (section, type, idx, content).
+"""The ICD-10-PCS Tables (CMS XML) expanded to every valid code, with titles built from the
+axis values; Definitions, Index and Guidelines are in `pcs_reference`.
 
 The XML files are parsed with expat into a small in-memory tree that remembers the line of
 every element, so that a malformed element can be reported at its line; the largest file
@@ -10,117 +10,19 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from xml.parsers import expat
 
 from retrieval.errors import SourceError
-from retrieval.records import CodeRecord, Guideline, IndexEntry, Note, PcsDefinition
-from retrieval.sources.files import read_text_lines
+from retrieval.records import CodeRecord, Note
+from retrieval.sources.pcs_xml import _load_xml, _Node, _required_attr, _required_text
 
 # PCS uses the digits and the letters except I and O in every position.
 _PCS_CHAR = re.compile(r"[0-9A-HJ-NP-Z]")
 _PCS_CODE_PREFIX = re.compile(r"[0-9A-HJ-NP-Z]{3,7}")
 
-# ---------------------------------------------------------------------------------------------
-# A minimal XML tree with line numbers
-# ---------------------------------------------------------------------------------------------
 
-
-@dataclass(slots=True)
-class _Node:
-    """One XML element: its own character data excludes the text of nested elements."""
-
-    tag: str
-    attrs: dict[str, str]
-    line: int
-    children: list[_Node] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
-
-    @property
-    def own_text(self) -> str:
-        return " ".join("".join(self.parts).split())
-
-    def all(self, tag: str) -> list[_Node]:
-        return [child for child in self.children if child.tag == tag]
-
-    def first(self, tag: str) -> _Node | None:
-        return next((child for child in self.children if child.tag == tag), None)
-
-    def text_of(self, tag: str) -> str | None:
-        child = self.first(tag)
-        return child.own_text if child is not None else None
-
-
-class _WrongRoot(Exception):
-    def __init__(self, found: str, line: int) -> None:
-        self.found = found
-        self.line = line
-
-
-def _load_xml(path: Path, root_tag: str) -> _Node:
-    """Parse `path` whole; corrupt, truncated or foreign files become a SourceError."""
-    stack: list[_Node] = []
-    roots: list[_Node] = []
-    parser = expat.ParserCreate()
-    parser.buffer_text = True  # one data event per text run instead of one per line
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        node = _Node(tag, attrs, parser.CurrentLineNumber)
-        if stack:
-            stack[-1].children.append(node)
-        elif tag != root_tag:
-            # Stop at once: a wrong file may be large, and its errors would only confuse.
-            raise _WrongRoot(tag, parser.CurrentLineNumber)
-        else:
-            roots.append(node)
-        stack.append(node)
-
-    def end(tag: str) -> None:
-        stack.pop()
-
-    def data(text: str) -> None:
-        if stack:
-            stack[-1].parts.append(text)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
-    try:
-        with path.open("rb") as handle:
-            parser.ParseFile(handle)
-    except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
-    except OSError as exc:
-        raise SourceError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    except expat.ExpatError as exc:
-        message = f"corrupt or truncated XML: {expat.ErrorString(exc.code)}"
-        raise SourceError(path, message, line=exc.lineno) from exc
-    except _WrongRoot as exc:
-        message = f"expected root element <{root_tag}>, found <{exc.found}>"
-        raise SourceError(path, message, line=exc.line) from None
-    if not roots:
-        raise SourceError(path, f"no <{root_tag}> element found")
-    return roots[0]
-
-
-def _required_attr(node: _Node, name: str, path: Path) -> str:
-    value = node.attrs.get(name, "").strip()
-    if not value:
-        raise SourceError(path, f"<{node.tag}> lacks its '{name}' attribute", line=node.line)
-    return value
-
-
-def _required_text(node: _Node, tag: str, path: Path) -> str:
-    text = node.text_of(tag)
-    if not text:
-        raise SourceError(path, f"<{node.tag}> lacks a non-empty <{tag}>", line=node.line)
-    return text
-
-
-# ---------------------------------------------------------------------------------------------
-# Tables
 # ---------------------------------------------------------------------------------------------
 
 
@@ -472,164 +374,3 @@ def _generic_title(table: _Table, row: _Row, labels: tuple[_Label, ...]) -> str:
         else:
             title += f", {label.text}"
     return title
-
-
-# ---------------------------------------------------------------------------------------------
-# Definitions
-# ---------------------------------------------------------------------------------------------
-
-
-def parse_pcs_definitions(path: Path) -> Iterator[PcsDefinition]:
-    """Yield one definition per term title of each section axis.
-
-    A <terms> element may list several titles sharing one definition (for example "Kidney,
-    Left" and "Kidney, Right"); each title gets its own record. Several <includes> are joined
-    with "; " because single includes may themselves contain commas. The <deviceAggregation>
-    block (device value roll-ups) is not a definition and is skipped.
-    """
-    root = _load_xml(path, "ICD10PCS.definitions")
-    sections = root.all("section")
-    if not sections:
-        raise SourceError(path, "no <section> elements found")
-    for section in sections:
-        code = _required_attr(section, "code", path)
-        for axis in section.all("axis"):
-            yield from _axis_definitions(code, axis, path)
-
-
-def _axis_definitions(section: str, axis: _Node, path: Path) -> Iterator[PcsDefinition]:
-    pos = _required_attr(axis, "pos", path)
-    if not pos.isdigit():
-        raise SourceError(path, f"axis position {pos!r} is not a number", line=axis.line)
-    axis_title = _required_text(axis, "title", path)
-    for terms in axis.all("terms"):
-        titles = [node.own_text for node in terms.all("title") if node.own_text]
-        if not titles:
-            raise SourceError(path, "<terms> has no <title>", line=terms.line)
-        includes = "; ".join(node.own_text for node in terms.all("includes") if node.own_text)
-        for term in titles:
-            yield PcsDefinition(
-                section=section,
-                axis=int(pos),
-                axis_title=axis_title,
-                term=term,
-                definition=terms.text_of("definition") or "",
-                explanation=terms.text_of("explanation") or "",
-                includes=includes,
-            )
-
-
-# ---------------------------------------------------------------------------------------------
-# Index
-# ---------------------------------------------------------------------------------------------
-
-
-def parse_pcs_index(path: Path) -> Iterator[IndexEntry]:
-    """Yield one entry per <mainTerm> and per <term>, in document order.
-
-    `entry_id` is the 1-based ordinal of the entry in the file. A <term> without its own
-    <title> (for example one holding only a <see>, <use> or <code>) is a continuation line
-    of its parent: it shares the parent's path and adds no level. `code` is the full code
-    (<code>), code prefix (<codes>) or table (<tab>) of the entry; for a <see>/<use> entry it
-    is the code the cross-reference points to, as the printed index shows it next to the
-    reference ("see Resection, Uterus 0UT9"). `see`/`use` hold only the reference text.
-    The PCS index has no nonessential modifiers, so `modifiers` holds one empty string per
-    path level.
-    """
-    root = _load_xml(path, "ICD10PCS.index")
-    ordinal = itertools.count(1)
-    found = False
-    for letter in root.all("letter"):
-        for main in letter.all("mainTerm"):
-            found = True
-            yield from _index_entries(main, (), ordinal, path)
-    if not found:
-        raise SourceError(path, "no <mainTerm> elements found")
-
-
-def _index_entries(
-    node: _Node, parent_path: tuple[str, ...], ordinal: Iterator[int], path: Path
-) -> Iterator[IndexEntry]:
-    title = node.text_of("title")
-    term_path = (*parent_path, title) if title else parent_path
-    if not term_path:
-        raise SourceError(path, "<mainTerm> has no <title>", line=node.line)
-    see, use = node.first("see"), node.first("use")
-    yield IndexEntry(
-        index="pcs",
-        entry_id=str(next(ordinal)),
-        path=term_path,
-        modifiers=("",) * len(term_path),
-        code=_entry_code(node, (see, use), path),
-        see=_reference_text(see),
-        use=_reference_text(use),
-    )
-    for child in node.all("term"):
-        yield from _index_entries(child, term_path, ordinal, path)
-
-
-def _reference_text(node: _Node | None) -> str | None:
-    """A <see>/<use> text without its nested <codes>/<tab>, or None when absent or empty."""
-    return (node.own_text or None) if node is not None else None
-
-
-def _entry_code(node: _Node, references: Iterable[_Node | None], path: Path) -> str | None:
-    holders = [node, *(ref for ref in references if ref is not None)]
-    for holder in holders:
-        for tag in ("code", "codes", "tab"):
-            child = holder.first(tag)
-            if child is None:
-                continue
-            code = child.own_text.upper()
-            if not _PCS_CODE_PREFIX.fullmatch(code):
-                message = f"<{tag}> {child.own_text!r} is not a PCS code or code prefix"
-                raise SourceError(path, message, line=child.line)
-            return code
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Guidelines (TSV)
-# ---------------------------------------------------------------------------------------------
-
-_GUIDELINE_HEADER = ["section", "type", "idx", "content"]
-
-
-def parse_pcs_guidelines_tsv(path: Path) -> Iterator[Guideline]:
-    """Yield the PCS Official Guidelines from a TSV with columns section, type, idx, content.
-
-    `section_id` is idx (for example "B3.1a"); `title` is "<section>: <type>", or just the
-    section when both agree ("Convention").
-    """
-    lines = read_text_lines(path)
-    if not lines or lines[0].rstrip("\r\n").split("\t") != _GUIDELINE_HEADER:
-        found = lines[0].rstrip("\r\n").replace("\t", " | ") if lines else "an empty file"
-        message = f"expected header {' | '.join(_GUIDELINE_HEADER)!r}, found {found!r}"
-        raise SourceError(path, message, line=1)
-    seen: dict[str, int] = {}
-    rows = 0
-    for number, raw in enumerate(lines[1:], start=2):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            continue
-        guideline = _guideline_row(line, number, path)
-        if guideline.section_id in seen:
-            message = f"guideline {guideline.section_id} repeats line {seen[guideline.section_id]}"
-            raise SourceError(path, message, line=number)
-        seen[guideline.section_id] = number
-        rows += 1
-        yield guideline
-    if not rows:
-        raise SourceError(path, "no guideline rows found")
-
-
-def _guideline_row(line: str, number: int, path: Path) -> Guideline:
-    fields = line.split("\t")
-    if len(fields) != len(_GUIDELINE_HEADER):
-        message = f"expected {len(_GUIDELINE_HEADER)} tab-separated fields, found {len(fields)}"
-        raise SourceError(path, message, line=number)
-    section, kind, idx, content = (value.strip() for value in fields)
-    if not idx or not content:
-        raise SourceError(path, "guideline row lacks its idx or content", line=number)
-    title = section if kind in ("", section) else f"{section}: {kind}"
-    return Guideline(system="pcs", section_id=idx, title=title, text=content)

@@ -11,12 +11,11 @@ import pytest
 
 from retrieval.errors import SourceError
 from retrieval.records import CodeRecord, IndexEntry, PcsDefinition
-from retrieval.sources.pcs import (
-    iter_pcs_body_parts,
+from retrieval.sources.pcs import iter_pcs_body_parts, parse_pcs_tables
+from retrieval.sources.pcs_reference import (
     parse_pcs_definitions,
     parse_pcs_guidelines_tsv,
     parse_pcs_index,
-    parse_pcs_tables,
 )
 
 TABLES_NAME = "icd10pcs-2026/icd10pcs_tables_2026.xml"

@@ -99,14 +99,21 @@ def test_unknown_sex_and_setting_are_refused(run: Invoke) -> None:
     assert run("code", chart, "--setting", "emergency").exit_code == 2
 
 
+@pytest.fixture
+def with_llm(
+    llm_server: ScriptedLlmServer, tiktoken_ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Configure the LLM proposer to talk to the scripted server."""
+    monkeypatch.setenv("MEDCODER_LLM_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("MEDCODER_LLM_MODEL", "scripted-model")
+
+
 def test_llm_answer_is_validated_and_invented_codes_dropped(
     run: Invoke,
     llm_server: ScriptedLlmServer,
-    tiktoken_ready: Path,
+    with_llm: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("MEDCODER_LLM_BASE_URL", llm_server.base_url)
-    monkeypatch.setenv("MEDCODER_LLM_MODEL", "scripted-model")
     text = (CHARTS / "appendicitis_diabetes.txt").read_text()
     start = text.index("Acute appendicitis")
     llm_server.enqueue_json(
@@ -145,11 +152,9 @@ def test_llm_answer_is_validated_and_invented_codes_dropped(
 def test_llm_down_falls_back_to_offline(
     run: Invoke,
     llm_server: ScriptedLlmServer,
-    tiktoken_ready: Path,
+    with_llm: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("MEDCODER_LLM_BASE_URL", llm_server.base_url)
-    monkeypatch.setenv("MEDCODER_LLM_MODEL", "scripted-model")
     monkeypatch.setenv("MEDCODER_LLM_MAX_RETRIES", "0")
     llm_server.enqueue("not json at all")
     llm_server.enqueue("still not json")
@@ -164,11 +169,9 @@ def test_llm_down_falls_back_to_offline(
 def test_llm_down_fails_clearly_when_fallback_is_off(
     run: Invoke,
     llm_server: ScriptedLlmServer,
-    tiktoken_ready: Path,
+    with_llm: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("MEDCODER_LLM_BASE_URL", llm_server.base_url)
-    monkeypatch.setenv("MEDCODER_LLM_MODEL", "scripted-model")
     monkeypatch.setenv("MEDCODER_LLM_MAX_RETRIES", "0")
     monkeypatch.setenv("MEDCODER_LLM_FALLBACK", "fail")
     llm_server.enqueue("garbage", status=500)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from retrieval.errors import SourceError
 from retrieval.records import MceEdit
-from retrieval.sources.files import read_text_lines
+from retrieval.sources.files import tsv_lines
 
 HEADER = (
     "MCE_Version",
@@ -35,16 +35,8 @@ _CODE_TYPES: dict[str, Literal["D", "P"]] = {"D": "D", "P": "P"}
 def parse_mce(path: Path) -> Iterator[MceEdit]:
     """Yield one `MceEdit` per ICD-10 row; a wrong header or malformed row raises a
     `SourceError` carrying the 1-based line number."""
-    lines = read_text_lines(path)
-    if not lines or tuple(lines[0].rstrip("\r\n").split("\t")) != HEADER:
-        found = lines[0].rstrip("\r\n").replace("\t", " | ") if lines else "an empty file"
-        message = f"expected header {' | '.join(HEADER)!r}, found {found!r}"
-        raise SourceError(path, message, line=1)
     rows = 0
-    for number, raw in enumerate(lines[1:], start=2):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            continue
+    for number, line in tsv_lines(path, HEADER):
         edit = _row(path, line, number)
         if edit is not None:
             rows += 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from retrieval.errors import SourceError
 from retrieval.records import Guideline, IndexEntry, PcsDefinition
-from retrieval.sources.files import read_text_lines
+from retrieval.sources.files import tsv_lines
 from retrieval.sources.pcs_xml import _load_xml, _Node, _required_attr, _required_text
 
 _PCS_CODE_PREFIX = re.compile(r"[0-9A-HJ-NP-Z]{3,7}")
@@ -140,17 +140,9 @@ def parse_pcs_guidelines_tsv(path: Path) -> Iterator[Guideline]:
     `section_id` is idx (for example "B3.1a"); `title` is "<section>: <type>", or just the
     section when both agree ("Convention").
     """
-    lines = read_text_lines(path)
-    if not lines or lines[0].rstrip("\r\n").split("\t") != _GUIDELINE_HEADER:
-        found = lines[0].rstrip("\r\n").replace("\t", " | ") if lines else "an empty file"
-        message = f"expected header {' | '.join(_GUIDELINE_HEADER)!r}, found {found!r}"
-        raise SourceError(path, message, line=1)
     seen: dict[str, int] = {}
     rows = 0
-    for number, raw in enumerate(lines[1:], start=2):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            continue
+    for number, line in tsv_lines(path, _GUIDELINE_HEADER):
         guideline = _guideline_row(line, number, path)
         if guideline.section_id in seen:
             message = f"guideline {guideline.section_id} repeats line {seen[guideline.section_id]}"

@@ -84,6 +84,26 @@ class Settings(BaseSettings):
         default=1_000_000, description="Largest chart accepted, in bytes of UTF-8 text."
     )
 
+    database_url: str | None = Field(
+        default=None,
+        description="Review database (SQLAlchemy URL), e.g. postgresql+psycopg://user@host/db. "
+        "Default: a SQLite file <home>/review.sqlite in WAL mode.",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite durability: NORMAL keeps every acknowledged write through a killed "
+        "process; FULL also through a power cut, at the cost of an fsync per commit.",
+    )
+    db_pool_size: int = Field(default=20, ge=1, description="PostgreSQL connections kept open.")
+    coding_concurrency: int = Field(
+        default=2, ge=1, description="Coding runs the API executes at once (others wait)."
+    )
+    page_size_max: int = Field(default=200, ge=1, description="Largest page a list returns.")
+
+    @property
+    def review_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'review.sqlite'}"
+
     @property
     def llm_mode(self) -> Literal["offline", "llm"]:
         return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import threading
 from pathlib import Path
 
 from agent.history import HistoryStore
@@ -58,6 +59,23 @@ def make_searcher(settings: Settings) -> HybridSearcher:
     return open_searcher(settings.home, make_embedder(settings))
 
 
+_SEARCHERS: dict[tuple[Path, str], HybridSearcher] = {}
+_SEARCHERS_LOCK = threading.Lock()
+
+
+def shared_searcher(settings: Settings) -> HybridSearcher:
+    """One searcher per KB version per process: opening one loads BM25 and Chroma (~3 s),
+    and the API builds agents for several proposers and apps over the same version."""
+    layout = KBLayout(settings.home)
+    if not layout.current_link.exists():
+        return make_searcher(settings)  # raises the clear "no knowledge base" error
+    key = (layout.current().resolve(), settings.embedder)
+    with _SEARCHERS_LOCK:
+        if key not in _SEARCHERS:
+            _SEARCHERS[key] = make_searcher(settings)
+        return _SEARCHERS[key]
+
+
 def prepare_tiktoken(settings: Settings) -> Path | None:
     """Point tiktoken at local BPE files so it never downloads (it fails offline)."""
     if settings.tiktoken_cache_dir is not None:
@@ -84,7 +102,7 @@ def history_path(settings: Settings) -> Path:
 
 def make_agent(settings: Settings, proposer: str | None = None) -> CodingAgent:
     """The coding agent the settings describe; `proposer` overrides the configured mode."""
-    searcher = make_searcher(settings)
+    searcher = shared_searcher(settings)
     path = history_path(settings)
     history = HistoryStore(path) if path.exists() else None
     offline = OfflineProposer()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import kb
+from api.cli import db, kb, users
 from api.cli.code import code
 from api.cli.learn import learn_command
+from api.cli.serve import serve
 
 app = typer.Typer(
     name="medcoder",
@@ -17,6 +18,9 @@ app = typer.Typer(
 app.add_typer(kb.app, name="kb")
 app.command("code")(code)
 app.command("learn")(learn_command)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+app.command("serve")(serve)
 
 
 if __name__ == "__main__":

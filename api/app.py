@@ -1,0 +1,97 @@
+"""The HTTP app: `create_app(settings)` wires services, routers, errors and middleware."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from api import problems
+from api.metrics import MetricsMiddleware
+from api.routers import audit, charts, code_sets, codes, coding_runs, health, proposals, users
+from api.services import Services
+from api.settings import Settings
+from review.db import upgrade
+
+
+class RequestLimits:
+    """Give each request an id (X-Request-ID, echoed back) and refuse bodies that say they
+    are larger than any chart could need, before reading them."""
+
+    def __init__(self, app: Any, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode()[:100] or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        length = headers.get(b"content-length", b"0")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            await _too_large(send, request_id, int(length), self.max_body_bytes)
+            return
+
+        async def with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, with_id)
+
+
+async def _too_large(send: Any, request_id: str, size: int, limit: int) -> None:
+    import json
+
+    body = json.dumps(
+        {
+            "type": "urn:medcoder:problem:too-large",
+            "title": "Too large",
+            "status": 413,
+            "detail": f"the request body is {size:,} bytes; this server takes at most {limit:,}",
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    """The app for `settings`; with `migrate`, the database is upgraded on start."""
+    if migrate:
+        upgrade(settings.review_database_url)
+    services = Services.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="medcoder",
+        summary="Computer-assisted ICD-10-CM / PCS coding: a human confirms every code.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    problems.install(app)
+    for module in (health, charts, coding_runs, proposals, code_sets, audit, codes, users):
+        app.include_router(module.router)
+    # Bodies carry a chart as JSON (escapes can double it) plus metadata.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_chart_bytes * 2 + 65_536)
+    app.add_middleware(MetricsMiddleware)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """For uvicorn's --factory (one per worker); `medcoder serve` has migrated already."""
+    return create_app(Settings(), migrate=False)

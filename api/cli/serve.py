@@ -1,0 +1,39 @@
+"""`medcoder serve`: the REST API (migrating the review database first)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.cli.common import console, load_settings
+from review.db import upgrade
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs) with the offline proposer unless an LLM is set."""
+    settings = load_settings()
+    upgrade(settings.review_database_url)
+    # Workers rebuild settings from the environment; pass on what --data-dir style options set.
+    if settings.data_dir is not None:
+        os.environ.setdefault("MEDCODER_DATA_DIR", str(settings.data_dir))
+    console.print(
+        f"medcoder API on http://{host}:{port} (docs at /docs); proposer: {settings.llm_mode}; "
+        f"database: {settings.review_database_url.split('://')[0]}",
+        highlight=False,
+    )
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,  # request lines carry ids only, but keep logs quiet by default
+    )

@@ -1,0 +1,59 @@
+"""`medcoder users`: create API users (the key is printed once) and list them."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from api.cli.common import console, fail, load_settings
+from review.actors import Actor
+from review.db import make_engine, sessions, transaction, upgrade
+from review.errors import ReviewError
+from review.users import create_user, list_users
+
+app = typer.Typer(help="API users and their keys.")
+
+
+def _operator() -> Actor:
+    # The person at the server's shell acts with lead rights; the audit row names them.
+    return Actor(user_id=None, name=f"cli:{getpass.getuser()}", role="lead")
+
+
+@app.command("create")
+def create_command(
+    name: Annotated[str, typer.Argument(help="User name, unique.")],
+    role: Annotated[Literal["coder", "lead", "auditor"], typer.Option(help="Role.")] = "coder",
+) -> None:
+    """Create a user; prints the API key once (only its hash is kept)."""
+    url = load_settings().review_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(sessions(engine)) as session:
+            user, key = create_user(session, name=name, role=role, actor=_operator())
+            user_id = user.id
+    except ReviewError as error:
+        fail(error.detail)
+    finally:
+        engine.dispose()
+    console.print(f"created {role} {name!r} (id {user_id}); API key, shown once:", highlight=False)
+    print(key)
+
+
+@app.command("list")
+def list_command() -> None:
+    """List users (never their keys)."""
+    url = load_settings().review_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    table = Table("id", "name", "role", "key starts", "created")
+    with transaction(sessions(engine)) as session:
+        for user in list_users(session):
+            table.add_row(
+                str(user.id), user.name, user.role, user.key_prefix, f"{user.created_at:%Y-%m-%d}"
+            )
+    engine.dispose()
+    console.print(table)

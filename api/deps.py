@@ -1,0 +1,87 @@
+"""Request dependencies, as `Annotated` aliases the routers declare."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from api.services import Services
+from review.actors import Actor
+from review.db import transaction
+from review.errors import InvalidInput
+from review.users import actor_for, user_for_key
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def current_actor(
+    request: Request,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Actor:
+    """The user whose key is sent as `Authorization: Bearer <key>` or `X-API-Key`."""
+    key = x_api_key
+    if authorization and authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+    if not key:
+        raise HTTPException(
+            401,
+            "an API key is required (Authorization: Bearer <key>)",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    with transaction(services.sessions) as session:
+        user = user_for_key(session, key=key)
+        if user is None:
+            raise HTTPException(401, "unknown or inactive API key", {"WWW-Authenticate": "Bearer"})
+        return actor_for(user, getattr(request.state, "request_id", None))
+
+
+def require(*roles: str) -> Callable[[Actor], Actor]:
+    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in roles:
+            raise HTTPException(
+                403, f"role {actor.role!r} may not do this; it needs {' or '.join(roles)}"
+            )
+        return actor
+
+    return check
+
+
+Reader = Annotated[Actor, Depends(require("coder", "lead", "auditor"))]
+Coder = Annotated[Actor, Depends(require("coder", "lead"))]
+Lead = Annotated[Actor, Depends(require("lead"))]
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """The version an If-Match header names ("3", W/"3" or 3), or None when absent."""
+    if if_match is None:
+        return None
+    found = _ETAG.match(if_match)
+    if found is None:
+        raise InvalidInput(
+            f'If-Match must be an ETag this API sent, like "3"; got {if_match!r}',
+            field="If-Match",
+        )
+    return int(found[1])
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+IdempotencyKey = Annotated[
+    str | None, Header(max_length=200, description="Retry-safe POST: the same key replays.")
+]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,102 @@
+"""Errors as RFC 9457 problem+json: what was wrong, and where (field paths)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from agent.models import ChartError
+from agent.proposers.base import ProposerError
+from retrieval.errors import KnowledgeBaseError, QueryError, UnknownCodeError
+from review.errors import ReviewError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("medcoder.api")
+
+
+def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"urn:medcoder:problem:{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"X-Request-ID": getattr(request.state, "request_id", "")}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def on_review_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ReviewError)
+    return problem(request, error.status, error.title, error.detail, **error.extra)
+
+
+async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in error.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem(request, 422, "Invalid request", detail, errors=errors)
+
+
+async def on_http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+    response = problem(
+        request, error.status_code, titles.get(error.status_code, "Error"), str(error.detail)
+    )
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def on_chart_error(request: Request, error: Exception) -> JSONResponse:
+    return problem(request, 422, "Invalid chart", str(error), field="body")
+
+
+async def on_query_error(request: Request, error: Exception) -> JSONResponse:
+    nearest = getattr(error, "nearest", None)
+    extra = {"nearest": nearest} if nearest else {}
+    status = 404 if isinstance(error, UnknownCodeError) else 422
+    return problem(
+        request, status, "Unknown code" if status == 404 else "Invalid query", str(error), **extra
+    )
+
+
+async def on_knowledge_base_error(request: Request, error: Exception) -> JSONResponse:
+    return problem(request, 503, "Knowledge base unavailable", str(error))
+
+
+async def on_proposer_error(request: Request, error: Exception) -> JSONResponse:
+    return problem(request, 502, "Proposer failed", str(error))
+
+
+async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+    # The message may quote chart text; log only the type and the request id.
+    log.error(
+        "unhandled %s in request %s",
+        type(error).__name__,
+        getattr(request.state, "request_id", "?"),
+    )
+    return problem(request, 500, "Internal error", "an unexpected error; see the server log")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ReviewError, on_review_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(ChartError, on_chart_error)
+    app.add_exception_handler(KnowledgeBaseError, on_knowledge_base_error)
+    app.add_exception_handler(QueryError, on_query_error)
+    app.add_exception_handler(UnknownCodeError, on_query_error)
+    app.add_exception_handler(ProposerError, on_proposer_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,85 @@
+"""/charts: post a chart (text or FHIR), list them by status, read one."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from agent.chart import load_chart
+from agent.models import ChartError
+from api.deps import Coder, IdempotencyKey, Reader, ServicesDep, etag
+from api.once import run_once
+from api.schemas.charts import ChartCreate, ChartPage, ChartPublic, ChartWithText
+from review.charts import STATUSES, create_chart, get_chart, list_charts
+from review.db import transaction
+from review.errors import InvalidInput, TooLarge
+
+router = APIRouter(prefix="/charts", tags=["charts"])
+
+
+@router.post("", status_code=201, response_model=ChartWithText)
+def post_chart(
+    body: ChartCreate,
+    request: Request,
+    services: ServicesDep,
+    actor: Coder,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    limit = services.settings.max_chart_bytes
+    data = body.text if body.text is not None else json.dumps(body.fhir)
+    size = len(data.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise TooLarge(
+            f"the chart is {size:,} bytes; this server takes at most {limit:,}",
+            field="body.text" if body.text is not None else "body.fhir",
+        )
+    try:
+        chart = load_chart(data, meta=body.meta, max_bytes=limit, source_name="chart")
+    except ChartError as error:
+        raise InvalidInput(str(error), field="body.text" if body.text else "body.fhir") from None
+
+    def work(session: Session) -> tuple[int, Any, dict[str, str]]:
+        row = create_chart(
+            session,
+            chart=chart,
+            source_format="text" if body.text is not None else "fhir",
+            external_id=body.external_id,
+            actor=actor,
+        )
+        public = ChartWithText.model_validate(row).model_dump(mode="json")
+        return 201, public, {"ETag": etag(row.version), "Location": f"/charts/{row.id}"}
+
+    return run_once(
+        services=services, request=request, actor=actor, key=idempotency_key, body=body, work=work
+    )
+
+
+@router.get("", response_model=ChartPage)
+def get_charts(
+    services: ServicesDep,
+    actor: Reader,
+    status: Annotated[str | None, Query(description=f"One of {', '.join(STATUSES)}.")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1)] = 50,
+) -> ChartPage:
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="query.status")
+    limit = min(limit, services.settings.page_size_max)
+    with transaction(services.sessions) as session:
+        rows, total = list_charts(session, status=status, offset=offset, limit=limit)
+        items = [ChartPublic.model_validate(r) for r in rows]
+    return ChartPage(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.get("/{chart_id}", response_model=ChartWithText)
+def get_one_chart(
+    chart_id: int, services: ServicesDep, actor: Reader, response: Response
+) -> ChartWithText:
+    with transaction(services.sessions) as session:
+        chart = ChartWithText.model_validate(get_chart(session, chart_id=chart_id))
+    response.headers["ETag"] = etag(chart.version)
+    return chart

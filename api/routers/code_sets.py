@@ -1,0 +1,147 @@
+"""Commit and reopen a chart; read its committed code sets; export one as FHIR or CSV."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from api.deps import IdempotencyKey, IfMatch, Lead, Reader, ServicesDep, etag
+from api.once import run_once
+from api.schemas.charts import ChartPublic
+from api.schemas.code_sets import CodeSetPublic, CommitCreate, ReopenCreate
+from review.charts import get_chart
+from review.commit import code_set, code_sets, commit_chart, reopen_chart
+from review.db import transaction
+from review.errors import Conflict, InvalidInput
+from review.export import ExportCode, ExportCodeSet, csv_text, fhir_bundle
+from review.tables import ChartRow, CodeSetRow
+
+router = APIRouter(prefix="/charts/{chart_id}", tags=["code sets"])
+
+
+def _one_version(header: int | None, field: int | None) -> int | None:
+    if header is not None and field is not None and header != field:
+        raise InvalidInput(f"If-Match says {header}, body.version {field}", field="body.version")
+    return header if header is not None else field
+
+
+@router.post("/commit", status_code=201, response_model=CodeSetPublic)
+def post_commit(
+    chart_id: int,
+    request: Request,
+    services: ServicesDep,
+    actor: Lead,
+    version_header: IfMatch,
+    idempotency_key: IdempotencyKey = None,
+    body: CommitCreate | None = None,
+) -> JSONResponse:
+    body = body or CommitCreate()
+    expected = _one_version(version_header, body.version)
+    codebook = services.codebook()
+
+    def work(session: Session) -> tuple[int, Any, dict[str, str]]:
+        row = commit_chart(
+            session, chart_id=chart_id, expected_version=expected, codebook=codebook, actor=actor
+        )
+        chart_version = get_chart(session, chart_id=chart_id).version
+        public = CodeSetPublic.model_validate(row).model_dump(mode="json")
+        return 201, public, {"ETag": etag(chart_version)}
+
+    return run_once(
+        services=services, request=request, actor=actor, key=idempotency_key, body=body, work=work
+    )
+
+
+@router.post("/reopen", response_model=ChartPublic)
+def post_reopen(
+    chart_id: int,
+    body: ReopenCreate,
+    request: Request,
+    services: ServicesDep,
+    actor: Lead,
+    version_header: IfMatch,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    expected = _one_version(version_header, body.version)
+
+    def work(session: Session) -> tuple[int, Any, dict[str, str]]:
+        chart = reopen_chart(
+            session, chart_id=chart_id, expected_version=expected, reason=body.reason, actor=actor
+        )
+        return (
+            200,
+            ChartPublic.model_validate(chart).model_dump(mode="json"),
+            {"ETag": etag(chart.version)},
+        )
+
+    return run_once(
+        services=services, request=request, actor=actor, key=idempotency_key, body=body, work=work
+    )
+
+
+@router.get("/code-sets", response_model=list[CodeSetPublic])
+def get_code_sets(chart_id: int, services: ServicesDep, actor: Reader) -> list[CodeSetPublic]:
+    with transaction(services.sessions) as session:
+        get_chart(session, chart_id=chart_id)
+        return [CodeSetPublic.model_validate(r) for r in code_sets(session, chart_id=chart_id)]
+
+
+@router.get("/code-sets/{version}", response_model=CodeSetPublic)
+def get_code_set(
+    chart_id: int, version: int, services: ServicesDep, actor: Reader
+) -> CodeSetPublic:
+    with transaction(services.sessions) as session:
+        return CodeSetPublic.model_validate(code_set(session, chart_id=chart_id, version=version))
+
+
+@router.get("/export", responses={200: {"content": {"text/csv": {}}}})
+def get_export(
+    chart_id: int,
+    services: ServicesDep,
+    actor: Reader,
+    format: Annotated[Literal["fhir", "csv"], Query()] = "fhir",
+    version: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
+) -> Response:
+    """The committed code set as a FHIR R4 Bundle (Claim + Conditions) or as CSV."""
+    with transaction(services.sessions) as session:
+        chart = get_chart(session, chart_id=chart_id)
+        if chart.committed_version == 0:
+            raise Conflict(f"chart {chart_id} has no committed code set to export yet")
+        row = code_set(session, chart_id=chart_id, version=version or chart.committed_version)
+        exported = _export_input(chart, row)
+    if format == "csv":
+        name = f"chart-{chart_id}-v{row.version}.csv"
+        return Response(
+            csv_text(exported),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return JSONResponse(fhir_bundle(exported), media_type="application/fhir+json")
+
+
+def _export_input(chart: ChartRow, row: CodeSetRow) -> ExportCodeSet:
+    return ExportCodeSet(
+        chart_id=chart.id,
+        external_id=chart.external_id,
+        version=row.version,
+        committed_at=row.committed_at,
+        committed_by=row.committed_by,
+        kb_release=row.kb_release,
+        setting=chart.setting,
+        encounter_date=chart.encounter_date,
+        codes=tuple(
+            ExportCode(
+                sequence=c["sequence"],
+                code=c["code"],
+                system=c["system"],
+                title=c["title"],
+                principal=c["principal"],
+                origin=c["origin"],
+                action=c["action"],
+            )
+            for c in row.codes
+        ),
+    )

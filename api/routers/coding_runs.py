@@ -1,0 +1,59 @@
+"""/charts/{id}/coding-runs: run the agent on a chart (synchronously) and store its proposals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from agent.chart import build_chart
+from agent.models import ChartMeta
+from api.deps import Coder, IdempotencyKey, ServicesDep, etag
+from api.once import run_once
+from api.schemas.proposals import CodingRunCreate, CodingRunPublic, ProposalPublic
+from review.charts import get_chart
+from review.db import transaction
+from review.errors import Conflict
+from review.runs import record_coding_run
+
+router = APIRouter(tags=["coding runs"])
+
+
+@router.post("/charts/{chart_id}/coding-runs", status_code=201, response_model=CodingRunPublic)
+def post_coding_run(
+    chart_id: int,
+    request: Request,
+    services: ServicesDep,
+    actor: Coder,
+    idempotency_key: IdempotencyKey = None,
+    body: CodingRunCreate | None = None,
+) -> JSONResponse:
+    body = body or CodingRunCreate()
+    with transaction(services.sessions) as session:
+        row = get_chart(session, chart_id=chart_id)
+        if row.status == "committed":
+            raise Conflict(f"chart {chart_id} is committed; a lead must reopen it first")
+        meta = ChartMeta(
+            setting=row.setting,  # type: ignore[arg-type]  # validated on create
+            age=row.age,
+            sex=row.sex,  # type: ignore[arg-type]
+            encounter_date=row.encounter_date,
+        )
+        chart = build_chart(row.text, meta, chart_id=str(chart_id))
+    agent = services.agent(body.proposer)
+    # Coding is CPU-heavy (or waits on an LLM): a few at a time, outside any transaction.
+    with services.coding_slots:
+        result = agent.code(chart)
+
+    def work(session: Session) -> tuple[int, Any, dict[str, str]]:
+        run, proposals = record_coding_run(session, chart_id=chart_id, result=result, actor=actor)
+        public = CodingRunPublic.model_validate(run)
+        public.proposals = [ProposalPublic.model_validate(p) for p in proposals]
+        chart_version = get_chart(session, chart_id=chart_id).version
+        return 201, public.model_dump(mode="json"), {"ETag": etag(chart_version)}
+
+    return run_once(
+        services=services, request=request, actor=actor, key=idempotency_key, body=body, work=work
+    )

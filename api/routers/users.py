@@ -1,0 +1,41 @@
+"""/users: leads create users (each gets a key, shown once) and list them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from api.deps import IdempotencyKey, Lead, ServicesDep
+from api.once import run_once
+from api.schemas.users import UserCreate, UserCreated, UserPublic
+from review.db import transaction
+from review.users import create_user, list_users
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.post("", status_code=201, response_model=UserCreated)
+def post_user(
+    body: UserCreate,
+    request: Request,
+    services: ServicesDep,
+    actor: Lead,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def work(session: Session) -> tuple[int, Any, dict[str, str]]:
+        user, key = create_user(session, name=body.name, role=body.role, actor=actor)
+        created = UserCreated(user=UserPublic.model_validate(user), key=key)
+        return 201, created.model_dump(mode="json"), {}
+
+    return run_once(
+        services=services, request=request, actor=actor, key=idempotency_key, body=body, work=work
+    )
+
+
+@router.get("", response_model=list[UserPublic])
+def get_users(services: ServicesDep, actor: Lead) -> list[UserPublic]:
+    with transaction(services.sessions) as session:
+        return [UserPublic.model_validate(u) for u in list_users(session)]

@@ -1,0 +1,57 @@
+"""Chart bodies: Create (text or FHIR), Public, and a page of them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agent.models import ChartMeta
+
+
+class ChartCreate(BaseModel):
+    """Exactly one of `text` (the note as plain text) and `fhir` (a FHIR R4
+    DocumentReference, Composition or Bundle, as JSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, description="The note, as plain text.")
+    fhir: dict[str, Any] | None = Field(default=None, description="A FHIR R4 resource.")
+    external_id: str | None = Field(default=None, max_length=200)
+    meta: ChartMeta = ChartMeta()
+
+    @model_validator(mode="after")
+    def one_source(self) -> ChartCreate:
+        if (self.text is None) == (self.fhir is None):
+            raise ValueError("send exactly one of text and fhir")
+        return self
+
+
+class ChartPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str | None
+    status: Literal["new", "coded", "in_review", "committed"]
+    version: int
+    committed_version: int
+    source_format: str
+    setting: str
+    age: int | None
+    sex: str | None
+    encounter_date: date | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChartWithText(ChartPublic):
+    text: str
+
+
+class ChartPage(BaseModel):
+    items: list[ChartPublic]
+    total: int
+    offset: int
+    limit: int

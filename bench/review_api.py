@@ -1,0 +1,149 @@
+"""Sustained decisions/s and latency with N concurrent clients against a real server.
+
+Usage: MEDCODER_HOME=<home with a built KB> python bench/review_api.py \
+           [--database sqlite|postgresql] [--clients 50] [--seconds 20] [--workers 1]
+Starts `uvicorn api.app:app_from_environment` on a fresh review database (a SQLite file in a
+temporary folder, or a new PostgreSQL database that is dropped afterwards), codes charts to
+get proposals, gives every client its own proposals (so the load measures throughput, not
+conflicts), then has each client decide in a loop (accept / reject with If-Match) and prints
+one JSON object: acknowledged decisions/s, p50/p95/p99 latency, errors, machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from api.settings import Settings  # noqa: E402
+from evals.metrics import percentile  # noqa: E402
+from review.actors import Actor  # noqa: E402
+from review.db import make_engine, sessions, transaction, upgrade  # noqa: E402
+from review.users import create_user  # noqa: E402
+from tests.api.databases import PostgresDatabases, sqlite_url  # noqa: E402
+from tests.api.server import ServerProcess  # noqa: E402
+
+CHART = (REPO / "tests/agent/charts/appendicitis_diabetes.txt").read_text()
+BODIES = ({"action": "accept"}, {"action": "reject", "reason": "not_documented"})
+
+
+def lead_key(url: str) -> str:
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(sessions(engine)) as session:
+        _, key = create_user(session, name="lead", role="lead", actor=Actor(None, "bench", "lead"))
+    engine.dispose()
+    return key
+
+
+def prepare(base: str, key: str, needed: int) -> list[dict[str, Any]]:
+    proposals: list[dict[str, Any]] = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
+        while len(proposals) < needed:
+            chart = client.post("/charts", json={"text": CHART}).json()
+            run = client.post(f"/charts/{chart['id']}/coding-runs", json={}, timeout=60)
+            proposals.extend(run.json()["proposals"])
+    return proposals
+
+
+async def client_loop(
+    base: str, key: str, mine: list[dict[str, Any]], until: float, latencies: list[float]
+) -> tuple[int, int]:
+    versions = {p["id"]: p["version"] for p in mine}
+    acked = errors = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        turn = 0
+        while time.perf_counter() < until:
+            proposal_id = mine[turn % len(mine)]["id"]
+            body = BODIES[turn % 2]
+            turn += 1
+            started = time.perf_counter()
+            response = await client.post(
+                f"/proposals/{proposal_id}/decision",
+                json=body,
+                headers={"If-Match": f'"{versions[proposal_id]}"'},
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code == 200:
+                acked += 1
+                versions[proposal_id] = response.json()["version"]
+            else:
+                errors += 1
+    return acked, errors
+
+
+async def load(
+    base: str, key: str, proposals: list[dict[str, Any]], clients: int, seconds: float
+) -> dict[str, Any]:
+    share = len(proposals) // clients
+    latencies: list[float] = []
+    started = time.perf_counter()
+    until = started + seconds
+    results = await asyncio.gather(
+        *(
+            client_loop(base, key, proposals[i * share : (i + 1) * share], until, latencies)
+            for i in range(clients)
+        )
+    )
+    elapsed = time.perf_counter() - started
+    acked = sum(a for a, _ in results)
+    return {
+        "decisions_per_s": round(acked / elapsed, 1),
+        "acknowledged": acked,
+        "errors": sum(e for _, e in results),
+        "latency_ms": {
+            "p50": round(percentile(latencies, 0.5), 2),
+            "p95": round(percentile(latencies, 0.95), 2),
+            "p99": round(percentile(latencies, 0.99), 2),
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--per-client", type=int, default=4, help="Proposals each client owns.")
+    args = parser.parse_args()
+    settings = Settings()
+    postgres = PostgresDatabases() if args.database == "postgresql" else None
+    with tempfile.TemporaryDirectory() as folder:
+        url = postgres.fresh() if postgres else sqlite_url(Path(folder))
+        settings = settings.model_copy(update={"database_url": url})
+        key = lead_key(url)
+        server = ServerProcess(settings, Path(folder) / "server.log", workers=args.workers).start()
+        try:
+            proposals = prepare(server.url, key, args.clients * args.per_client)
+            asyncio.run(load(server.url, key, proposals, args.clients, 2))  # warm-up
+            report = asyncio.run(load(server.url, key, proposals, args.clients, args.seconds))
+        finally:
+            server.stop()
+            if postgres:
+                postgres.drop_all()
+    report.update(
+        database=args.database,
+        clients=args.clients,
+        seconds=args.seconds,
+        server_workers=args.workers,
+        machine=f"{os.cpu_count()} cpu, {platform.machine()}, Python {platform.python_version()}",
+    )
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

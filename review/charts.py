@@ -1,0 +1,106 @@
+"""Charts: created from text or FHIR, listed by status, and locked for each change."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from agent.models import Chart
+from review.actors import Actor
+from review.audit import now, record_event
+from review.errors import Conflict, NotFound
+from review.states import chart_state
+from review.tables import ChartRow
+
+STATUSES = ("new", "coded", "in_review", "committed")
+
+
+def create_chart(
+    session: Session, *, chart: Chart, source_format: str, external_id: str | None, actor: Actor
+) -> ChartRow:
+    stamp = now()
+    row = ChartRow(
+        external_id=external_id,
+        text=chart.text,
+        source_format=source_format,
+        setting=chart.meta.setting,
+        age=chart.meta.age,
+        sex=chart.meta.sex,
+        encounter_date=chart.meta.encounter_date,
+        status="new",
+        version=1,
+        committed_version=0,
+        created_by=actor.name,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(row)
+    session.flush()
+    # The audit row records that a chart arrived, not its text (the text is patient data
+    # and stays in the chart row).
+    after = {**chart_state(row), "source_format": source_format, "chars": len(chart.text)}
+    record_event(session, actor=actor, action="chart.create", chart_id=row.id, after=after)
+    return row
+
+
+def get_chart(session: Session, *, chart_id: int) -> ChartRow:
+    row = session.get(ChartRow, chart_id)
+    if row is None:
+        raise NotFound(f"chart {chart_id} does not exist")
+    return row
+
+
+def list_charts(
+    session: Session, *, status: str | None, offset: int, limit: int
+) -> tuple[list[ChartRow], int]:
+    """A page of charts, newest first, and how many match in all."""
+    query = select(ChartRow)
+    if status is not None:
+        query = query.where(ChartRow.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(ChartRow.id.desc()).offset(offset).limit(limit))
+    return list(rows), total
+
+
+def lock_chart(
+    session: Session,
+    *,
+    chart_id: int,
+    expected_version: int | None = None,
+    to_status: str | None = None,
+    start_review: bool = False,
+    allow_committed: bool = False,
+) -> ChartRow:
+    """Bump the chart's version with an UPDATE, which holds the row lock until the
+    transaction ends: a decision and a commit on one chart are thereby serialized, so no
+    decision can slip in after (or during) a commit."""
+    values: dict[str, object] = {"version": ChartRow.version + 1, "updated_at": now()}
+    if to_status is not None:
+        values["status"] = to_status
+    elif start_review:
+        values["status"] = case(
+            (ChartRow.status.in_(("new", "coded")), "in_review"), else_=ChartRow.status
+        )
+    conditions = [ChartRow.id == chart_id]
+    if expected_version is not None:
+        conditions.append(ChartRow.version == expected_version)
+    if not allow_committed:
+        conditions.append(ChartRow.status != "committed")
+    query = update(ChartRow).where(*conditions).values(values).returning(ChartRow.id)
+    changed = session.execute(query).first() is not None
+    row = session.get(ChartRow, chart_id, populate_existing=True)
+    if row is None:
+        raise NotFound(f"chart {chart_id} does not exist")
+    if not changed:
+        if not allow_committed and row.status == "committed":
+            raise Conflict(
+                f"chart {chart_id} is committed (code set v{row.committed_version}); "
+                "a lead must reopen it before anything changes",
+                current=chart_state(row),
+            )
+        raise Conflict(
+            f"chart {chart_id} is at version {row.version}, not {expected_version}: "
+            "reload it and try again",
+            current=chart_state(row),
+        )
+    return row

@@ -1,0 +1,52 @@
+"""What can go wrong in review, each carrying what the HTTP edge needs to say it clearly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReviewError(Exception):
+    """Base: a request the review rules refuse. `detail` is shown to the coder as is."""
+
+    status = 400
+    title = "Request refused"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(ReviewError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ReviewError):
+    """The resource changed since the caller read it, or its state forbids the action;
+    `extra["current"]` carries the state as it is now."""
+
+    status = 409
+    title = "Conflict"
+
+
+class CommitBlocked(Conflict):
+    title = "Commit refused"
+
+
+class InvalidInput(ReviewError):
+    """A well-formed request whose content the rules reject (an unknown code, a bad span);
+    `extra["field"]` names the field."""
+
+    status = 422
+    title = "Invalid request content"
+
+
+class PreconditionRequired(ReviewError):
+    status = 428
+    title = "Precondition required"
+
+
+class TooLarge(ReviewError):
+    status = 413
+    title = "Too large"

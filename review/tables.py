@@ -1,0 +1,170 @@
+"""The review database: charts, coding runs, proposals with their decisions, committed code
+sets, users and the append-only audit trail (migrations in review/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps in UTC; SQLite drops the zone on storage, so it is put back on load."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+Json = JSON()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    # sha256 of the key: keys are 256-bit random, so a fast hash is enough to make a leaked
+    # table useless, and it lets every request look its key up by index.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(12))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ChartRow(Base):
+    __tablename__ = "charts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    source_format: Mapped[str] = mapped_column(String(10))  # text | fhir
+    setting: Mapped[str] = mapped_column(String(20))
+    age: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    encounter_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # new|coded|in_review|committed
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the chart's ETag
+    committed_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CodingRunRow(Base):
+    __tablename__ = "coding_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chart_id: Mapped[int] = mapped_column(ForeignKey("charts.id"), index=True)
+    proposer: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(40))
+    kb_release: Mapped[str] = mapped_column(String(200))
+    usage: Mapped[dict[str, Any]] = mapped_column(Json)
+    timings_ms: Mapped[dict[str, Any]] = mapped_column(Json)
+    dropped: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProposalRow(Base):
+    """A code the agent proposed or a coder added, with the decision on it (changeable
+    until commit; every change is in the audit trail)."""
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chart_id: Mapped[int] = mapped_column(ForeignKey("charts.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("coding_runs.id"))
+    origin: Mapped[str] = mapped_column(String(10))  # agent | coder
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # false once a rerun replaced it
+    code: Mapped[str] = mapped_column(String(10))
+    system: Mapped[str] = mapped_column(String(3))
+    title: Mapped[str] = mapped_column(Text)
+    sequence: Mapped[int] = mapped_column(Integer)
+    principal: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    warnings: Mapped[list[str]] = mapped_column(Json)
+    # pending | accepted | rejected | modified | added
+    status: Mapped[str] = mapped_column(String(10))
+    final_code: Mapped[str | None] = mapped_column(String(10))
+    final_title: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CodeSetRow(Base):
+    """A committed final code set: written once, never updated; reopening makes a new one."""
+
+    __tablename__ = "code_sets"
+    __table_args__ = (UniqueConstraint("chart_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chart_id: Mapped[int] = mapped_column(ForeignKey("charts.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    codes: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    kb_release: Mapped[str] = mapped_column(String(200))
+    committed_by: Mapped[str] = mapped_column(String(100))
+    committed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditRow(Base):
+    """One action, appended in the same transaction as the change it records. Database
+    triggers (see the migration) refuse UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    chart_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    proposal_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    after: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    reason: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(40))
+    kb_release: Mapped[str | None] = mapped_column(String(200))
+
+
+class IdempotentResponseRow(Base):
+    """The response to a POST sent with an Idempotency-Key, stored in the same transaction as
+    its effect so a retry replays it instead of acting twice."""
+
+    __tablename__ = "idempotent_responses"
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[Any] = mapped_column(Json)
+    headers: Mapped[dict[str, str]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,0 +1,78 @@
+"""The API as a real server process (uvicorn), for concurrency and kill -9 tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from api.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(
+        self, settings: Settings, log: Path, port: int | None = None, workers: int = 1
+    ) -> None:
+        self.settings = settings
+        self.workers = workers
+        self.port = port or free_port()
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        env = {
+            **os.environ,
+            "MEDCODER_HOME": str(self.settings.home),
+            "MEDCODER_DATABASE_URL": self.settings.review_database_url,
+        }
+        if self.settings.data_dir is not None:
+            env["MEDCODER_DATA_DIR"] = str(self.settings.data_dir)
+        for name in ("MEDCODER_LLM_BASE_URL", "MEDCODER_LLM_MODEL", "OPENAI_API_KEY"):
+            env.pop(name, None)
+        command = [
+            sys.executable, "-m", "uvicorn", "api.app:app_from_environment", "--factory",
+            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+            "--workers", str(self.workers),
+        ]  # fmt: skip
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not become healthy in time")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing: what a crash looks like."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from api.services import Services
 from review.actors import Actor
 from review.db import transaction
 from review.errors import InvalidInput
-from review.users import actor_for, user_for_key
+from review.users import hash_key, user_for_key
 
 
 def get_services(request: Request) -> Services:
@@ -39,11 +40,26 @@ def current_actor(
             "an API key is required (Authorization: Bearer <key>)",
             {"WWW-Authenticate": "Bearer"},
         )
-    with transaction(services.sessions) as session:
-        user = user_for_key(session, key=key)
-        if user is None:
-            raise HTTPException(401, "unknown or inactive API key", {"WWW-Authenticate": "Bearer"})
-        return actor_for(user, getattr(request.state, "request_id", None))
+    return _actor_for_key(services, key, getattr(request.state, "request_id", None))
+
+
+KEY_CACHE_SECONDS = 30.0  # a deactivated key may work this much longer in a running server
+
+
+def _actor_for_key(services: Services, key: str, request_id: str | None) -> Actor:
+    hashed = hash_key(key)
+    cached = services.known_keys.get(hashed)
+    if cached is None or cached[0] < time.monotonic():
+        with transaction(services.readers) as session:
+            user = user_for_key(session, key=key)
+            if user is None:
+                raise HTTPException(
+                    401, "unknown or inactive API key", {"WWW-Authenticate": "Bearer"}
+                )
+            cached = (time.monotonic() + KEY_CACHE_SECONDS, user.id, user.name, user.role)
+        services.known_keys[hashed] = cached
+    _, user_id, name, role = cached
+    return Actor(user_id=user_id, name=name, role=role, request_id=request_id)  # type: ignore[arg-type]
 
 
 def require(*roles: str) -> Callable[[Actor], Actor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ from agent.pipeline import CodingAgent
 from api.settings import Settings
 from api.wiring import make_agent
 from review.codebook import CodeBook
-from review.db import make_engine, sessions
+from review.db import make_engine, read_sessions, sessions
 
 
 @dataclass
@@ -20,9 +21,13 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
     coding_slots: threading.BoundedSemaphore
+    # key hash -> (expiry, user id, name, role): a request need not query users every time
+    known_keys: dict[str, tuple[float, int, str, str]] = field(default_factory=dict)
     _agents: dict[str, CodingAgent] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _codebook: CodeBook | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -35,6 +40,7 @@ class Services:
             settings=settings,
             engine=engine,
             sessions=sessions(engine),
+            readers=read_sessions(engine),
             coding_slots=threading.BoundedSemaphore(settings.coding_concurrency),
         )
 
@@ -44,11 +50,17 @@ class Services:
         with self._lock:
             if mode not in self._agents:
                 self._agents[mode] = make_agent(self.settings, mode)
+                # The KB's millions of long-lived objects would otherwise be rescanned by
+                # every full garbage collection, adding pauses to unrelated requests.
+                gc.freeze()
             return self._agents[mode]
 
     def codebook(self) -> CodeBook:
-        agent = self.agent("offline")
-        return CodeBook(agent.searcher.store, agent.kb_release)
+        with self._lock:
+            if self._codebook is None:
+                agent = self.agent("offline")
+                self._codebook = CodeBook(agent.searcher.store, agent.kb_release)
+            return self._codebook
 
     def close(self) -> None:
         self.engine.dispose()

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     coding_concurrency: int = Field(
         default=2, ge=1, description="Coding runs the API executes at once (others wait)."
     )
+    api_threads: int = Field(
+        default=4, ge=1, description="Threads serving blocking API work (database, coding)."
+    )
+    preload_agent: bool = Field(
+        default=True, description="Load the knowledge base and agent when the API starts."
+    )
     page_size_max: int = Field(default=200, ge=1, description="Largest page a list returns.")
 
     @property

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from review.actors import Actor
 from review.tables import AuditRow
+
+_INSERT = insert(cast(Table, AuditRow.__table__))  # built once; see review.decisions
 
 
 def now() -> datetime:
@@ -31,7 +33,8 @@ def record_event(
     """Append one row; call inside the transaction that makes the change it records."""
     versions = versions or {}
     session.execute(
-        insert(AuditRow).values(
+        _INSERT,
+        dict(
             at=now(),
             actor=actor.name,
             role=actor.role,
@@ -45,7 +48,7 @@ def record_event(
             model=versions.get("model"),
             prompt_version=versions.get("prompt_version"),
             kb_release=versions.get("kb_release"),
-        )
+        ),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from agent.models import Chart
@@ -13,6 +15,8 @@ from review.states import chart_state
 from review.tables import ChartRow
 
 STATUSES = ("new", "coded", "in_review", "committed")
+# UPDATE ... RETURNING the row: refresh any copy already loaded in this session.
+FRESH_ROWS = {"synchronize_session": False, "populate_existing": True}
 
 
 def create_chart(
@@ -62,6 +66,25 @@ def list_charts(
     return list(rows), total
 
 
+_CHARTS = cast(Table, ChartRow.__table__)
+_LOCK_FOR_REVIEW = (
+    update(_CHARTS)
+    .where(_CHARTS.c.id == bindparam("cid"), _CHARTS.c.status != "committed")
+    .values(
+        version=_CHARTS.c.version + 1,
+        updated_at=bindparam("stamp"),
+        status=case((_CHARTS.c.status.in_(("new", "coded")), "in_review"), else_=_CHARTS.c.status),
+    )
+)
+
+
+def lock_chart_for_review(session: Session, *, chart_id: int) -> None:
+    """`lock_chart(start_review=True)` for the hot path of decisions: one prebuilt statement."""
+    result = session.execute(_LOCK_FOR_REVIEW, {"cid": chart_id, "stamp": now()})
+    if cast(CursorResult[Any], result).rowcount != 1:
+        lock_chart(session, chart_id=chart_id, start_review=True)  # raises, saying why
+
+
 def lock_chart(
     session: Session,
     *,
@@ -86,21 +109,21 @@ def lock_chart(
         conditions.append(ChartRow.version == expected_version)
     if not allow_committed:
         conditions.append(ChartRow.status != "committed")
-    query = update(ChartRow).where(*conditions).values(values).returning(ChartRow.id)
-    changed = session.execute(query).first() is not None
+    query = update(ChartRow).where(*conditions).values(values).returning(ChartRow)
+    locked = session.scalars(query, execution_options=FRESH_ROWS).first()
+    if locked is not None:
+        return locked
     row = session.get(ChartRow, chart_id, populate_existing=True)
     if row is None:
         raise NotFound(f"chart {chart_id} does not exist")
-    if not changed:
-        if not allow_committed and row.status == "committed":
-            raise Conflict(
-                f"chart {chart_id} is committed (code set v{row.committed_version}); "
-                "a lead must reopen it before anything changes",
-                current=chart_state(row),
-            )
+    if not allow_committed and row.status == "committed":
         raise Conflict(
-            f"chart {chart_id} is at version {row.version}, not {expected_version}: "
-            "reload it and try again",
+            f"chart {chart_id} is committed (code set v{row.committed_version}); "
+            "a lead must reopen it before anything changes",
             current=chart_state(row),
         )
-    return row
+    raise Conflict(
+        f"chart {chart_id} is at version {row.version}, not {expected_version}: "
+        "reload it and try again",
+        current=chart_state(row),
+    )

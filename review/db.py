@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,17 +42,47 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers (WAL) never wait for it.
+        deferred = connection.get_execution_options().get("read_only", False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def read_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite they neither take nor wait for the write lock."""
+    return sessionmaker(engine.execution_options(read_only=True), expire_on_commit=False)
+
+
+# One writer at a time per SQLite database in this process: threads queue on a lock instead
+# of SQLite's busy handler, which sleeps in steps of up to 100 ms and wrecks tail latency.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(factory: sessionmaker[Session]) -> threading.Lock | None:
+    bind = factory.kw.get("bind")
+    if (
+        bind is None
+        or bind.dialect.name != "sqlite"
+        or bind.get_execution_options().get("read_only")
+    ):
+        return None
+    with _LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(str(bind.url), threading.Lock())
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed when the block ends, rolled back if it raises."""
-    with factory() as session, session.begin():
+    lock = _write_lock(factory)
+    if lock is None:
+        with factory() as session, session.begin():
+            yield session
+        return
+    with lock, factory() as session, session.begin():
         yield session
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from review.actors import Actor
 from review.audit import now, record_event
-from review.charts import lock_chart
+from review.charts import lock_chart, lock_chart_for_review
 from review.codebook import CodeBook
 from review.errors import Conflict, InvalidInput, NotFound
 from review.states import decision_state, proposal_state
@@ -42,6 +43,29 @@ MODIFY_REASONS = (
 ADD_REASONS = ("missed_by_agent", "query_response", "other")
 
 
+_DECISION_COLUMNS = (
+    "status",
+    "final_code",
+    "final_title",
+    "reason",
+    "note",
+    "principal",
+    "decided_by",
+    "decided_at",
+    "version",
+)
+# Built once: constructing SQLAlchemy statements per request cost more than running them.
+_CHART_OF_PROPOSAL = select(ProposalRow.chart_id).where(
+    ProposalRow.id == bindparam("pid"), ProposalRow.active.is_(True)
+)
+_PROPOSALS = cast(Table, ProposalRow.__table__)
+_SET_DECISION = (
+    update(_PROPOSALS)
+    .where(_PROPOSALS.c.id == bindparam("pid"), _PROPOSALS.c.version == bindparam("expected"))
+    .values({name: bindparam(f"new_{name}") for name in _DECISION_COLUMNS})
+)
+
+
 @dataclass(frozen=True)
 class Decision:
     action: Action
@@ -62,33 +86,30 @@ def decide(
 ) -> ProposalRow:
     """Record (or change) the decision on one proposal. Only one of two concurrent
     decisions on the same version wins; the other gets a Conflict with the current state."""
-    found = session.get(ProposalRow, proposal_id)
-    if found is None or not found.active:
+    chart_id = session.scalar(_CHART_OF_PROPOSAL, {"pid": proposal_id})
+    if chart_id is None:
         raise NotFound(f"proposal {proposal_id} does not exist or was replaced by a new run")
-    lock_chart(session, chart_id=found.chart_id, start_review=True)
+    lock_chart_for_review(session, chart_id=chart_id)
+    # Read under the chart's lock, so what the decision is based on is current.
     row = session.get(ProposalRow, proposal_id, populate_existing=True)
     assert row is not None
     if row.version != expected_version:
-        raise Conflict(
-            f"proposal {proposal_id} is at version {row.version}, not {expected_version}: "
-            f"{row.decided_by or 'someone'} changed it; reload and decide again",
-            current=proposal_state(row),
-        )
+        raise _stale(session, proposal_id, expected_version)
     before = decision_state(row)
     values = _decision_values(row, decision, codebook)
-    values.update(decided_by=actor.name, decided_at=now(), version=row.version + 1)
+    values.update(decided_by=actor.name, decided_at=now(), version=expected_version + 1)
     if decision.principal:
         _clear_principal(session, row.chart_id, keep=row.id)
-    changed = session.execute(
-        update(ProposalRow)
-        .where(ProposalRow.id == proposal_id, ProposalRow.version == expected_version)
-        .values(values)
-        .returning(ProposalRow.id)
-    ).first()
-    if changed is None:  # lost a race the chart lock did not serialize (should not happen)
-        raise Conflict(f"proposal {proposal_id} changed meanwhile; reload it")
-    row = session.get(ProposalRow, proposal_id, populate_existing=True)
-    assert row is not None
+    # The version condition makes one of two concurrent decisions lose even if the locks
+    # above were ever bypassed.
+    params = {f"new_{name}": values[name] for name in _DECISION_COLUMNS}
+    result = session.execute(
+        _SET_DECISION, {**params, "pid": proposal_id, "expected": expected_version}
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise _stale(session, proposal_id, expected_version)
+    for name in _DECISION_COLUMNS:
+        set_committed_value(row, name, values[name])
     record_event(
         session,
         actor=actor,
@@ -100,6 +121,16 @@ def decide(
         reason=_reason_text(decision),
     )
     return row
+
+
+def _stale(session: Session, proposal_id: int, expected: int) -> Conflict:
+    row = session.get(ProposalRow, proposal_id, populate_existing=True)
+    assert row is not None
+    return Conflict(
+        f"proposal {proposal_id} is at version {row.version}, not {expected}: "
+        f"{row.decided_by or 'someone'} changed it; reload and decide again",
+        current=proposal_state(row),
+    )
 
 
 def _decision_values(row: ProposalRow, decision: Decision, codebook: CodeBook) -> dict[str, object]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from review.actors import ROLES, Actor, Role
+from review.actors import ROLES, Actor
 from review.audit import now, record_event
 from review.errors import Conflict, InvalidInput
 from review.tables import UserRow
@@ -51,8 +51,3 @@ def user_for_key(session: Session, *, key: str) -> UserRow | None:
 
 def list_users(session: Session) -> list[UserRow]:
     return list(session.scalars(select(UserRow).order_by(UserRow.id)))
-
-
-def actor_for(user: UserRow, request_id: str | None = None) -> Actor:
-    role: Role = user.role  # type: ignore[assignment]  # checked on create
-    return Actor(user_id=user.id, name=user.name, role=role, request_id=request_id)

@@ -23,7 +23,7 @@ def get_audit(
     after_id: Annotated[int, Query(ge=0, description="Rows after this audit id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[AuditEventPublic]:
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
         rows = chart_events(session, chart_id=chart_id, after_id=after_id, limit=limit)
         return [AuditEventPublic.model_validate(r) for r in rows]

@@ -69,7 +69,7 @@ def get_charts(
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="query.status")
     limit = min(limit, services.settings.page_size_max)
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         rows, total = list_charts(session, status=status, offset=offset, limit=limit)
         items = [ChartPublic.model_validate(r) for r in rows]
     return ChartPage(items=items, total=total, offset=offset, limit=limit)
@@ -79,7 +79,7 @@ def get_charts(
 def get_one_chart(
     chart_id: int, services: ServicesDep, actor: Reader, response: Response
 ) -> ChartWithText:
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         chart = ChartWithText.model_validate(get_chart(session, chart_id=chart_id))
     response.headers["ETag"] = etag(chart.version)
     return chart

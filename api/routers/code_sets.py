@@ -84,7 +84,7 @@ def post_reopen(
 
 @router.get("/code-sets", response_model=list[CodeSetPublic])
 def get_code_sets(chart_id: int, services: ServicesDep, actor: Reader) -> list[CodeSetPublic]:
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
         return [CodeSetPublic.model_validate(r) for r in code_sets(session, chart_id=chart_id)]
 
@@ -93,7 +93,7 @@ def get_code_sets(chart_id: int, services: ServicesDep, actor: Reader) -> list[C
 def get_code_set(
     chart_id: int, version: int, services: ServicesDep, actor: Reader
 ) -> CodeSetPublic:
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         return CodeSetPublic.model_validate(code_set(session, chart_id=chart_id, version=version))
 
 
@@ -106,7 +106,7 @@ def get_export(
     version: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
 ) -> Response:
     """The committed code set as a FHIR R4 Bundle (Claim + Conditions) or as CSV."""
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         chart = get_chart(session, chart_id=chart_id)
         if chart.committed_version == 0:
             raise Conflict(f"chart {chart_id} has no committed code set to export yet")

@@ -31,7 +31,7 @@ def post_coding_run(
     body: CodingRunCreate | None = None,
 ) -> JSONResponse:
     body = body or CodingRunCreate()
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         row = get_chart(session, chart_id=chart_id)
         if row.status == "committed":
             raise Conflict(f"chart {chart_id} is committed; a lead must reopen it first")

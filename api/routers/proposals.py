@@ -23,7 +23,7 @@ router = APIRouter(tags=["proposals"])
 
 @router.get("/charts/{chart_id}/proposals", response_model=list[ProposalPublic])
 def get_proposals(chart_id: int, services: ServicesDep, actor: Reader) -> list[ProposalPublic]:
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
         return [
             ProposalPublic.model_validate(p) for p in active_proposals(session, chart_id=chart_id)

@@ -37,5 +37,5 @@ def post_user(
 
 @router.get("", response_model=list[UserPublic])
 def get_users(services: ServicesDep, actor: Lead) -> list[UserPublic]:
-    with transaction(services.sessions) as session:
+    with transaction(services.readers) as session:
         return [UserPublic.model_validate(u) for u in list_users(session)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.cli import db, kb, users
+from api.cli import eval as eval_cli
 from api.cli.code import code
 from api.cli.learn import learn_command
 from api.cli.serve import serve
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kb.app, name="kb")
+app.add_typer(eval_cli.app, name="eval")
 app.command("code")(code)
 app.command("learn")(learn_command)
 app.add_typer(db.app, name="db")

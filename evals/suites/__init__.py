@@ -1,1 +1,60 @@
-"""Evaluation suites: each loads cases (chart text, metadata, gold codes)."""
+"""Evaluation suites by name: each loads cases (chart text, metadata, gold codes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.models import System
+from evals.suite import Suite, SuiteError
+from evals.suites.codiesp import codiesp_suite
+from evals.suites.desc2code import DEFAULT_SEED, DEFAULT_SIZE, desc2code_suite
+from evals.suites.jsonl import load_jsonl_suite
+from retrieval.store import KnowledgeStore
+
+RULES_FILE = Path(__file__).resolve().parent.parent / "cases" / "rules.jsonl"
+CODIESP_SYSTEMS: dict[str, tuple[System, ...]] = {
+    "codiesp-d": ("cm",),
+    "codiesp-p": ("pcs",),
+    "codiesp": ("cm", "pcs"),
+}
+SUITE_NAMES = (*CODIESP_SYSTEMS, "desc2code", "rules")
+
+
+def load_suite(
+    name: str,
+    *,
+    data: Path | None = None,
+    store: KnowledgeStore | None = None,
+    limit: int | None = None,
+    seed: int = DEFAULT_SEED,
+) -> Suite:
+    """The suite called `name` (see SUITE_NAMES) or read from a JSONL file path.
+
+    `data` is the CodiEsp split folder (codiesp-*); `store` the knowledge base desc2code
+    samples from. `limit` keeps N cases: a seeded sample for CodiEsp and desc2code (default
+    200 there), the first N of a JSONL file."""
+    if limit is not None and limit < 1:
+        raise SuiteError(f"limit must be 1 or more, got {limit}")
+    if name in CODIESP_SYSTEMS:
+        if data is None:
+            raise SuiteError(f"{name}: give the CodiEsp split folder (for example .../dev)")
+        return codiesp_suite(data, CODIESP_SYSTEMS[name], limit, seed, name=name)
+    if name == "desc2code":
+        if store is None:
+            raise SuiteError("desc2code: needs a knowledge base to sample codes from")
+        return desc2code_suite(store, limit or DEFAULT_SIZE, seed)
+    if name == "rules":
+        return _first(load_jsonl_suite(RULES_FILE, "rules"), limit)
+    path = Path(name)
+    if path.suffix == ".jsonl" or path.is_file():
+        return _first(load_jsonl_suite(path), limit)
+    raise SuiteError(
+        f"unknown suite {name!r}: use one of {', '.join(SUITE_NAMES)} or a .jsonl file"
+    )
+
+
+def _first(suite: Suite, limit: int | None) -> Suite:
+    return suite if limit is None else suite.model_copy(update={"cases": suite.cases[:limit]})
+
+
+__all__ = ["SUITE_NAMES", "Suite", "SuiteError", "load_suite"]

@@ -1,0 +1,234 @@
+"""`medcoder eval`: run the agent over an evaluation suite, compare two runs, report one."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agent.models import ChartError
+from agent.proposers.base import ProposerError
+from api.cli.common import console, errors, fail, load_settings, user_errors
+from api.settings import Settings
+from api.wiring import make_agent
+from evals.compare import compare_runs, delta, lower_is_better
+from evals.report import chapter_rows, format_value, render_html, summary_rows, worst_cases
+from evals.rundir import Run, RunError, load_run
+from evals.runner import RunSummary, run_suite
+from evals.scoring import score_run
+from evals.suites import CODIESP_SYSTEMS, SUITE_NAMES, Suite, SuiteError, load_suite
+from retrieval.errors import KnowledgeBaseError
+
+app = typer.Typer(
+    help="Evaluate the coding agent on suites (CodiEsp, desc2code, rules, JSONL files).",
+    no_args_is_help=True,
+)
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+RUN_STOPPERS = (ProposerError, ChartError, KnowledgeBaseError, RunError, OSError)
+
+
+@app.command("run")
+def run_command(
+    suite: Annotated[str, typer.Argument(help=f"{', '.join(SUITE_NAMES)}, or a .jsonl file.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="CodiEsp split folder. Default: <MEDCODER_DATA_DIR>/codiesp/dev."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="Cases to run: a seeded sample for CodiEsp and desc2code (desc2code: 200 "
+            "unless given), else the first N of the suite."
+        ),
+    ] = None,
+    proposer: Annotated[
+        Literal["offline", "llm"] | None, typer.Option(help="Override the configured proposer.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run directory; an unfinished run there is continued. "
+            "Default: <MEDCODER_HOME>/evals/<suite>-<time>."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Charts coded at once (default 1 offline, 4 llm).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the CodiEsp / desc2code sample.")] = 2026,
+    as_json: AsJson = False,
+) -> None:
+    """Code every case of SUITE, score it and write a run directory (run.json, cases.jsonl)."""
+    if suite not in SUITE_NAMES and not (suite.endswith(".jsonl") or Path(suite).is_file()):
+        fail(f"unknown suite {suite!r}: use one of {', '.join(SUITE_NAMES)} or a .jsonl file", 2)
+    if limit is not None and limit < 1:
+        fail(f"--limit must be 1 or more, got {limit}", 2)
+    settings = load_settings()
+    # Only desc2code needs the KB to load; every other suite is checked before the KB opens.
+    loaded = None if suite == "desc2code" else _load(suite, settings, data, None, limit, seed)
+    with user_errors():
+        agent = make_agent(settings, proposer)
+        loaded = loaded or _load(suite, settings, data, agent.searcher.store, limit, seed)
+        mode = agent.proposer.name
+        out_dir = out or _default_out(settings, loaded.name)
+        info = _run_info(settings, agent.history is not None, mode, limit, seed)
+        summary = _run(loaded, agent, out_dir, workers or (4 if mode == "llm" else 1), info)
+    if as_json:
+        print(json.dumps(_json_summary(summary), default=str))
+        return
+    console.print(_metrics_table(summary.metrics, f"{summary.suite}: {summary.done} cases"))
+    console.print(f"run directory: {summary.run_dir}", highlight=False)
+
+
+def _load(
+    name: str, settings: Settings, data: Path | None, store: Any, limit: int | None, seed: int
+) -> Suite:
+    if name in CODIESP_SYSTEMS and data is None:
+        if settings.data_dir is None:
+            fail(f"{name}: give --data (a CodiEsp split folder) or set MEDCODER_DATA_DIR", 2)
+        data = settings.data_dir / "codiesp" / "dev"
+    if data is not None and not data.is_dir():
+        fail(f"--data {data}: not a directory")
+    try:
+        return load_suite(name, data=data, store=store, limit=limit, seed=seed)
+    except SuiteError as error:
+        fail(str(error))
+
+
+def _default_out(settings: Settings, suite: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return settings.home / "evals" / f"{suite}-{stamp}"
+
+
+def _run_info(
+    settings: Settings, history: bool, mode: str, limit: int | None, seed: int
+) -> dict[str, Any]:
+    """What run.json records about the set-up (never keys or other secrets)."""
+    llm = {
+        "llm_base_url": settings.llm_base_url,
+        "llm_context_tokens": settings.llm_context_tokens,
+        "llm_max_tool_rounds": settings.llm_max_tool_rounds,
+        "llm_fallback": settings.llm_fallback,
+    }
+    return {
+        "proposer": mode,
+        "model": settings.llm_model if mode == "llm" else None,
+        "settings": {
+            "embedder": settings.embedder,
+            "history": history,
+            "limit": limit,
+            "seed": seed,
+            **(llm if mode == "llm" else {}),
+        },
+    }
+
+
+def _run(suite: Suite, agent: Any, out_dir: Path, workers: int, info: dict[str, Any]) -> RunSummary:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=errors, transient=True) as bar:
+        task = bar.add_task(f"{suite.name}", total=len(suite.cases))
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            return run_suite(suite, agent, out_dir, workers, progress=advance, info=info)
+        except RUN_STOPPERS as error:
+            fail(f"{error}; finished cases are kept: run again with --out {out_dir} to continue")
+        except KeyboardInterrupt:
+            fail(f"interrupted; run again with --out {out_dir} to continue", 130)
+
+
+def _json_summary(summary: RunSummary) -> dict[str, Any]:
+    head = {"suite": summary.suite, "run_dir": str(summary.run_dir), "status": summary.status}
+    return head | _rounded(summary.metrics)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    table = Table("metric", "annotated gold", "valid gold subset", title=title)
+    for row in summary_rows(metrics):
+        table.add_row(*row)
+    return table
+
+
+def _load_run(path: Path) -> Run:
+    try:
+        return load_run(path)
+    except RunError as error:
+        fail(str(error))
+
+
+@app.command("compare")
+def compare_command(
+    run_a: Annotated[Path, typer.Argument(help="The baseline run directory.")],
+    run_b: Annotated[Path, typer.Argument(help="The run compared with it.")],
+    as_json: AsJson = False,
+) -> None:
+    """Per-metric deltas (B minus A) and the cases whose F1 went up or down."""
+    comparison = compare_runs(_load_run(run_a), _load_run(run_b))
+    if as_json:
+        print(json.dumps(_rounded(comparison.as_json())))
+        return
+    table = Table("metric", "A", "B", "B - A", title=f"{run_a.name} -> {run_b.name}")
+    for name, (a, b) in comparison.metrics.items():
+        change = delta(a, b)
+        better = change is not None and (change < 0 if lower_is_better(name) else change > 0)
+        colour = "" if not change else "green" if better else "red"
+        shown = format_value(name, change) if change is not None else "-"
+        cell = f"[{colour}]{shown}[/]" if colour else shown
+        table.add_row(name, format_value(name, a), format_value(name, b), cell)
+    console.print(table)
+    console.print(
+        f"cases: {len(comparison.wins)} better, {len(comparison.losses)} worse, "
+        f"{comparison.ties} unchanged; only in A {comparison.only_in_a}, "
+        f"only in B {comparison.only_in_b}",
+        highlight=False,
+    )
+    for label, cases in (("better", comparison.wins), ("worse", comparison.losses)):
+        for case in cases[:10]:
+            console.print(
+                f"  {label}: {case.id}  F1 {case.f1_a:.3f} -> {case.f1_b:.3f}",
+                highlight=False,
+            )
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[Path, typer.Argument(help="A run directory.")],
+    html: Annotated[bool, typer.Option("--html", help="Also write report.html there.")] = False,
+) -> None:
+    """Tables of a run's scores, chapters and weakest cases; --html adds figures."""
+    loaded = _load_run(run)
+    metrics = score_run(loaded.records, loaded.systems)
+    console.print(_metrics_table(metrics, f"{loaded.info['suite']}: {len(loaded.records)} cases"))
+    chapters = Table("chapter", "P", "R", "F1", "gold", title="ICD-10-CM chapters")
+    for row in chapter_rows(loaded):
+        chapters.add_row(*row)
+    console.print(chapters)
+    cases = Table("case", "F1", "missed gold", "extra predicted", title="Lowest-scoring cases")
+    for case in worst_cases(loaded, 10):
+        cases.add_row(case.id, f"{case.f1:.3f}", " ".join(case.missed), " ".join(case.extra))
+    console.print(cases)
+    if html:
+        try:
+            path = render_html(run)
+        except (RunError, OSError) as error:
+            fail(str(error))
+        console.print(f"wrote {path}", highlight=False)

@@ -1,0 +1,109 @@
+"""One line of a run's cases.jsonl: what the agent proposed for a case, checked against the KB
+at run time, so scoring, comparing and reporting later need neither the agent nor the KB."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from agent.models import CodingResult, Span, System, Usage
+from evals.suite import Case, GoldSpan
+from retrieval.records import CodeRecord
+
+
+class CodeLookup(Protocol):
+    """The part of the knowledge store the evaluation uses."""
+
+    def get(self, code: str, system: str | None = None) -> CodeRecord | None: ...
+
+    def source_exists(self, source_id: str) -> bool: ...
+
+
+class PredictedCode(BaseModel):
+    code: str
+    system: System
+    confidence: float
+    sequence: int
+    valid: bool  # valid and billable in the KB the run used
+    evidence: list[Span] = []
+    citations: list[str] = []
+    warnings: list[str] = []
+
+
+class GoldRecord(BaseModel):
+    code: str
+    system: System
+    valid: bool  # valid and billable in the KB the run used (CodiEsp has Spanish-edition codes)
+    evidence: list[GoldSpan] = []
+
+
+class CaseRecord(BaseModel):
+    id: str
+    predicted: list[PredictedCode]  # ranked by confidence, highest first
+    gold: list[GoldRecord]
+    principal: str | None = None  # gold
+    predicted_principal: str | None = None  # the first-sequenced CM proposal
+    spans: int = 0
+    spans_valid: int = 0  # quote == chart_text[start:end]
+    citations: int = 0
+    citations_resolved: int = 0  # source_id resolves in the KB
+    latency_ms: float = 0.0
+    usage: Usage = Usage()
+    proposer: str = ""
+    model: str | None = None
+    prompt_version: str | None = None
+    dropped: int = 0
+
+
+def is_billable(store: CodeLookup, code: str, system: System) -> bool:
+    record = store.get(code, system)
+    return record is not None and record.billable
+
+
+def case_record(
+    case: Case, result: CodingResult, latency_ms: float, store: CodeLookup
+) -> CaseRecord:
+    ranked = sorted(result.proposals, key=lambda p: (-p.confidence, p.sequence))
+    spans = [span for p in result.proposals for span in p.evidence]
+    cited = [c.source_id for p in result.proposals for c in p.citations]
+    diagnoses = [p for p in result.proposals if p.system == "cm"]
+    first_cm = min(diagnoses, key=lambda p: p.sequence) if diagnoses else None
+    first = result.proposals[0] if result.proposals else None
+    return CaseRecord(
+        id=case.case_id,
+        predicted=[
+            PredictedCode(
+                code=p.code,
+                system=p.system,
+                confidence=p.confidence,
+                sequence=p.sequence,
+                valid=is_billable(store, p.code, p.system),
+                evidence=p.evidence,
+                citations=[c.source_id for c in p.citations],
+                warnings=p.warnings,
+            )
+            for p in ranked
+        ],
+        gold=[
+            GoldRecord(
+                code=g.code,
+                system=g.system,
+                valid=is_billable(store, g.code, g.system),
+                evidence=g.evidence,
+            )
+            for g in case.gold
+        ],
+        principal=case.principal,
+        predicted_principal=first_cm.code if first_cm else None,
+        spans=len(spans),
+        spans_valid=sum(case.text[s.start : s.end] == s.quote for s in spans),
+        citations=len(cited),
+        citations_resolved=sum(store.source_exists(source) for source in cited),
+        latency_ms=round(latency_ms, 1),
+        usage=result.usage,
+        proposer=result.proposer,
+        model=first.model if first else None,
+        prompt_version=first.prompt_version if first else None,
+        dropped=len(result.dropped),
+    )

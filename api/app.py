@@ -13,7 +13,17 @@ from fastapi import FastAPI
 
 from api import problems
 from api.metrics import MetricsMiddleware
-from api.routers import audit, charts, code_sets, codes, coding_runs, health, proposals, users
+from api.routers import (
+    audit,
+    charts,
+    code_sets,
+    codes,
+    coding_runs,
+    evals,
+    health,
+    proposals,
+    users,
+)
 from api.services import Services
 from api.settings import Settings
 from retrieval.errors import KnowledgeBaseError
@@ -104,10 +114,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    for module in (health, charts, coding_runs, proposals, code_sets, audit, codes, users):
+    for module in (health, charts, coding_runs, proposals, code_sets, audit, codes, users, evals):
         app.include_router(module.router)
     # Bodies carry a chart as JSON (escapes can double it) plus metadata.
-    app.add_middleware(RequestLimits, max_body_bytes=settings.max_chart_bytes * 2 + 65_536)
+    body_limit = max(settings.max_chart_bytes * 2 + 65_536, settings.max_suite_bytes + 65_536)
+    app.add_middleware(RequestLimits, max_body_bytes=body_limit)
     app.add_middleware(MetricsMiddleware)
     return app
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.pipeline import CodingAgent
+from api.eval_jobs import EvalJobs
 from api.settings import Settings
 from api.wiring import make_agent
 from review.codebook import CodeBook
@@ -23,6 +24,7 @@ class Services:
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
     coding_slots: threading.BoundedSemaphore
+    eval_jobs: EvalJobs
     # key hash -> (expiry, user id, name, role): a request need not query users every time
     known_keys: dict[str, tuple[float, int, str, str]] = field(default_factory=dict)
     _agents: dict[str, CodingAgent] = field(default_factory=dict)
@@ -42,6 +44,7 @@ class Services:
             sessions=sessions(engine),
             readers=read_sessions(engine),
             coding_slots=threading.BoundedSemaphore(settings.coding_concurrency),
+            eval_jobs=EvalJobs(settings.home / "evals" / "api"),
         )
 
     def agent(self, proposer: str | None = None) -> CodingAgent:
@@ -63,4 +66,5 @@ class Services:
             return self._codebook
 
     def close(self) -> None:
+        self.eval_jobs.shutdown()
         self.engine.dispose()

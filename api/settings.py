@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     api_threads: int = Field(
         default=4, ge=1, description="Threads serving blocking API work (database, coding)."
     )
+    max_suite_bytes: int = Field(
+        default=20_000_000, description="Largest JSONL suite accepted by POST /evals/upload."
+    )
     preload_agent: bool = Field(
         default=True, description="Load the knowledge base and agent when the API starts."
     )

@@ -2,11 +2,15 @@
 
 Usage: MEDCODER_HOME=<home with a built KB> python bench/review_api.py \
            [--database sqlite|postgresql] [--clients 50] [--seconds 20] [--workers 1]
+Without --rate each client sends its next request when the last is answered (closed loop:
+the maximum sustained rate); with --rate R the clients send R decisions/s between them on a
+fixed schedule (open loop: latency at that load).
+
 Starts `uvicorn api.app:app_from_environment` on a fresh review database (a SQLite file in a
-temporary folder, or a new PostgreSQL database that is dropped afterwards), codes charts to
-get proposals, gives every client its own proposals (so the load measures throughput, not
-conflicts), then has each client decide in a loop (accept / reject with If-Match) and prints
-one JSON object: acknowledged decisions/s, p50/p95/p99 latency, errors, machine.
+temporary folder, or a new PostgreSQL database dropped afterwards), codes charts to get
+proposals, gives every client its own proposals (so the load measures throughput, not
+conflicts), has each client decide in a loop (accept / reject with If-Match) and prints one
+JSON object: acknowledged decisions/s, p50/p95/p99 latency, errors, machine.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import sys
 import tempfile
 import time
@@ -95,17 +100,30 @@ class RawHttp:
 
 
 async def client_loop(
-    base: str, key: str, mine: list[dict[str, Any]], until: float, latencies: list[float]
+    base: str,
+    key: str,
+    mine: list[dict[str, Any]],
+    until: float,
+    latencies: list[float],
+    interval: float | None,
 ) -> tuple[int, int]:
     """Decide on this client's own proposals in turn until `until`; the proposal dicts keep
-    their current versions for the next run."""
+    their current versions for the next run. With `interval`, requests are sent on a fixed
+    schedule (open loop) and latency counts from the scheduled time, so a slow answer that
+    delays the next request is not hidden (coordinated omission)."""
     acked = errors = 0
     statuses: dict[int, int] = {}
     client = RawHttp(base, key)
     turn = 0
+    scheduled = time.perf_counter() + (random.random() * interval if interval else 0)
     while time.perf_counter() < until:
         proposal = mine[turn % len(mine)]
-        started = time.perf_counter()
+        if interval:
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            started = scheduled
+            scheduled += interval
+        else:
+            started = time.perf_counter()
         status, answer = await client.post(
             f"/proposals/{proposal['id']}/decision", BODIES[turn % 2], proposal["version"]
         )
@@ -126,15 +144,23 @@ async def client_loop(
 
 
 async def load(
-    base: str, key: str, proposals: list[dict[str, Any]], clients: int, seconds: float
+    base: str,
+    key: str,
+    proposals: list[dict[str, Any]],
+    clients: int,
+    seconds: float,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     share = len(proposals) // clients
     latencies: list[float] = []
+    interval = clients / rate if rate else None
     started = time.perf_counter()
     until = started + seconds
     results = await asyncio.gather(
         *(
-            client_loop(base, key, proposals[i * share : (i + 1) * share], until, latencies)
+            client_loop(
+                base, key, proposals[i * share : (i + 1) * share], until, latencies, interval
+            )
             for i in range(clients)
         )
     )
@@ -159,6 +185,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--per-client", type=int, default=4, help="Proposals each client owns.")
+    parser.add_argument(
+        "--rate", type=float, default=None, help="Offered decisions/s in all (open loop)."
+    )
     args = parser.parse_args()
     settings = Settings()
     postgres = PostgresDatabases() if args.database == "postgresql" else None
@@ -170,7 +199,9 @@ def main() -> None:
         try:
             proposals = prepare(server.url, key, args.clients * args.per_client)
             asyncio.run(load(server.url, key, proposals, args.clients, 2))  # warm-up
-            report = asyncio.run(load(server.url, key, proposals, args.clients, args.seconds))
+            report = asyncio.run(
+                load(server.url, key, proposals, args.clients, args.seconds, args.rate)
+            )
         finally:
             server.stop()
             if postgres:
@@ -180,6 +211,7 @@ def main() -> None:
         clients=args.clients,
         seconds=args.seconds,
         server_workers=args.workers,
+        offered_rate=args.rate or "closed loop",
         machine=f"{os.cpu_count()} cpu, {platform.machine()}, Python {platform.python_version()}",
     )
     print(json.dumps(report, indent=2))

@@ -28,7 +28,7 @@ def record_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
-    versions: dict[str, str | None] | None = None,
+    versions: dict[str, Any] | None = None,
 ) -> None:
     """Append one row; call inside the transaction that makes the change it records."""
     versions = versions or {}

@@ -15,7 +15,7 @@ from review.charts import lock_chart, lock_chart_for_review
 from review.codebook import CodeBook
 from review.errors import Conflict, InvalidInput, NotFound
 from review.states import decision_state, proposal_state
-from review.tables import ProposalRow
+from review.tables import CodingRunRow, ProposalRow
 
 Action = Literal["accept", "reject", "modify"]
 
@@ -58,6 +58,9 @@ _DECISION_COLUMNS = (
 _CHART_OF_PROPOSAL = select(ProposalRow.chart_id).where(
     ProposalRow.id == bindparam("pid"), ProposalRow.active.is_(True)
 )
+_RUN_VERSIONS = select(
+    CodingRunRow.model, CodingRunRow.prompt_version, CodingRunRow.kb_release
+).where(CodingRunRow.id == bindparam("rid"))
 _PROPOSALS = cast(Table, ProposalRow.__table__)
 _SET_DECISION = (
     update(_PROPOSALS)
@@ -119,8 +122,17 @@ def decide(
         before=before,
         after=decision_state(row),
         reason=_reason_text(decision),
+        versions=_run_versions(session, row.run_id, codebook.kb_release),
     )
     return row
+
+
+def _run_versions(session: Session, run_id: int | None, kb_release: str) -> dict[str, Any]:
+    """The model, prompt and KB versions behind a proposal, for its decision's audit row."""
+    if run_id is None:  # added by a coder: only the code set it was checked against
+        return {"kb_release": kb_release}
+    found = session.execute(_RUN_VERSIONS, {"rid": run_id}).first()
+    return dict(found._mapping) if found is not None else {"kb_release": kb_release}
 
 
 def _stale(session: Session, proposal_id: int, expected: int) -> Conflict:
@@ -280,6 +292,7 @@ def add_code(
         proposal_id=row.id,
         after={**proposal_state(row), "evidence": spans},
         reason=_reason_text(Decision(action="modify", reason=reason, note=note)),
+        versions={"kb_release": codebook.kb_release},
     )
     return row
 

@@ -92,6 +92,7 @@ def test_scripted_review_session(api: Api) -> None:
     assert modify["actor"] == "coder-ann" and modify["role"] == "coder"
     assert modify["before"]["status"] == "pending" and modify["after"]["final_code"] == "E11.21"
     assert modify["reason"].startswith("more_specific_code")
+    assert modify["kb_release"] == run.json()["kb_release"]  # versions behind the proposal
     assert all(e["request_id"] for e in trail.json())
     run_event = trail.json()[1]
     assert run_event["kb_release"] == run.json()["kb_release"]

@@ -15,6 +15,7 @@ from api.settings import Settings
 from api.wiring import make_agent
 from review.codebook import CodeBook
 from review.db import make_engine, read_sessions, sessions
+from review.errors import InvalidInput
 
 
 @dataclass
@@ -50,6 +51,12 @@ class Services:
     def agent(self, proposer: str | None = None) -> CodingAgent:
         """The coding agent for a proposer mode, built on first use (it loads the KB)."""
         mode = proposer or self.settings.llm_mode
+        if mode == "llm" and self.settings.llm_mode != "llm":
+            raise InvalidInput(
+                "this server has no LLM configured (MEDCODER_LLM_MODEL with "
+                "MEDCODER_LLM_BASE_URL or OPENAI_API_KEY); use the offline proposer",
+                field="body.proposer",
+            )
         with self._lock:
             if mode not in self._agents:
                 self._agents[mode] = make_agent(self.settings, mode)

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from retrieval.build import BuildReport
+from tests.agent.conftest import llm_server, tiktoken_ready  # noqa: F401  (shared fixtures)
 from tests.api.client import Api
 from tests.api.databases import PostgresDatabases, postgres_databases, sqlite_url
 

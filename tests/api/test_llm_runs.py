@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.agent.conftest import llm_server, tiktoken_ready  # noqa: F401
 from tests.api.client import Api
 from tests.llm_server import ScriptedLlmServer
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
 
 from api.services import Services
 from review.actors import Actor
@@ -77,6 +77,11 @@ Reader = Annotated[Actor, Depends(require("coder", "lead", "auditor"))]
 Coder = Annotated[Actor, Depends(require("coder", "lead"))]
 Lead = Annotated[Actor, Depends(require("lead"))]
 
+# Ids and versions are int4 columns (PostgreSQL): anything larger is refused up front as 422
+# instead of reaching the driver and failing there.
+INT4_MAX = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
@@ -90,7 +95,10 @@ def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
             f'If-Match must be an ETag this API sent, like "3"; got {if_match!r}',
             field="If-Match",
         )
-    return int(found[1])
+    version = int(found[1])
+    if version > INT4_MAX:
+        raise InvalidInput(f"If-Match version {version} is out of range", field="If-Match")
+    return version
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]

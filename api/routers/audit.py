@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Reader, ServicesDep
+from api.deps import Reader, RowId, ServicesDep
 from api.schemas.code_sets import AuditEventPublic
 from review.audit import chart_events
 from review.charts import get_chart
@@ -17,10 +17,12 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/charts/{chart_id}/audit", response_model=list[AuditEventPublic])
 def get_audit(
-    chart_id: int,
+    chart_id: RowId,
     services: ServicesDep,
     actor: Reader,
-    after_id: Annotated[int, Query(ge=0, description="Rows after this audit id.")] = 0,
+    after_id: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Rows after this audit id.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[AuditEventPublic]:
     with transaction(services.readers) as session:

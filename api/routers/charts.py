@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from agent.chart import load_chart
 from agent.models import ChartError
-from api.deps import Coder, IdempotencyKey, Reader, ServicesDep, etag
+from api.deps import INT4_MAX, Coder, IdempotencyKey, Reader, RowId, ServicesDep, etag
 from api.once import run_once
 from api.schemas.charts import ChartCreate, ChartPage, ChartPublic, ChartWithText
 from review.charts import STATUSES, create_chart, get_chart, list_charts
@@ -63,7 +63,7 @@ def get_charts(
     services: ServicesDep,
     actor: Reader,
     status: Annotated[str | None, Query(description=f"One of {', '.join(STATUSES)}.")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT4_MAX)] = 0,
     limit: Annotated[int, Query(ge=1)] = 50,
 ) -> ChartPage:
     if status is not None and status not in STATUSES:
@@ -77,7 +77,7 @@ def get_charts(
 
 @router.get("/{chart_id}", response_model=ChartWithText)
 def get_one_chart(
-    chart_id: int, services: ServicesDep, actor: Reader, response: Response
+    chart_id: RowId, services: ServicesDep, actor: Reader, response: Response
 ) -> ChartWithText:
     with transaction(services.readers) as session:
         chart = ChartWithText.model_validate(get_chart(session, chart_id=chart_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import IdempotencyKey, IfMatch, Lead, Reader, ServicesDep, etag
+from api.deps import INT4_MAX, IdempotencyKey, IfMatch, Lead, Reader, RowId, ServicesDep, etag
 from api.once import run_once
 from api.schemas.charts import ChartPublic
 from api.schemas.code_sets import CodeSetPublic, CommitCreate, ReopenCreate
@@ -30,7 +30,7 @@ def _one_version(header: int | None, field: int | None) -> int | None:
 
 @router.post("/commit", status_code=201, response_model=CodeSetPublic)
 def post_commit(
-    chart_id: int,
+    chart_id: RowId,
     request: Request,
     services: ServicesDep,
     actor: Lead,
@@ -57,7 +57,7 @@ def post_commit(
 
 @router.post("/reopen", response_model=ChartPublic)
 def post_reopen(
-    chart_id: int,
+    chart_id: RowId,
     body: ReopenCreate,
     request: Request,
     services: ServicesDep,
@@ -83,7 +83,7 @@ def post_reopen(
 
 
 @router.get("/code-sets", response_model=list[CodeSetPublic])
-def get_code_sets(chart_id: int, services: ServicesDep, actor: Reader) -> list[CodeSetPublic]:
+def get_code_sets(chart_id: RowId, services: ServicesDep, actor: Reader) -> list[CodeSetPublic]:
     with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
         return [CodeSetPublic.model_validate(r) for r in code_sets(session, chart_id=chart_id)]
@@ -91,7 +91,7 @@ def get_code_sets(chart_id: int, services: ServicesDep, actor: Reader) -> list[C
 
 @router.get("/code-sets/{version}", response_model=CodeSetPublic)
 def get_code_set(
-    chart_id: int, version: int, services: ServicesDep, actor: Reader
+    chart_id: RowId, version: RowId, services: ServicesDep, actor: Reader
 ) -> CodeSetPublic:
     with transaction(services.readers) as session:
         return CodeSetPublic.model_validate(code_set(session, chart_id=chart_id, version=version))
@@ -99,11 +99,13 @@ def get_code_set(
 
 @router.get("/export", responses={200: {"content": {"text/csv": {}}}})
 def get_export(
-    chart_id: int,
+    chart_id: RowId,
     services: ServicesDep,
     actor: Reader,
     format: Annotated[Literal["fhir", "csv"], Query()] = "fhir",
-    version: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=INT4_MAX, description="Default: the latest.")
+    ] = None,
 ) -> Response:
     """The committed code set as a FHIR R4 Bundle (Claim + Conditions) or as CSV."""
     with transaction(services.readers) as session:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from agent.chart import build_chart
 from agent.models import ChartMeta
-from api.deps import Coder, IdempotencyKey, ServicesDep, etag
+from api.deps import Coder, IdempotencyKey, RowId, ServicesDep, etag
 from api.once import run_once
 from api.schemas.proposals import CodingRunCreate, CodingRunPublic, ProposalPublic
 from review.charts import get_chart
@@ -23,7 +23,7 @@ router = APIRouter(tags=["coding runs"])
 
 @router.post("/charts/{chart_id}/coding-runs", status_code=201, response_model=CodingRunPublic)
 def post_coding_run(
-    chart_id: int,
+    chart_id: RowId,
     request: Request,
     services: ServicesDep,
     actor: Coder,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -78,6 +79,7 @@ def post_eval_upload(
     try:
         suite = load_suite(str(path), limit=limit)
     except SuiteError as error:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused upload leaves no run behind
         # Name the upload, not where the server keeps it.
         message = str(error).replace(str(path), file.filename or "upload")
         raise InvalidInput(message, field="file") from None

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from api.deps import Coder, IdempotencyKey, IfMatch, Reader, ServicesDep, etag
+from api.deps import Coder, IdempotencyKey, IfMatch, Reader, RowId, ServicesDep, etag
 from api.metrics import DECISIONS
 from api.once import run_once
 from api.schemas.proposals import CodeCreate, DecisionCreate, ProposalPublic
@@ -22,7 +22,7 @@ router = APIRouter(tags=["proposals"])
 
 
 @router.get("/charts/{chart_id}/proposals", response_model=list[ProposalPublic])
-def get_proposals(chart_id: int, services: ServicesDep, actor: Reader) -> list[ProposalPublic]:
+def get_proposals(chart_id: RowId, services: ServicesDep, actor: Reader) -> list[ProposalPublic]:
     with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
         return [
@@ -32,7 +32,7 @@ def get_proposals(chart_id: int, services: ServicesDep, actor: Reader) -> list[P
 
 @router.post("/proposals/{proposal_id}/decision", response_model=ProposalPublic)
 def post_decision(
-    proposal_id: int,
+    proposal_id: RowId,
     body: DecisionCreate,
     request: Request,
     services: ServicesDep,
@@ -89,7 +89,7 @@ def _expected_version(header: int | None, field: int | None) -> int:
 
 @router.post("/charts/{chart_id}/codes", status_code=201, response_model=ProposalPublic)
 def post_code(
-    chart_id: int,
+    chart_id: RowId,
     body: CodeCreate,
     request: Request,
     services: ServicesDep,

@@ -11,14 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field
 class CommitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, description="The chart version, instead of If-Match.")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="The chart version, instead of If-Match."
+    )
 
 
 class ReopenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=3, max_length=2000, description="Why the chart is reopened.")
-    version: int | None = None
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class CodeSetPublic(BaseModel):

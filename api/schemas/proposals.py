@@ -48,7 +48,9 @@ class DecisionCreate(BaseModel):
     principal: bool | None = Field(
         default=None, description="Make this the principal / first-listed diagnosis."
     )
-    version: int | None = Field(default=None, description="Instead of If-Match.")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Instead of If-Match."
+    )
 
 
 class EvidenceSpan(BaseModel):

@@ -154,3 +154,14 @@ def test_audit_rows_cannot_be_changed_even_in_the_database(
         actors = connection.execute(text("SELECT actor FROM audit_events")).scalars().all()
     engine.dispose()
     assert "mallory" not in actors and len(actors) >= 2
+
+
+def test_out_of_range_ids_and_versions_are_422_not_500(api: Api) -> None:
+    huge = 2**63
+    for path in (f"/charts/{huge}", "/charts/2147483648", f"/charts?offset={huge}"):
+        response = api.get(path)
+        assert response.status_code == 422, (path, response.text)
+    commit = api.post("/charts/1/commit", json={"version": 2147483648})
+    assert commit.status_code == 422
+    stale = api.post("/charts/1/commit", headers={"If-Match": '"2147483648"'})
+    assert stale.status_code == 422 and stale.json()["field"] == "If-Match"

@@ -3,6 +3,7 @@ tracked in their run directories (so a restart does not lose what finished)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -42,6 +43,8 @@ class EvalJobs:
     def _run(self, job_id: str, suite: Suite, agent: Any, request: dict[str, Any]) -> None:
         folder = self.root / job_id
         write_json(folder / JOB_FILE, {**request, "id": job_id, "status": "running"})
+        status = "failed"
+        error: str | None = "stopped before it finished"
         try:
             summary = run_suite(
                 suite,
@@ -55,14 +58,16 @@ class EvalJobs:
             status, error = "failed", f"{type(failure).__name__}: {failure}"
             log.warning("evaluation %s stopped: %s", job_id, type(failure).__name__)
         finally:
+            # Final status first: a job no longer active but still "running" on disk reads
+            # as interrupted.
+            write_json(
+                folder / JOB_FILE, {**request, "id": job_id, "status": status, "error": error}
+            )
             with self._lock:
                 self._active.discard(job_id)
-        write_json(folder / JOB_FILE, {**request, "id": job_id, "status": status, "error": error})
 
     def status(self, job_id: str) -> dict[str, Any] | None:
         """The job as recorded, with progress and metrics when there are some."""
-        import json
-
         folder = self.root / job_id
         if not (folder / JOB_FILE).is_file():
             return None

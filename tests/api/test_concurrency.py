@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -187,8 +188,10 @@ def test_acknowledged_decisions_survive_kill_9(api_settings: Settings, tmp_path:
     threads = [threading.Thread(target=drive, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
-    while len(acked) < 150:
+    deadline = time.monotonic() + 120
+    while len(acked) < 150 and time.monotonic() < deadline:
         threading.Event().wait(0.05)
+    assert len(acked) >= 150, f"only {len(acked)} decisions acknowledged before the deadline"
     process.kill()
     stop.set()
     for thread in threads:

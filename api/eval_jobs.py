@@ -35,9 +35,9 @@ class EvalJobs:
 
     def submit(self, job_id: str, suite: Suite, agent: Any, request: dict[str, Any]) -> None:
         folder = self.root / job_id
-        write_json(folder / JOB_FILE, {**request, "id": job_id, "status": "queued"})
-        with self._lock:
+        with self._lock:  # active before "queued" is on disk, or a reader sees it interrupted
             self._active.add(job_id)
+        write_json(folder / JOB_FILE, {**request, "id": job_id, "status": "queued"})
         self._pool.submit(self._run, job_id, suite, agent, request)
 
     def _run(self, job_id: str, suite: Suite, agent: Any, request: dict[str, Any]) -> None:

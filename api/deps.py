@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal, overload
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 
 from api.services import Services
 from review.actors import Actor
 from review.db import transaction
-from review.errors import InvalidInput
+from review.errors import InvalidInput, PreconditionRequired
 from review.users import hash_key, user_for_key
 
 
@@ -105,6 +105,29 @@ IfMatch = Annotated[int | None, Depends(if_match)]
 IdempotencyKey = Annotated[
     str | None, Header(max_length=200, description="Retry-safe POST: the same key replays.")
 ]
+
+
+@overload
+def expected_version(header: int | None, field: int | None, *, required: Literal[True]) -> int: ...
+@overload
+def expected_version(
+    header: int | None, field: int | None, *, required: Literal[False]
+) -> int | None: ...
+def expected_version(header: int | None, field: int | None, *, required: bool) -> int | None:
+    """The version a write expects, from If-Match or the body's `version` (they must agree);
+    `required` writes refuse to go without one (428)."""
+    if header is not None and field is not None and header != field:
+        raise InvalidInput(
+            f"If-Match names version {header} but the body says {field}", field="body.version"
+        )
+    expected = header if header is not None else field
+    if expected is None and required:
+        raise PreconditionRequired(
+            "send the current version (its ETag) in If-Match or as body.version, so this "
+            "change never overwrites one you have not seen",
+            field="If-Match",
+        )
+    return expected
 
 
 def etag(version: int) -> str:

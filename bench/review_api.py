@@ -34,23 +34,11 @@ sys.path.insert(0, str(REPO))
 
 from api.settings import Settings  # noqa: E402
 from evals.metrics import percentile  # noqa: E402
-from review.actors import Actor  # noqa: E402
-from review.db import make_engine, sessions, transaction, upgrade  # noqa: E402
-from review.users import create_user  # noqa: E402
 from tests.api.databases import PostgresDatabases, sqlite_url  # noqa: E402
-from tests.api.server import ServerProcess  # noqa: E402
+from tests.api.server import ServerProcess, first_lead_key  # noqa: E402
 
 CHART = (REPO / "tests/agent/charts/appendicitis_diabetes.txt").read_text()
 BODIES = ({"action": "accept"}, {"action": "reject", "reason": "not_documented"})
-
-
-def lead_key(url: str) -> str:
-    upgrade(url)
-    engine = make_engine(url)
-    with transaction(sessions(engine)) as session:
-        _, key = create_user(session, name="lead", role="lead", actor=Actor(None, "bench", "lead"))
-    engine.dispose()
-    return key
 
 
 def prepare(base: str, key: str, needed: int) -> list[dict[str, Any]]:
@@ -194,7 +182,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = postgres.fresh() if postgres else sqlite_url(Path(folder))
         settings = settings.model_copy(update={"database_url": url})
-        key = lead_key(url)
+        key = first_lead_key(url)
         server = ServerProcess(settings, Path(folder) / "server.log", workers=args.workers).start()
         try:
             proposals = prepare(server.url, key, args.clients * args.per_client)

@@ -28,6 +28,7 @@ def shared_data() -> Path:
 
 
 # The session knowledge base (built once from the real files) is shared by every test package.
+from tests.cli_fixtures import run  # noqa: E402, F401
 from tests.kb_fixtures import built_kb, kb_settings, searcher  # noqa: E402, F401
 
 # Tests never reach a network model (or any other remote host): every connection that is not

@@ -8,24 +8,28 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import INT4_MAX, IdempotencyKey, IfMatch, Lead, Reader, RowId, ServicesDep, etag
+from api.deps import (
+    INT4_MAX,
+    IdempotencyKey,
+    IfMatch,
+    Lead,
+    Reader,
+    RowId,
+    ServicesDep,
+    etag,
+    expected_version,
+)
 from api.once import run_once
 from api.schemas.charts import ChartPublic
 from api.schemas.code_sets import CodeSetPublic, CommitCreate, ReopenCreate
 from review.charts import get_chart
 from review.commit import code_set, code_sets, commit_chart, reopen_chart
 from review.db import transaction
-from review.errors import Conflict, InvalidInput
+from review.errors import Conflict
 from review.export import ExportCode, ExportCodeSet, csv_text, fhir_bundle
 from review.tables import ChartRow, CodeSetRow
 
 router = APIRouter(prefix="/charts/{chart_id}", tags=["code sets"])
-
-
-def _one_version(header: int | None, field: int | None) -> int | None:
-    if header is not None and field is not None and header != field:
-        raise InvalidInput(f"If-Match says {header}, body.version {field}", field="body.version")
-    return header if header is not None else field
 
 
 @router.post("/commit", status_code=201, response_model=CodeSetPublic)
@@ -39,7 +43,7 @@ def post_commit(
     body: CommitCreate | None = None,
 ) -> JSONResponse:
     body = body or CommitCreate()
-    expected = _one_version(version_header, body.version)
+    expected = expected_version(version_header, body.version, required=False)
     codebook = services.codebook()
 
     def work(session: Session) -> tuple[int, Any, dict[str, str]]:
@@ -65,7 +69,7 @@ def post_reopen(
     version_header: IfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    expected = _one_version(version_header, body.version)
+    expected = expected_version(version_header, body.version, required=False)
 
     def work(session: Session) -> tuple[int, Any, dict[str, str]]:
         chart = reopen_chart(

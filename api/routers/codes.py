@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from api.code_records import code_record_dict
 from api.deps import Reader, ServicesDep
 
 router = APIRouter(prefix="/codes", tags=["codes"])
@@ -28,18 +29,8 @@ def search_codes(
 
 @router.get("/{code}")
 def get_code(code: str, services: ServicesDep, actor: Reader) -> dict[str, Any]:
-    """One code with its title, billable flag and instructional notes (inherited marked)."""
-    searcher = services.agent("offline").searcher
-    record = searcher.lookup(code)
-    notes = searcher.store.notes_with_inherited(record.code) if record.system == "cm" else []
-    return {
-        "code": record.code,
-        "system": record.system,
-        "title": record.title,
-        "billable": record.billable,
-        "kind": record.kind,
-        "parent": record.parent,
-        "inclusion_terms": list(record.inclusion_terms),
-        "notes": [{"kind": n.kind, "text": n.text, "defined_at": n.defined_at} for n in notes],
-        "kb_release": services.agent("offline").kb_release,
-    }
+    """One code: title, billable flag, instructional notes (inherited ones marked), index
+    entries and table cells that lead to it."""
+    agent = services.agent("offline")
+    record = agent.searcher.lookup(code)
+    return {**code_record_dict(agent.searcher.store, record), "kb_release": agent.kb_release}

@@ -8,14 +8,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from api.deps import Coder, IdempotencyKey, IfMatch, Reader, RowId, ServicesDep, etag
+from api.deps import (
+    Coder,
+    IdempotencyKey,
+    IfMatch,
+    Reader,
+    RowId,
+    ServicesDep,
+    etag,
+    expected_version,
+)
 from api.metrics import DECISIONS
 from api.once import run_once
 from api.schemas.proposals import CodeCreate, DecisionCreate, ProposalPublic
 from review.charts import get_chart
 from review.db import transaction
 from review.decisions import Decision, add_code, decide
-from review.errors import InvalidInput, PreconditionRequired
 from review.runs import active_proposals
 
 router = APIRouter(tags=["proposals"])
@@ -40,7 +48,7 @@ def post_decision(
     version_header: IfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    expected = _expected_version(version_header, body.version)
+    expected = expected_version(version_header, body.version, required=True)
     codebook = services.codebook()
     decision = Decision(
         action=body.action,
@@ -70,21 +78,6 @@ def post_decision(
     )
     DECISIONS.labels(body.action).inc()
     return response
-
-
-def _expected_version(header: int | None, field: int | None) -> int:
-    if header is not None and field is not None and header != field:
-        raise InvalidInput(
-            f"If-Match names version {header} but the body says {field}", field="body.version"
-        )
-    expected = header if header is not None else field
-    if expected is None:
-        raise PreconditionRequired(
-            "send the proposal's version (its ETag) in If-Match or as body.version, so a "
-            "decision never overwrites one you have not seen",
-            field="If-Match",
-        )
-    return expected
 
 
 @router.post("/charts/{chart_id}/codes", status_code=201, response_model=ProposalPublic)

@@ -13,6 +13,24 @@ from pathlib import Path
 import httpx
 
 from api.settings import Settings
+from review.actors import Actor
+from review.db import make_engine, sessions, transaction, upgrade
+from review.users import create_user
+
+
+def first_lead_key(url: str) -> str:
+    """Migrate the database at `url` and create its first lead, as `medcoder users create`
+    does before any key exists; the lead's key."""
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(sessions(engine)) as session:
+            _, key = create_user(
+                session, name="lead", role="lead", actor=Actor(None, "cli", "lead")
+            )
+    finally:
+        engine.dispose()
+    return key
 
 
 def free_port() -> int:

@@ -15,27 +15,15 @@ import httpx
 import pytest
 
 from api.settings import Settings
-from review.actors import Actor
-from review.db import make_engine, sessions, transaction, upgrade
-from review.users import create_user
-from tests.api.server import ServerProcess
+from tests.api.server import ServerProcess, first_lead_key
 
 CHART = (Path(__file__).parents[1] / "agent" / "charts" / "appendicitis_diabetes.txt").read_text()
 REJECT = {"action": "reject", "reason": "not_documented"}
 
 
-def _lead_key(settings: Settings) -> str:
-    upgrade(settings.review_database_url)
-    engine = make_engine(settings.review_database_url)
-    with transaction(sessions(engine)) as session:
-        _, key = create_user(session, name="lead", role="lead", actor=Actor(None, "cli", "lead"))
-    engine.dispose()
-    return key
-
-
 @pytest.fixture
 def server(api_settings: Settings, tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
-    key = _lead_key(api_settings)
+    key = first_lead_key(api_settings.review_database_url)
     process = ServerProcess(api_settings, tmp_path / "server.log").start()
     yield process, key
     process.stop()
@@ -159,7 +147,7 @@ def _no_decision_after_commit(audit: list[dict[str, Any]]) -> None:
 
 
 def test_acknowledged_decisions_survive_kill_9(api_settings: Settings, tmp_path: Path) -> None:
-    lead = _lead_key(api_settings)
+    lead = first_lead_key(api_settings.review_database_url)
     process = ServerProcess(api_settings, tmp_path / "server.log").start()
     with _client(process.url, lead) as client:
         proposals = [p for chart in _coded_charts(client, 6) for p in chart]

@@ -165,3 +165,15 @@ def test_out_of_range_ids_and_versions_are_422_not_500(api: Api) -> None:
     assert commit.status_code == 422
     stale = api.post("/charts/1/commit", headers={"If-Match": '"2147483648"'})
     assert stale.status_code == 422 and stale.json()["field"] == "If-Match"
+
+
+def test_code_lookup_for_the_modify_dialog(api: Api) -> None:
+    found = api.get("/codes/e11.22").json()
+    assert found["code"] == "E11.22" and found["billable"] and found["kb_release"]
+    assert any(n["kind"] == "use_additional_code" for n in found["notes"])
+    assert any(n["inherited"] for n in found["notes"])  # E11 notes reach E11.22
+    assert api.get("/codes/0DTJ4ZZ").json()["system"] == "pcs"
+    unknown = api.get("/codes/K99.12")
+    assert unknown.status_code == 404 and unknown.json()["nearest"]
+    hits = api.get("/codes/search", params={"q": "appendicitis", "k": 3}).json()
+    assert len(hits) == 3 and all(h["billable"] for h in hits)

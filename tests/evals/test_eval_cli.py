@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from api.cli.main import app
-from api.settings import Settings
-from retrieval.build import BuildReport
+from tests.cli_fixtures import Invoke
 from tests.llm_server import ScriptedLlmServer
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def run(
-    built_kb: BuildReport, kb_settings: Settings, shared_data: Path, monkeypatch: pytest.MonkeyPatch
-) -> Invoke:
-    monkeypatch.setenv("MEDCODER_HOME", str(kb_settings.home))
-    monkeypatch.setenv("MEDCODER_DATA_DIR", str(shared_data))
-    for name in ("MEDCODER_LLM_BASE_URL", "MEDCODER_LLM_MODEL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,13 @@ chapter 18 (R00-R99, symptoms and signs) is a "finding".
 Matching is token based: words are lower-cased, a few fillers ("of", "the", ...) are skipped
 on both sides, and a light stemmer folds simple plurals, so "fractures of the femur" matches
 "Fracture, femur". A phrase never spans sentence punctuation or brackets.
+
+The knowledge base's vocabulary of abbreviations and lay terms (retrieval/vocabulary.py) is
+read too: where the text holds a variant ("CHF", "afib", "T2DM", "heart attack"), matching
+also tries the text with the variant replaced by its canonical wording, so "T2DM w/ diabetic
+neuropathy" matches the title phrase "type 2 diabetes mellitus with diabetic neuropathy" and
+"paroxysmal afib" matches "paroxysmal atrial fibrillation". The span quoted is always the
+chart's own text; `Lexicon.canonical` gives the wording to look it up with.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from retrieval.store import KnowledgeStore
+from retrieval.vocabulary import MENTION_KINDS, Vocabulary, Word, default_vocabulary, split_words
 
 MAX_TOKENS = 8
 
@@ -150,19 +158,40 @@ class Token:
 
 
 def text_tokens(text: str) -> list[Token]:
-    """Matchable tokens of `text` with their character offsets."""
+    """Matchable tokens of `text` with their character offsets ("w/" reads "with")."""
+    return _tokens(text, split_words(text))[0]
+
+
+def _tokens(text: str, words: list[Word]) -> tuple[list[Token], list[int]]:
+    """Tokens of `words`, and for each word the index of its token (-1 for a filler)."""
     tokens: list[Token] = []
+    token_of: list[int] = []
     segment, last_end = 0, 0
-    for found in _WORD.finditer(text):
-        word = found.group()
-        if _BREAK.search(text, last_end, found.start()):
+    for found in words:
+        word = found.text
+        if _BREAK.search(text, last_end, found.start):
             segment += 1
-        last_end = found.end()
-        if word.lower() not in FILLERS:
-            key = _word_key(word)
-            lower = key if key.islower() else stem(word.lower())
-            tokens.append(Token(key, lower, found.start(), found.end(), segment))
-    return tokens
+        last_end = found.end
+        if word.lower() in FILLERS:
+            token_of.append(-1)
+            continue
+        key = _word_key(word)
+        lower = key if key.islower() else stem(word.lower())
+        token_of.append(len(tokens))
+        tokens.append(Token(key, lower, found.start, found.end, segment))
+    return tokens, token_of
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """Where a token of the rewritten text comes from: original tokens [first, last), and
+    whether it opens / closes the canonical wording that replaced them."""
+
+    first: int
+    last: int
+    opens: bool
+    closes: bool
+    rewritten: bool = False
 
 
 def _variants(text: str) -> list[str]:
@@ -182,34 +211,67 @@ def _comma_readings(term: str) -> tuple[str, ...]:
 
 
 class Lexicon:
-    """Phrase keys (see `phrase_key`) mapped to the kind of concept they name."""
+    """Phrase keys (see `phrase_key`) mapped to the kind of concept they name, and the
+    vocabulary of abbreviations and lay terms whose variants stand for phrases."""
 
-    def __init__(self, flags: dict[str, int], max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self,
+        flags: dict[str, int],
+        max_tokens: int = MAX_TOKENS,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         self._flags = flags
         self.max_tokens = max_tokens
+        self._vocabulary = vocabulary.for_mentions() if vocabulary is not None else None
+        # Canonical wording as tokens, per variant (only multi-word rewrites need lookups).
+        self._canonical_keys: dict[str, tuple[str, ...]] = {}
+        if self._vocabulary is not None:
+            for entry in self._vocabulary.entries:
+                self._canonical_keys[entry.variant] = tuple(phrase_key(entry.canonical).split())
 
     def __len__(self) -> int:
         return len(self._flags)
 
     def __contains__(self, phrase: str) -> bool:
-        return phrase_key(phrase) in self._flags
+        return self.kind(phrase) is not None
 
     def kind(self, phrase: str) -> str | None:
-        """The kind a phrase would be matched as, or None if the lexicon does not hold it."""
+        """The kind a phrase would be matched as, or None if the lexicon does not hold it
+        (a vocabulary variant counts as its canonical wording: kind("CHF") is a condition)."""
         flags = self._flags.get(phrase_key(phrase))
+        if flags is None and self._vocabulary is not None:
+            whole = self._vocabulary.expansions(phrase)
+            if whole:
+                flags = self._flags.get(phrase_key(whole[0]))
         return None if flags is None else _kind(flags)
 
+    def canonical(self, text: str) -> str | None:
+        """The code-set wording of `text` (a matched span, or any text) with its
+        abbreviations and lay terms expanded and "w/" read "with": canonical("CHF") ->
+        "congestive heart failure", canonical("T2DM w/ neuropathy") -> "type 2 diabetes
+        mellitus with neuropathy"; None when `text` holds nothing to expand."""
+        if self._vocabulary is None:
+            return None
+        return self._vocabulary.rewrite(text)
+
     @classmethod
-    def from_phrases(cls, phrases: Iterable[tuple[str, str]]) -> Lexicon:
+    def from_phrases(
+        cls, phrases: Iterable[tuple[str, str]], vocabulary: Vocabulary | None = None
+    ) -> Lexicon:
         """A lexicon from (phrase, kind) pairs; kind is condition, finding or procedure."""
         flags: dict[str, int] = {}
         for text, kind in phrases:
             _add(flags, text, _KIND_BITS[kind])
-        return cls(flags)
+        if vocabulary is not None:
+            _add_canonicals(flags, vocabulary)
+        return cls(flags, vocabulary=vocabulary)
 
     @classmethod
-    def from_store(cls, store: KnowledgeStore) -> Lexicon:
-        """Read the index and tabular phrases straight from the store's SQLite file."""
+    def from_store(cls, store: KnowledgeStore, vocabulary: Vocabulary | None = None) -> Lexicon:
+        """Read the index and tabular phrases straight from the store's SQLite file, with
+        the knowledge base's vocabulary (`default_vocabulary()` unless one is given; pass
+        `Vocabulary([])` for none)."""
+        vocabulary = default_vocabulary() if vocabulary is None else vocabulary
         flags: dict[str, int] = {}
         db = sqlite3.connect(f"file:{store.path}?mode=ro&immutable=1", uri=True)
         try:
@@ -223,22 +285,74 @@ class Lexicon:
             db.close()
         for word, kind in KIND_OVERRIDES.items():
             flags[word] = _KIND_BITS[kind]
-        return cls({k: f for k, f in flags.items() if (f & (_CODES | _PCS)) != _ENCOUNTER_CODE})
+        _add_canonicals(flags, vocabulary)
+        kept = {k: f for k, f in flags.items() if (f & (_CODES | _PCS)) != _ENCOUNTER_CODE}
+        return cls(kept, vocabulary=vocabulary)
 
     def match(self, text: str) -> list[tuple[int, int, str]]:
         """Longest non-overlapping phrase matches as (start, end, kind), in text order."""
-        tokens = text_tokens(text)
-        found = list(self._candidates(tokens))
+        words = split_words(text)
+        tokens, token_of = _tokens(text, words)
+        # (first token, last token, start, end, kind): token ranges of the text as written.
+        found = [
+            (i, j, tokens[i].start, tokens[j - 1].end, kind)
+            for i, j, kind in self._candidates(tokens)
+        ]
+        if self._vocabulary is not None:
+            found += self._rewritten_matches(text, words, tokens, token_of)
         # Longest first, then leftmost: "acute myocardial infarction" beats "acute" + "infarction".
+        # The sort is stable: a match of the text as written wins a tie with a rewritten one.
         found.sort(key=lambda m: (m[0] - m[1], m[0]))
         taken = [False] * len(tokens)
         chosen: list[tuple[int, int, str]] = []
-        for first, last, kind in found:
+        for first, last, start, end, kind in found:
             if any(taken[first:last]):
                 continue
             taken[first:last] = [True] * (last - first)
-            chosen.append((tokens[first].start, tokens[last - 1].end, kind))
+            chosen.append((start, end, kind))
         return sorted(chosen)
+
+    def _rewritten_matches(
+        self, text: str, words: list[Word], tokens: list[Token], token_of: list[int]
+    ) -> list[tuple[int, int, int, int, str]]:
+        """Matches in the text with each vocabulary variant replaced by its canonical wording,
+        mapped back to the variant's own tokens and characters. A match must take the whole
+        canonical wording of a variant, never a part of it."""
+        assert self._vocabulary is not None
+        occurrences = self._vocabulary.find(text, words)
+        if not occurrences:
+            return []
+        rewritten: list[Token] = []
+        slots: list[_Slot] = []
+        at = 0  # next original token to copy
+        for occurrence in occurrences:
+            own = [t for t in token_of[occurrence.first : occurrence.last] if t >= 0]
+            keys = self._canonical_keys[occurrence.entry.variant]
+            if not own or not keys:
+                continue
+            first, last = own[0], own[-1] + 1
+            for t in range(at, first):
+                rewritten.append(tokens[t])
+                slots.append(_Slot(t, t + 1, True, True))
+            segment = tokens[last - 1].segment
+            for n, key in enumerate(keys):
+                lower = key if key.islower() else stem(key.lower())
+                rewritten.append(Token(key, lower, occurrence.start, occurrence.end, segment))
+                slots.append(_Slot(first, last, n == 0, n == len(keys) - 1, rewritten=True))
+            at = last
+        for t in range(at, len(tokens)):
+            rewritten.append(tokens[t])
+            slots.append(_Slot(t, t + 1, True, True))
+        found = []
+        for i, j, kind in self._candidates(rewritten):
+            if not (slots[i].opens and slots[j - 1].closes):
+                continue
+            if not any(slot.rewritten for slot in slots[i:j]):
+                continue  # no variant inside: already matched as written
+            found.append(
+                (slots[i].first, slots[j - 1].last, rewritten[i].start, rewritten[j - 1].end, kind)
+            )
+        return found
 
     def _candidates(self, tokens: list[Token]) -> Iterator[tuple[int, int, str]]:
         """The longest phrase starting at each token, as token index ranges."""
@@ -289,6 +403,16 @@ def _add(flags: dict[str, int], text: str, bits: int) -> None:
         key = phrase_key(variant)
         if _usable(key):
             flags[key] = flags.get(key, 0) | bits
+
+
+def _add_canonicals(flags: dict[str, int], vocabulary: Vocabulary) -> None:
+    """The canonical wording of every mention-kind variant is a phrase, even where the index
+    and titles word it otherwise ("coronary artery bypass graft")."""
+    for entry in vocabulary.entries:
+        if entry.kind in MENTION_KINDS and not entry.search_only:
+            key = phrase_key(entry.canonical)
+            if key not in flags and _usable(key):
+                flags[key] = _KIND_BITS[entry.kind]
 
 
 def _usable(key: str) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from retrieval.embeddings import Embedder
 from retrieval.errors import QueryError, UnknownCodeError
 from retrieval.lexical import LexicalDoc, LexicalIndex
@@ -12,12 +14,19 @@ from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 from retrieval.text import looks_like_code, with_dot
 from retrieval.vectors import VectorIndex
+from retrieval.vocabulary import Vocabulary, default_vocabulary
 
 # A small k lets a first place in one list outweigh middling places in several.
 RRF_K = 10
 MAX_QUERY_CHARS = 2000
 # An exact phrase match (title, inclusion term, index path) outranks any fused score.
 EXACT_WEIGHT = 4.0
+# Readings of a query with its abbreviations and lay terms expanded ("afib" -> "atrial
+# fibrillation"; an ambiguous or procedure entry has more than one), searched besides the query.
+# Only one reading is embedded (the first expanded one, else the query): measured on
+# abbreviation queries it ranked better than embedding the query as typed, and as well as
+# embedding both, at the cost of one embedding.
+MAX_READINGS = 3
 
 
 @dataclass(slots=True)
@@ -80,11 +89,13 @@ class HybridSearcher:
         lexical: dict[str, LexicalIndex],
         vectors: VectorIndex | None,
         embedder: Embedder | None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.store = store
         self._lexical = lexical
         self._vectors = vectors
         self._embedder = embedder
+        self.vocabulary = default_vocabulary() if vocabulary is None else vocabulary
 
     def lookup(self, code: str) -> CodeRecord:
         """Exact lookup by code; unknown codes raise with the nearest valid ones."""
@@ -105,7 +116,10 @@ class HybridSearcher:
         billable_only: bool = False,
         chapters: Sequence[str] | None = None,
         include_guidelines: bool = False,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
+        """Hybrid hits for `query`; `vector` is its embedding when the caller already has it
+        (`query_vectors` embeds many queries in one model call)."""
         query = check_query(query)
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
@@ -119,21 +133,27 @@ class HybridSearcher:
             current.ranks[list_name] = rank
             current.score += weight / (RRF_K + rank)
 
-        for rank, (code, source) in enumerate(self._exact(query, system, billable_only)):
-            add(code, "exact", rank, EXACT_WEIGHT * RRF_K, (code, source, query))
-        # CM and PCS BM25 scores share one formula and vocabulary style: merge them by score.
-        lexical = [
-            result
-            for name, index in self._lexical.items()
-            if not system or name == system
-            for result in index.search(query, depth, billable_only, chapters)
-        ]
-        lexical.sort(key=lambda result: -result[1])
-        for rank, (doc, _) in enumerate(self._dedupe(lexical, include_guidelines)):
-            key = doc.code or doc.source_id
-            add(key, "bm25", rank, 1.0, (doc.code, doc.source_id, doc.text))
+        # The query as typed, then its expanded readings: each adds its own ranked lists.
+        readings = [query, *self.vocabulary.rewrites(query, MAX_READINGS)]
+        for n, text in enumerate(readings):
+            tag = f"+{n}" if n else ""
+            for rank, (code, source) in enumerate(self._exact(text, system, billable_only)):
+                add(code, "exact" + tag, rank, EXACT_WEIGHT * RRF_K, (code, source, text))
+            # CM and PCS BM25 scores share one formula and vocabulary style: merge them by score.
+            lexical = [
+                result
+                for name, index in self._lexical.items()
+                if not system or name == system
+                for result in index.search(text, depth, billable_only, chapters)
+            ]
+            lexical.sort(key=lambda result: -result[1])
+            for rank, (doc, _) in enumerate(self._dedupe(lexical, include_guidelines)):
+                key = doc.code or doc.source_id
+                add(key, "bm25" + tag, rank, 1.0, (doc.code, doc.source_id, doc.text))
+        if vector is None and self._embedder is not None:
+            vector = self._embedder.embed([self._embedded_text(query)])[0]
         for rank, (vector_code, source) in enumerate(
-            self._vector_hits(query, depth, system, billable_only, chapters, include_guidelines)
+            self._vector_hits(vector, depth, system, billable_only, chapters, include_guidelines)
         ):
             key = vector_code or source
             add(key, "vector", rank, 1.0, (vector_code, source, ""))
@@ -145,6 +165,19 @@ class HybridSearcher:
             hit.score, hit.ranks = item.score, item.ranks
             hits.append(hit)
         return hits
+
+    def _embedded_text(self, query: str) -> str:
+        """The reading that is embedded: the first expanded one, else the query as typed."""
+        readings = self.vocabulary.rewrites(query, 1)
+        return readings[0] if readings else query
+
+    def query_vectors(self, queries: Sequence[str]) -> np.ndarray | None:
+        """Embeddings of several queries in one model call (None without an embedder), each
+        the vector `search` would compute for it."""
+        if self._embedder is None or not queries:
+            return None
+        texts = [self._embedded_text(check_query(q)) for q in queries]
+        return self._embedder.embed(texts)
 
     def _exact(self, query: str, system: str | None, billable_only: bool) -> list[tuple[str, str]]:
         matches: list[tuple[str, str]] = []
@@ -181,7 +214,7 @@ class HybridSearcher:
 
     def _vector_hits(
         self,
-        query: str,
+        vector: np.ndarray | None,
         depth: int,
         system: str | None,
         billable_only: bool,
@@ -189,9 +222,8 @@ class HybridSearcher:
         include_guidelines: bool,
     ) -> list[tuple[str | None, str]]:
         """(code, source id) of the nearest texts passing the filters, best first."""
-        if self._vectors is None or self._embedder is None:
+        if self._vectors is None or vector is None:
             return []
-        vector = self._embedder.embed([query])[0]
         # Filters are applied here, not in Chroma (its filtered queries are ~300x slower).
         fetch = depth * 3 if (billable_only or chapters) else depth
         seen: set[str] = set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
-CM_CODE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
+CM_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 PCS_CODE = re.compile(r"^[0-9A-HJ-NP-Z]{3,7}$")
 
 

@@ -1,14 +1,13 @@
-"""The loaded code set, as review needs it: is a code billable, and what blocks a commit."""
+"""The loaded code set, as review needs it: is a code billable, and what a commit of a code
+set would be refused for or warned about (the rules live in `agent.rules`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.code_checks import code_problem, code_set_name, resolve_code
-from agent.conventions import excludes1_with, missing_code_first
 from agent.models import Setting, System
-from agent.validate import principal_blocker
+from agent.rules import Problem, code_problem, code_set_name, commit_problems, resolve_code
 from retrieval.store import KnowledgeStore
 from review.errors import InvalidInput
 
@@ -40,39 +39,6 @@ class CodeBook:
             raise InvalidInput(problem or f"{raw} is not a code", field=field)
         return code, system, record.title
 
-    def blocking_edits(self, codes: Sequence[FinalCode], setting: Setting) -> list[str]:
-        """Why this code set cannot be committed as it stands (empty when it can)."""
-        problems = [p for c in codes if (p := self._invalid(c))]
-        diagnoses = [c for c in codes if c.system == "cm" and not self._invalid(c)]
-        notes = {c.code: self.store.notes_with_inherited(c.code) for c in diagnoses}
-        names = [c.code for c in diagnoses]
-        for i, first in enumerate(names):
-            for other in names[i + 1 :]:
-                if (note := excludes1_with(first, other, notes)) is not None:
-                    problems.append(
-                        f"Excludes1 conflict: {first} and {other} are never coded together "
-                        f"(note at {note.defined_at}); reject or modify one of them"
-                    )
-        for final in diagnoses:
-            record = self.store.get(final.code, "cm")
-            assert record is not None
-            for missing in missing_code_first(record, [n for n in names if n != final.code], notes):
-                problems.append(f"{final.code}: {missing}")
-        problems.extend(self._principal_problems(diagnoses, setting))
-        return problems
-
-    def _invalid(self, final: FinalCode) -> str | None:
-        label = code_set_name(final.system, self.kb_release)
-        return code_problem(final.code, final.system, self.store, label)
-
-    def _principal_problems(self, diagnoses: Sequence[FinalCode], setting: Setting) -> list[str]:
-        principal = [c for c in diagnoses if c.principal]
-        if not principal:
-            return [
-                "principal diagnosis missing: mark one accepted diagnosis as principal "
-                "(first-listed for outpatients)"
-            ]
-        record = self.store.get(principal[0].code, "cm")
-        assert record is not None
-        blocker = principal_blocker(record, self.store.mce_edits(record.code), setting)
-        return [f"{record.code} cannot be principal: {blocker}"] if blocker else []
+    def commit_problems(self, codes: Sequence[FinalCode], setting: Setting) -> list[Problem]:
+        """Every problem of this code set as it stands, each a blocker or a warning."""
+        return commit_problems(codes, setting=setting, store=self.store, kb_release=self.kb_release)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.rules import Problem
 from review.actors import Actor
 from review.audit import record_event
 from review.charts import lock_chart
 from review.codebook import CodeBook, FinalCode
-from review.errors import CommitBlocked, NotFound
+from review.errors import CommitBlocked, NotAllowed, NotFound
 from review.runs import active_proposals
 from review.states import chart_state
 from review.tables import ChartRow, CodeSetRow, ProposalRow
@@ -37,6 +39,17 @@ def final_codes(proposals: list[ProposalRow]) -> list[FinalCode]:
     return sorted(kept, key=lambda c: (not c.principal, c.system != "cm"))
 
 
+@dataclass
+class Committed:
+    """A new code set version, the warnings it was committed with and the blockers a lead
+    overrode (with the reason given)."""
+
+    code_set: CodeSetRow
+    warnings: list[Problem] = field(default_factory=list)
+    overridden: list[Problem] = field(default_factory=list)
+    override_reason: str | None = None
+
+
 def commit_chart(
     session: Session,
     *,
@@ -44,20 +57,42 @@ def commit_chart(
     expected_version: int | None,
     codebook: CodeBook,
     actor: Actor,
-) -> CodeSetRow:
+    override_reason: str | None = None,
+) -> Committed:
     """Refused (CommitBlocked, listing every problem) while a proposal is undecided or a
-    blocking edit remains; otherwise writes code set version n+1."""
+    blocker remains; a lead's `override_reason` commits over the overridable blockers
+    (Excludes1, a code-first partner missing, the principal diagnosis), never over an
+    undecided proposal or an invalid code. Otherwise writes code set version n+1; its
+    warnings and any override go into the audit row."""
+    reason = (override_reason or "").strip() or None
+    if reason is not None and actor.role != "lead":
+        raise NotAllowed(f"role {actor.role!r} may not override commit blockers; it needs lead")
     chart = lock_chart(session, chart_id=chart_id, expected_version=expected_version)
     proposals = active_proposals(session, chart_id=chart_id)
-    problems = [
-        f"proposal {p.id} ({p.code}) has no decision" for p in proposals if p.status == "pending"
+    undecided = [
+        Problem(
+            "blocker",
+            "review.undecided",
+            f"proposal {p.id} ({p.code}) has no decision",
+            (p.code,),
+            overridable=False,
+        )
+        for p in proposals
+        if p.status == "pending"
     ]
     codes = final_codes(proposals)
-    problems += codebook.blocking_edits(codes, chart.setting)  # type: ignore[arg-type]
-    if problems:
+    problems = undecided + codebook.commit_problems(codes, chart.setting)  # type: ignore[arg-type]
+    blockers = [p for p in problems if p.severity == "blocker"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    final = [p for p in blockers if not p.overridable]
+    if final or (blockers and reason is None):
         raise CommitBlocked(
-            f"chart {chart_id} cannot be committed: {len(problems)} problem(s)",
-            problems=problems,
+            f"chart {chart_id} cannot be committed: {len(blockers)} problem(s)"
+            + ("" if final or not blockers else "; a lead may override them with a reason"),
+            problems=[p.message for p in blockers],
+            blockers=[p.as_dict() for p in blockers],
+            warnings=[p.as_dict() for p in warnings],
+            overridable=not final,
             current=chart_state(chart),
         )
     code_set = CodeSetRow(
@@ -77,10 +112,16 @@ def commit_chart(
         actor=actor,
         action="chart.commit",
         chart_id=chart_id,
-        after={"code_set_version": code_set.version, "codes": [c.code for c in codes]},
+        after={
+            "code_set_version": code_set.version,
+            "codes": [c.code for c in codes],
+            "warnings": [p.as_dict() for p in warnings],
+            "overridden": [p.as_dict() for p in blockers],
+        },
+        reason=reason,
         versions={"kb_release": codebook.kb_release},
     )
-    return code_set
+    return Committed(code_set, warnings, blockers, reason)
 
 
 def _code_entry(number: int, code: FinalCode) -> dict[str, Any]:

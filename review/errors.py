@@ -34,6 +34,14 @@ class CommitBlocked(Conflict):
     title = "Commit refused"
 
 
+class NotAllowed(ReviewError):
+    """The actor's role may not do this (the HTTP edge checks roles first; the review
+    functions check again where a role changes what an action means)."""
+
+    status = 403
+    title = "Forbidden"
+
+
 class InvalidInput(ReviewError):
     """A well-formed request whose content the rules reject (an unknown code, a bad span);
     `extra["field"]` names the field."""

@@ -14,7 +14,7 @@ class ProposerError(RuntimeError):
 class Proposer(Protocol):
     """Turns a chart, its mentions and their candidate codes into raw (unvalidated) proposals.
 
-    Whatever it returns is checked by `agent.validate` before anyone sees it.
+    Whatever it returns is checked by `agent.rules.validate_proposals` before anyone sees it.
     """
 
     name: str

@@ -21,7 +21,7 @@ from api.deps import (
 )
 from api.once import run_once
 from api.schemas.charts import ChartPublic
-from api.schemas.code_sets import CodeSetPublic, CommitCreate, ReopenCreate
+from api.schemas.code_sets import CodeSetPublic, CommitCreate, CommitPublic, ReopenCreate
 from review.charts import get_chart
 from review.commit import code_set, code_sets, commit_chart, reopen_chart
 from review.db import transaction
@@ -32,7 +32,7 @@ from review.tables import ChartRow, CodeSetRow
 router = APIRouter(prefix="/charts/{chart_id}", tags=["code sets"])
 
 
-@router.post("/commit", status_code=201, response_model=CodeSetPublic)
+@router.post("/commit", status_code=201, response_model=CommitPublic)
 def post_commit(
     chart_id: RowId,
     request: Request,
@@ -42,16 +42,31 @@ def post_commit(
     idempotency_key: IdempotencyKey = None,
     body: CommitCreate | None = None,
 ) -> JSONResponse:
+    """Refused (409, every blocker listed with its rule) while a proposal is undecided or a
+    blocker remains; `override_reason` commits over the overridable ones. The answer carries
+    the warnings the set was committed with."""
     body = body or CommitCreate()
     expected = expected_version(version_header, body.version, required=False)
     codebook = services.codebook()
 
     def work(session: Session) -> tuple[int, Any, dict[str, str]]:
-        row = commit_chart(
-            session, chart_id=chart_id, expected_version=expected, codebook=codebook, actor=actor
+        done = commit_chart(
+            session,
+            chart_id=chart_id,
+            expected_version=expected,
+            codebook=codebook,
+            actor=actor,
+            override_reason=body.override_reason,
         )
         chart_version = get_chart(session, chart_id=chart_id).version
-        public = CodeSetPublic.model_validate(row).model_dump(mode="json")
+        public = CommitPublic.model_validate(
+            {
+                **CodeSetPublic.model_validate(done.code_set).model_dump(),
+                "warnings": [p.as_dict() for p in done.warnings],
+                "overridden": [p.as_dict() for p in done.overridden],
+                "override_reason": done.override_reason,
+            }
+        ).model_dump(mode="json")
         return 201, public, {"ETag": etag(chart_version)}
 
     return run_once(

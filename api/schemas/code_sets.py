@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class CommitCreate(BaseModel):
@@ -14,6 +14,19 @@ class CommitCreate(BaseModel):
     version: int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="The chart version, instead of If-Match."
     )
+    override_reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="A lead's reason to commit over the overridable blockers (Excludes1, "
+        "a code-first partner missing, the principal diagnosis); recorded in the audit row.",
+    )
+
+    @field_validator("override_reason")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an override reason must say why (it may not be blank)")
+        return value.strip() if value is not None else None
 
 
 class ReopenCreate(BaseModel):
@@ -32,6 +45,24 @@ class CodeSetPublic(BaseModel):
     kb_release: str
     committed_by: str
     committed_at: datetime
+
+
+class ProblemPublic(BaseModel):
+    """A commit problem: a blocker refuses the commit, a warning is committed with."""
+
+    severity: str = Field(description="blocker | warning")
+    rule: str = Field(description="The ICD-10-CM Official Guidelines section (or edit) applied.")
+    message: str
+    codes: list[str]
+    overridable: bool
+
+
+class CommitPublic(CodeSetPublic):
+    """The committed code set, the warnings it was committed with and what a lead overrode."""
+
+    warnings: list[ProblemPublic] = []
+    overridden: list[ProblemPublic] = []
+    override_reason: str | None = None
 
 
 class AuditEventPublic(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.code_refs import code_refs, parse_ref
+from agent.rules.code_refs import code_refs, parse_ref
 
 
 @pytest.mark.parametrize(

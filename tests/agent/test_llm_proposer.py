@@ -229,7 +229,7 @@ def test_invented_and_bad_seventh_character_codes_pass_through(
     assert [p.code for p in output.proposals] == ["K99.12", "S72.001Z"]
     assert all(len(p.evidence) == 1 for p in output.proposals)
     assert_verifiable(chart, output)
-    validate = pytest.importorskip("agent.validate")
+    validate = pytest.importorskip("agent.rules")
     kept, dropped = validate.validate_proposals(
         output.proposals, chart=chart, store=searcher.store, proposer="llm", kb_release="test"
     )
@@ -286,7 +286,7 @@ def test_injected_instructions_stay_data_and_get_no_evidence(
     injected, real = output.proposals
     assert injected.code == "Z99.89" and injected.evidence == []
     assert real.evidence[0].quote == "acute bronchitis"
-    validate = pytest.importorskip("agent.validate")
+    validate = pytest.importorskip("agent.rules")
     kept, dropped = validate.validate_proposals(
         output.proposals, chart=chart, store=searcher.store, proposer="llm", kb_release="test"
     )

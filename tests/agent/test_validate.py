@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent.code_checks import resolve_code
 from agent.models import Chart, ChartMeta, Citation, Dropped, Proposal, RawProposal, Span
-from agent.validate import validate_proposals
+from agent.rules import resolve_code, validate_proposals
 from retrieval.build import BuildReport
 from retrieval.store import KnowledgeStore
 
@@ -346,9 +345,19 @@ def test_mce_manifestation_list_blocks_principal(mce_store: KnowledgeStore) -> N
 
 
 def test_unacceptable_principal_only_inpatient(mce_store: KnowledgeStore) -> None:
-    history = raw("Z87.891", "Former smoker", 0.9)
+    history = raw("Z87.891", "Former smoker", 0.9, principal=True)
     diabetes = raw("E11.9", "type 2 diabetes", 0.5)
     inpatient, _ = run(mce_store, [history, diabetes], setting="inpatient")
     assert codes(inpatient) == ["E11.9", "Z87.891"]
     outpatient, _ = run(mce_store, [history, diabetes], setting="outpatient")
     assert codes(outpatient) == ["Z87.891", "E11.9"]
+
+
+def test_definitive_diagnosis_before_symptom_and_status_codes(mce_store: KnowledgeStore) -> None:
+    # Nothing asked as principal: a definitive diagnosis goes first, however confident the
+    # status or symptom codes are (Guidelines II.A, IV.D).
+    history = raw("Z87.891", "Former smoker", 0.95)
+    cough = raw("R05.9", "type 2 diabetes", 0.9)
+    diabetes = raw("E11.9", "type 2 diabetes", 0.5)
+    proposals, _ = run(mce_store, [history, cough, diabetes], setting="outpatient")
+    assert codes(proposals)[0] == "E11.9"

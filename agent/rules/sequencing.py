@@ -1,5 +1,5 @@
 """Order the accepted codes: the principal (or first-listed) diagnosis, the other diagnoses,
-then the procedures."""
+then the procedures; and which diagnoses may not be principal at all."""
 
 from __future__ import annotations
 
@@ -7,7 +7,46 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.models import System
+from agent.models import Setting, System
+from agent.rules.guidelines import (
+    ETIOLOGY_MANIFESTATION,
+    EXTERNAL_CAUSE_NOT_PRINCIPAL,
+    MCE,
+    MULTIPLE_CODING,
+    cite,
+)
+from agent.rules.mce import NOT_PRINCIPAL
+from agent.rules.notes import is_manifestation
+from retrieval.records import CodeRecord
+
+
+def principal_issue(
+    record: CodeRecord, mce: Sequence[str], setting: Setting
+) -> tuple[str, str] | None:
+    """(guideline section, why) a diagnosis cannot be principal / first-listed, or None."""
+    if is_manifestation(record):
+        return ETIOLOGY_MANIFESTATION, (
+            'it is a manifestation code ("in diseases classified elsewhere"): '
+            f"code first the underlying condition {cite(ETIOLOGY_MANIFESTATION)}"
+        )
+    if record.code.startswith(("V", "W", "X", "Y")):
+        return EXTERNAL_CAUSE_NOT_PRINCIPAL, (
+            "external cause codes (V00-Y99) are never principal or first-listed "
+            f"{cite(EXTERNAL_CAUSE_NOT_PRINCIPAL)}"
+        )
+    if "Principal_Manifestation" in mce:
+        message = NOT_PRINCIPAL["Principal_Manifestation"]
+        return ETIOLOGY_MANIFESTATION, f"{message} {cite(ETIOLOGY_MANIFESTATION, MCE)}"
+    # The MCE list is an inpatient edit: many of its Z codes are fine first-listed outpatient.
+    if setting == "inpatient" and "Principal_Unacceptable" in mce:
+        return MCE, f"{NOT_PRINCIPAL['Principal_Unacceptable']} {cite(MCE)}"
+    return None
+
+
+def principal_blocker(record: CodeRecord, mce: Sequence[str], setting: Setting) -> str | None:
+    """Why a diagnosis cannot be principal / first-listed, or None when it can."""
+    issue = principal_issue(record, mce, setting)
+    return issue[1] if issue else None
 
 
 @dataclass(frozen=True)
@@ -57,7 +96,10 @@ def choose_principal(
             warnings[item.code].append(f"proposed as {role} diagnosis, but {item.blocker}")
     allowed = [i for i in diagnoses if i.blocker is None]
     asked = next((i for i in allowed if i.asked_principal), None)
-    first = asked or (allowed[0] if allowed else None)
+    # Without a request, a definitive diagnosis comes before a symptom (R) or a status or
+    # encounter code (Z), then confidence decides (II.A, IV.D).
+    definitive = sorted(allowed, key=lambda i: i.code.startswith(("R", "Z")))
+    first = asked or (definitive[0] if definitive else None)
     if first is None:
         forced = diagnoses[0]
         warnings[forced.code].append(
@@ -71,7 +113,10 @@ def choose_principal(
         seen.add(before.code)
         first = before
     if asked is not None and first is not asked:
-        warnings[asked.code].append(f"sequenced after {first.code}, which the notes put first")
+        warnings[asked.code].append(
+            f"sequenced after {first.code}, which the notes put first "
+            f"{cite(ETIOLOGY_MANIFESTATION, MULTIPLE_CODING)}"
+        )
     return first
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from agent.models import System
+from agent.rules.guidelines import PLACEHOLDER, REPORTING, SEVENTH_CHARACTER, cite
 from retrieval.records import CodeRecord
 from retrieval.sources.tabular import CM_RELEASE
 from retrieval.store import KnowledgeStore
@@ -49,7 +50,9 @@ def code_set_name(system: System, kb_release: str) -> str:
 
 
 def code_problem(code: str, system: System, store: KnowledgeStore, code_set: str) -> str | None:
-    """Why `code` cannot be proposed (unknown, or a heading), or None when it is billable."""
+    """Why `code` cannot be proposed (unknown, or a heading), or None when it is billable;
+    the reason cites the guideline: only complete codes are reported (I.A.3), with the
+    placeholder X (I.A.4) and the 7th character (I.A.5) where the category needs them."""
     record = store.get(code, system) if code else None
     if record is None or (system == "cm" and record.kind not in _CM_KINDS):
         return unknown_code_reason(code, system, store, code_set)
@@ -67,13 +70,15 @@ def unknown_code_reason(code: str, system: System, store: KnowledgeStore, code_s
             return f"{reason}: ICD-10-PCS codes have exactly 7 characters"
         return reason
     if store.get(code[:3], "cm") is None:
-        return f"{reason}: there is no category {code[:3]}"
+        return f"{reason}: there is no category {code[:3]} {cite(REPORTING)}"
     hint = seventh_character_problem(code, store)
-    if hint is None:
-        # Both systems share the codes table; a PCS code is no hint for a CM one.
-        nearest = [c for c in store.nearest_codes(code, 10) if "." in c or len(c) == 3][:5]
-        hint = f"nearest valid codes: {', '.join(nearest)}" if nearest else None
-    return f"{reason}: {hint}" if hint else reason
+    if hint is not None:
+        section = PLACEHOLDER if "placeholder X" in hint else SEVENTH_CHARACTER
+        return f"{reason}: {hint} {cite(section)}"
+    # Both systems share the codes table; a PCS code is no hint for a CM one.
+    nearest = [c for c in store.nearest_codes(code, 10) if "." in c or len(c) == 3][:5]
+    hint = f": nearest valid codes: {', '.join(nearest)}" if nearest else ""
+    return f"{reason}{hint} {cite(REPORTING)}"
 
 
 def seventh_characters(code: str, store: KnowledgeStore) -> tuple[str, list[str]] | None:
@@ -131,12 +136,16 @@ def heading_reason(record: CodeRecord, store: KnowledgeStore) -> str:
         return f"{head}: ICD-10-PCS codes have 7 characters (e.g. {shown})"
     found = seventh_characters(record.code, store)
     if found is None:
-        return f"{head}: it needs more characters (e.g. {shown})"
+        return f"{head}: it needs more characters (e.g. {shown}) {cite(REPORTING)}"
     where, defs = found
     if len(record.code.replace(".", "")) == 6:
-        return f"{head}: it needs a 7th character ({where} defines {'; '.join(defs)})"
+        return (
+            f"{head}: it needs a 7th character ({where} defines {'; '.join(defs)}) "
+            f"{cite(SEVENTH_CHARACTER)}"
+        )
     letters = ", ".join(d.split(":")[0].strip() for d in defs)
     return (
         f"{head}: it needs more characters (e.g. {shown}) "
-        f"and then a 7th character ({where} defines {letters})"
+        f"and then a 7th character ({where} defines {letters}) "
+        f"{cite(REPORTING, SEVENTH_CHARACTER)}"
     )

@@ -11,27 +11,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.citations import resolvable_citations, verify_span
-from agent.code_checks import code_problem, code_set_name, resolve_code
-from agent.conventions import (
-    Notes,
-    excludes1_conflicts,
-    is_manifestation,
-    missing_additional_code,
-    missing_code_first,
-    must_precede,
-)
-from agent.mce_rules import NOT_PRINCIPAL, mce_conflicts
 from agent.models import (
     Chart,
     Citation,
     Dropped,
+    Policy,
     Proposal,
     RawProposal,
     Setting,
     Span,
     System,
 )
-from agent.sequencing import Ranked, sequence
+from agent.rules.code_first import beside, unmet
+from agent.rules.codes import code_problem, code_set_name, resolve_code
+from agent.rules.guidelines import DOCUMENTATION, cite
+from agent.rules.integral import integral_symptoms
+from agent.rules.mce import mce_conflicts
+from agent.rules.notes import Notes, excludes1_conflicts, must_precede
+from agent.rules.same_category import same_category_conflicts
+from agent.rules.sequencing import Ranked, principal_blocker, sequence
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 
@@ -61,8 +59,13 @@ def validate_proposals(
     kb_release: str,
     model: str | None = None,
     prompt_version: str | None = None,
+    policy: Policy = "claims",
 ) -> tuple[list[Proposal], list[Dropped]]:
-    """Proposals that passed every rule, in sequence order, and those dropped with why."""
+    """Proposals that passed every rule, in sequence order, and those dropped with why.
+
+    Under the `mentions` policy two codes that a claim may not carry together (Excludes1, an
+    unspecified code beside a specific one) are both kept, each with a warning: the set
+    records every concept mentioned, not a claim."""
     dropped: list[Dropped] = []
     accepted: list[_Draft] = []
     for draft in merge_duplicates(raw, store):
@@ -73,14 +76,23 @@ def validate_proposals(
             dropped.append(
                 Dropped(code=draft.code or draft.best.code, reason=reason, proposer=proposer)
             )
+    for conflicts in (_same_category, _integral, _excludes1):
+        found = conflicts(accepted, store)
+        if policy == "mentions":
+            for draft in accepted:
+                if draft.code in found:
+                    draft.warnings.append(f"a claim would drop it: {found[draft.code]}")
+            continue
+        dropped += [
+            Dropped(code=d.code, reason=found[d.code], proposer=proposer)
+            for d in accepted
+            if d.code in found
+        ]
+        _pass_principal_on(accepted, found)
+        accepted = [d for d in accepted if d.code not in found]
     notes: Notes = {
         d.code: store.notes_with_inherited(d.code) for d in accepted if d.system == "cm"
     }
-    excluded = excludes1_conflicts(_ranked_diagnoses(accepted), notes)
-    for draft in accepted:
-        if draft.code in excluded:
-            dropped.append(Dropped(code=draft.code, reason=excluded[draft.code], proposer=proposer))
-    accepted = [d for d in accepted if d.code not in excluded]
     _note_warnings(accepted, notes)
     ordered = _sequenced(accepted, notes, chart.meta.setting)
     proposals = [
@@ -88,6 +100,20 @@ def validate_proposals(
         for number, draft in enumerate(ordered, start=1)
     ]
     return proposals, dropped
+
+
+def _pass_principal_on(drafts: list[_Draft], dropped: dict[str, str]) -> None:
+    """A principal asked for a dropped code goes to the kept code of its category that
+    replaced it (E11.9 dropped beside E11.42: E11.42 is what the proposer meant first)."""
+    for draft in drafts:
+        if draft.code not in dropped or not draft.asked_principal:
+            continue
+        kept = [d for d in drafts if d.code not in dropped and d.system == draft.system]
+        if any(d.asked_principal for d in kept):
+            continue
+        heirs = [d for d in kept if d.code[:3] == draft.code[:3]]
+        if heirs:
+            max(heirs, key=lambda d: d.best.confidence).asked_principal = True
 
 
 def merge_duplicates(raw: Sequence[RawProposal], store: KnowledgeStore) -> list[_Draft]:
@@ -142,15 +168,34 @@ def evidence_problem(draft: _Draft, chart_text: str) -> str | None:
         if found is not None and found not in verified:
             verified.append(found)
     if not verified:
+        basis = f"a code rests on the provider's documentation {cite(DOCUMENTATION)}"
         if not given:
-            return "no evidence in the chart: the proposal quotes no text"
-        return f"no evidence in the chart: none of its {given} quote(s) is in the chart text"
+            return f"no evidence in the chart: the proposal quotes no text; {basis}"
+        return (
+            f"no evidence in the chart: none of its {given} quote(s) is in the chart text; {basis}"
+        )
     if missing:
         draft.warnings.append(
             f"{missing} of {given} evidence quote(s) are not in the chart text; removed"
         )
     draft.evidence = verified
     return None
+
+
+def _same_category(drafts: Sequence[_Draft], store: KnowledgeStore) -> dict[str, str]:
+    """An unspecified code beside a more specific one of its category (I.A.9.b, I.B.18)."""
+    return same_category_conflicts([d.record for d in drafts if d.record and d.system == "cm"])
+
+
+def _integral(drafts: Sequence[_Draft], store: KnowledgeStore) -> dict[str, str]:
+    """Signs and symptoms a coded definitive diagnosis includes (I.B.4-5, I.C.18.b)."""
+    return integral_symptoms([d.record for d in drafts if d.record and d.system == "cm"])
+
+
+def _excludes1(drafts: Sequence[_Draft], store: KnowledgeStore) -> dict[str, str]:
+    """Excludes1 pairs (I.A.12.a): the less trusted code of each goes."""
+    notes = {d.code: store.notes_with_inherited(d.code) for d in drafts if d.system == "cm"}
+    return excludes1_conflicts(_ranked_diagnoses(drafts), notes)
 
 
 def _ranked_diagnoses(drafts: Sequence[_Draft]) -> list[str]:
@@ -161,29 +206,14 @@ def _ranked_diagnoses(drafts: Sequence[_Draft]) -> list[str]:
 
 
 def _note_warnings(drafts: Sequence[_Draft], notes: Notes) -> None:
-    codes = [d.code for d in drafts if d.system == "cm"]
-    for draft in drafts:
-        if draft.system == "cm" and draft.record is not None:
-            others = [c for c in codes if c != draft.code]
-            draft.warnings += missing_code_first(draft.record, others, notes)
-            draft.warnings += missing_additional_code(draft.record, others, notes)
-
-
-def principal_blocker(record: CodeRecord, mce: Sequence[str], setting: Setting) -> str | None:
-    """Why a diagnosis cannot be principal / first-listed, or None when it can."""
-    if is_manifestation(record):
-        return (
-            'it is a manifestation code ("in diseases classified elsewhere"): '
-            "code first the underlying condition"
-        )
-    if record.code.startswith(("V", "W", "X", "Y")):
-        return "external cause codes (V00-Y99) are never principal or first-listed"
-    if "Principal_Manifestation" in mce:
-        return NOT_PRINCIPAL["Principal_Manifestation"]
-    # The MCE list is an inpatient edit: many of its Z codes are fine first-listed outpatient.
-    if setting == "inpatient" and "Principal_Unacceptable" in mce:
-        return NOT_PRINCIPAL["Principal_Unacceptable"]
-    return None
+    """A warning per code-first / use-additional-code note the other proposals leave unmet;
+    at commit the mandatory ones block (see `commit_problems`)."""
+    diagnoses = [d for d in drafts if d.system == "cm" and d.record is not None]
+    partners = {d.code: beside(d.record, d.mce) for d in diagnoses if d.record is not None}
+    for draft in diagnoses:
+        assert draft.record is not None
+        others = [b for code, b in partners.items() if code != draft.code]
+        draft.warnings += [r.message() for r in unmet(draft.record, others, notes, draft.mce)]
 
 
 def _sequenced(drafts: Sequence[_Draft], notes: Notes, setting: Setting) -> list[_Draft]:
@@ -236,6 +266,7 @@ def _proposal(
         citations=citations,
         rationale=draft.best.rationale,
         warnings=[*draft.warnings, *unresolved],
+        assertion=draft.best.assertion,
         proposer=proposer,
         model=model,
         prompt_version=prompt_version,

@@ -1,32 +1,39 @@
-"""Tabular conventions between proposals: Excludes1, code first, use additional code."""
+"""Tabular notes between codes: Excludes1 pairs and the order code-first notes impose."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
-from agent.code_refs import code_refs, covered, parse_ref
+from agent.rules.code_refs import code_refs, covered, parse_ref
+from agent.rules.guidelines import EXCLUDES1, cite
 from retrieval.records import CodeRecord, Note
 
 Notes = Mapping[str, Sequence[Note]]  # code -> own and inherited notes, nearest first
 
-_MANIFESTATION = "in diseases classified elsewhere"
-# Notes that only ask for the other code when it applies: no warning when it is absent.
-_CONDITIONAL = ("if applicable", "if known")
+# "in diseases classified elsewhere", "in other conditions classified elsewhere" (J91.8),
+# "in other infectious and parasitic diseases classified elsewhere" (G02), "due to
+# conditions classified elsewhere" (D84.81); not "as the cause of diseases ..." (B95-B97).
+_MANIFESTATION = re.compile(
+    r"\b(?:in|due to) (?:[\w-]+ ){0,4}(?:diseases|conditions|disorders) classified elsewhere"
+)
 
 
 def is_manifestation(record: CodeRecord) -> bool:
-    """Manifestation codes, titled "... in diseases classified elsewhere", are never principal."""
-    return _MANIFESTATION in record.title.lower()
+    """Manifestation codes, titled "... in diseases classified elsewhere", are never principal
+    and need their underlying condition coded first (I.A.13)."""
+    return _MANIFESTATION.search(record.title.lower()) is not None
 
 
-def _lead(text: str) -> str:
+def lead(text: str) -> str:
+    """The first line of a note, without the list that follows it."""
     return text.split("\n")[0].strip(" ,:")
 
 
 def note_applies(note: Note, record: CodeRecord) -> bool:
     """Whether a note applies to this code: the T36-T50 "code first, for adverse effects,
     the nature of the adverse effect" note does not apply to a poisoning."""
-    if "for adverse effect" in _lead(note.text).lower():
+    if "for adverse effect" in lead(note.text).lower():
         return "adverse effect" in record.title.lower()
     return True
 
@@ -60,44 +67,14 @@ def excludes1_conflicts(ranked: Sequence[str], notes: Notes) -> dict[str, str]:
             note = excludes1_with(code, other, notes)
             if note is not None:
                 dropped[code] = (
-                    f"Excludes1 with {other} (note at {note.defined_at}: {_lead(note.text)}): "
-                    "the two are never coded together; the less certain one is dropped"
+                    f"Excludes1 with {other} (note at {note.defined_at}: {lead(note.text)}): "
+                    "the two are never coded together; the less certain one is dropped "
+                    f"{cite(EXCLUDES1)}"
                 )
                 break
         else:
             kept.append(code)
     return dropped
-
-
-def missing_code_first(record: CodeRecord, others: Sequence[str], notes: Notes) -> list[str]:
-    """A warning per code-first note whose codes are all absent from the proposals."""
-    return _missing(record, others, notes, "code_first", "code first", own_only=False)
-
-
-def missing_additional_code(record: CodeRecord, others: Sequence[str], notes: Notes) -> list[str]:
-    """Like `missing_code_first` for the code's own "use additional code" notes; inherited
-    ones (retained foreign body, insulin use) are too general to warn about every time."""
-    return _missing(record, others, notes, "use_additional_code", "use additional code", True)
-
-
-def _missing(
-    record: CodeRecord, others: Sequence[str], notes: Notes, kind: str, label: str, own_only: bool
-) -> list[str]:
-    warnings: list[str] = []
-    for note in notes[record.code]:
-        if note.kind != kind or (own_only and note.defined_at != record.code):
-            continue
-        if any(word in note.text.lower() for word in _CONDITIONAL):
-            continue
-        refs = code_refs(note.text)
-        if refs and note_applies(note, record) and not any(covered(refs, o) for o in others):
-            warning = (
-                f"{label} ({', '.join(r.text for r in refs)}) per the note at "
-                f"{note.defined_at}: {_lead(note.text)}; none of these is among the proposals"
-            )
-            if warning not in warnings:
-                warnings.append(warning)
-    return warnings
 
 
 def must_precede(records: Sequence[CodeRecord], notes: Notes) -> set[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 The lists are the MCE v37 (FY2020) ones: codes added since then carry no edit, so a missing
 edit proves nothing. Edits need the chart's sex or age; when that is unknown none applies.
+They are CMS edits, not Official Guidelines: their messages cite the MCE.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.models import ChartMeta, System
+from agent.rules.guidelines import MCE, cite
 from retrieval.store import KnowledgeStore
 
 NOT_PRINCIPAL = {
@@ -37,11 +39,12 @@ def mce_conflicts(code: str, system: System, meta: ChartMeta, store: KnowledgeSt
     found = MceFindings(edits=edits)
     problems = [p for p in (_sex_conflict(edits, meta), _age_conflict(edits, meta)) if p]
     if problems:
-        found.drop = f"{code}: {'; '.join(problems)} (Medicare Code Editor v37)"
+        found.drop = f"{code}: {'; '.join(problems)} {cite(MCE)}"
     found.warnings = [w for w in (_age_warning(edits, meta),) if w]
     found.warnings += [message for edit, message in _INFO.items() if edit in edits]
     if "Noncovered_Over60" in edits and meta.age is not None and meta.age > 60:
         found.warnings.append("MCE: Medicare does not cover this procedure over age 60")
+    found.warnings = [f"{w} {cite(MCE)}" for w in found.warnings]
     return found
 
 

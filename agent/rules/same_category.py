@@ -1,0 +1,70 @@
+"""An unspecified code beside a more specific code of the same category says less about the
+same condition: E10.9 (without complications) beside E10.21, I11.9 (without heart failure)
+beside I11.0, I50.9 beside I50.23. The unspecified one goes (I.A.9.b, I.B.18).
+
+A code is "unspecified" here when its title says "unspecified" or is a "without ..." residual,
+and it is less specific than another code only when every word its title keeps (once the
+"unspecified" and "without ..." parts are taken out) is in the other title. Two specific
+codes of one category are distinct concepts and both stay: S72.001A and S72.002A (right and
+left femur) both say "unspecified part of neck", but "left" is not in the right femur's
+title.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from agent.rules.guidelines import UNSPECIFIED, UNSPECIFIED_CODES, cite
+from retrieval.records import CodeRecord
+
+_WORD = re.compile(r"[a-z0-9]+")
+_WITHOUT = re.compile(r"\bwithout\b[^,]*")
+_IGNORED = {"unspecified", "complication", "complications", "of", "the", "a", "an", "and", "nos"}
+
+
+def _words(title: str) -> set[str]:
+    return {w for w in _WORD.findall(title.lower()) if w not in _IGNORED}
+
+
+def residual_words(title: str) -> set[str] | None:
+    """The words an unspecified title keeps once "unspecified" and its "without ..." clauses
+    are taken out; None when the title is neither unspecified nor a "without" residual."""
+    lower = title.lower()
+    if "unspecified" not in _WORD.findall(lower) and "without" not in _WORD.findall(lower):
+        return None
+    return _words(_WITHOUT.sub(" ", lower))
+
+
+def less_specific(unspecified: CodeRecord, specific: CodeRecord) -> bool:
+    """Whether `unspecified` is the unspecified (or "without") form of what `specific` says,
+    in the same 3-character category."""
+    if unspecified.system != "cm" or specific.system != "cm":
+        return False
+    if unspecified.code == specific.code or unspecified.code[:3] != specific.code[:3]:
+        return False
+    kept = residual_words(unspecified.title)
+    if kept is None or not kept:
+        return False
+    words = _words(specific.title)
+    return kept <= words and not words <= _words(unspecified.title)
+
+
+def same_category_conflicts(records: Sequence[CodeRecord]) -> dict[str, str]:
+    """Unspecified codes to drop, each with its reason naming the more specific code. When
+    two codes are each less specific than the other neither is dropped."""
+    dropped: dict[str, str] = {}
+    for record in records:
+        for other in records:
+            if less_specific(record, other) and not less_specific(other, record):
+                dropped[record.code] = same_category_reason(record, other)
+                break
+    return dropped
+
+
+def same_category_reason(unspecified: CodeRecord, specific: CodeRecord) -> str:
+    return (
+        f"{unspecified.code} ({unspecified.title}) is the unspecified form of "
+        f"{specific.code} ({specific.title}) in category {specific.code[:3]}: code the more "
+        f"specific one only {cite(UNSPECIFIED, UNSPECIFIED_CODES)}"
+    )

@@ -1,0 +1,153 @@
+"""The rules package against the real knowledge base: the same-category rule in validation,
+code-first notes classified as mandatory pairs or conditional notes, and commit problems
+classified as blockers or warnings, each citing its guideline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from agent.models import Chart, ChartMeta, Dropped, Proposal, RawProposal, Span, System
+from agent.rules import Problem, commit_problems, requirements, validate_proposals
+from retrieval.build import BuildReport
+from retrieval.store import KnowledgeStore
+
+TEXT = (
+    "Type 1 diabetes mellitus with diabetic nephropathy; an old note says type 1 diabetes "
+    "without complications. Hypertensive heart disease with heart failure. "
+    "Fracture of the neck of the right femur and of the left femur after a fall."
+)
+
+
+@pytest.fixture(scope="module")
+def store(built_kb: BuildReport) -> Iterator[KnowledgeStore]:
+    opened = KnowledgeStore(built_kb.version_dir / "kb.sqlite")
+    yield opened
+    opened.close()
+
+
+def raw(code: str, evidence: str, confidence: float = 0.8) -> RawProposal:
+    at = TEXT.index(evidence)
+    span = Span(start=at, end=at + len(evidence), quote=evidence)
+    return RawProposal(code=code, evidence=[span], confidence=confidence)
+
+
+def run(store: KnowledgeStore, proposals: list[RawProposal]) -> tuple[list[str], list[Dropped]]:
+    kept: list[Proposal]
+    kept, dropped = validate_proposals(
+        proposals,
+        chart=Chart(text=TEXT, meta=ChartMeta(setting="inpatient")),
+        store=store,
+        proposer="test",
+        kb_release="ICD-10-CM FY2026",
+    )
+    return [p.code for p in kept], dropped
+
+
+@dataclass(frozen=True)
+class Final:
+    code: str
+    principal: bool = False
+    system: System = "cm"
+
+
+def problems(store: KnowledgeStore, *codes: Final) -> list[Problem]:
+    return commit_problems(codes, setting="inpatient", store=store, kb_release="ICD-10-CM FY2026")
+
+
+def by_code(found: list[Problem], code: str) -> list[Problem]:
+    return [p for p in found if p.codes and p.codes[0] == code]
+
+
+# --- Same category: an unspecified code beside a more specific one ----------------------------
+
+
+@pytest.mark.parametrize("unspecified_confidence", [0.5, 0.95])
+def test_the_unspecified_code_of_a_category_is_dropped_beside_a_specific_one(
+    store: KnowledgeStore, unspecified_confidence: float
+) -> None:
+    kept, dropped = run(
+        store,
+        [
+            raw("E10.9", "type 1 diabetes without complications", unspecified_confidence),
+            raw("E10.21", "Type 1 diabetes mellitus with diabetic nephropathy"),
+            raw("I11.9", "Hypertensive heart disease", unspecified_confidence),
+            raw("I11.0", "Hypertensive heart disease with heart failure"),
+        ],
+    )
+    assert sorted(kept) == ["E10.21", "I11.0"]
+    reasons = {d.code: d.reason for d in dropped}
+    assert set(reasons) == {"E10.9", "I11.9"}
+    assert "E10.21" in reasons["E10.9"] and "I11.0" in reasons["I11.9"]
+    assert reasons["E10.9"].endswith("(ICD-10-CM Official Guidelines I.A.9.b, I.B.18)")
+
+
+def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:
+    # Both titles say "unspecified part of neck", but of the right and of the left femur.
+    kept, dropped = run(
+        store,
+        [
+            raw("S72.001A", "Fracture of the neck of the right femur"),
+            raw("S72.002A", "the left femur"),
+        ],
+    )
+    assert sorted(kept) == ["S72.001A", "S72.002A"] and dropped == []
+
+
+def test_same_category_is_a_warning_at_commit(store: KnowledgeStore) -> None:
+    found = problems(store, Final("E10.21", principal=True), Final("E10.9"))
+    [same] = by_code(found, "E10.9")
+    assert same.severity == "warning" and same.rule == "I.A.9.b+I.B.18"
+    assert same.codes == ("E10.9", "E10.21")
+    assert not [p for p in found if p.severity == "blocker"]
+
+
+# --- Code-first notes: mandatory pairs and conditional notes ----------------------------------
+
+
+def test_follow_up_notes_of_history_codes_are_conditional(store: KnowledgeStore) -> None:
+    for code, follow_up in (("Z85.46", "Z08"), ("Z87.891", "Z09")):
+        record = store.get(code, "cm")
+        assert record is not None
+        [note] = [r for r in requirements(record, {code: store.notes_with_inherited(code)})]
+        assert note.strength == "conditional" and note.follow_up
+        assert [r.text for r in note.refs] == [follow_up]
+        assert "I.C.21.c.8" in note.message()
+
+
+def test_such_as_is_satisfied_by_any_underlying_condition(store: KnowledgeStore) -> None:
+    # J91.8 "code first underlying disease, such as: filariasis, influenza": heart failure
+    # satisfies it although the note does not name it.
+    found = problems(store, Final("I50.23", principal=True), Final("J91.8"))
+    assert by_code(found, "J91.8") == []
+    # A symptom, a Z code or another manifestation is no underlying condition.
+    alone = problems(
+        store, Final("R06.02", principal=True), Final("J91.8"), Final("Z87.891"), Final("G63")
+    )
+    [blocker] = by_code(alone, "J91.8")
+    assert blocker.severity == "blocker" and blocker.rule == "I.A.13"
+    assert blocker.message.endswith("(ICD-10-CM Official Guidelines I.A.13)")
+    assert "any underlying condition" in blocker.message
+
+
+def test_a_note_naming_codes_without_such_as_takes_only_those(store: KnowledgeStore) -> None:
+    # D63.1 "Anemia in chronic kidney disease": code first underlying CKD (N18.-).
+    diabetes = problems(store, Final("E11.9", principal=True), Final("D63.1"))
+    assert [p.severity for p in by_code(diabetes, "D63.1")] == ["blocker"]
+    ckd = problems(store, Final("N18.31", principal=True), Final("D63.1"))
+    assert by_code(ckd, "D63.1") == []
+
+
+def test_commit_blockers_are_classified_and_cite_their_guideline(store: KnowledgeStore) -> None:
+    found = problems(store, Final("E10.9"), Final("E11.9"), Final("E11.99"))
+    rules = {p.rule: p for p in found}
+    excludes1 = rules["I.A.12.a"]
+    assert excludes1.severity == "blocker" and excludes1.overridable
+    assert set(excludes1.codes) == {"E10.9", "E11.9"}
+    assert "(ICD-10-CM Official Guidelines I.A.12.a)" in excludes1.message
+    invalid = rules["I.A.3"]
+    assert invalid.codes == ("E11.99",) and not invalid.overridable
+    assert rules["II"].message.startswith("principal diagnosis missing")
+    assert found == sorted(found, key=lambda p: p.severity != "blocker")

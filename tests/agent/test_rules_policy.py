@@ -1,0 +1,79 @@
+"""The coding policy (claims vs mentions), history and family codes, and integral symptoms,
+against the real knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.models import Chart, ChartMeta, RawProposal, Span
+from agent.rules import apply_policy, validate_proposals
+from agent.rules.integral import explained_by
+from retrieval.search import HybridSearcher
+
+TEXT = (
+    "History of DVT, off anticoagulation. Mother had breast cancer. No pneumonia on imaging. "
+    "PMH: hypertension, on lisinopril. Probable gout. Dyspnea and fever. Pneumonia."
+)
+RELEASE = "ICD-10-CM FY2026 (2026-04); ICD-10-PCS FY2026"
+
+
+def raw(code: str, quote: str, assertion: str = "present", **extra: Any) -> RawProposal:
+    at = TEXT.index(quote)
+    span = Span(start=at, end=at + len(quote), quote=quote)
+    return RawProposal(code=code, evidence=[span], assertion=assertion, **extra)  # type: ignore[arg-type]
+
+
+ASSERTED = [
+    raw("I82.409", "DVT", "historical"),
+    raw("C50.919", "breast cancer", "family"),
+    raw("J18.9", "No pneumonia", "negated"),
+    raw("I10", "hypertension", "historical"),
+    raw("M10.9", "Probable gout", "uncertain"),
+]
+
+
+def test_mentions_policy_keeps_every_asserted_concept(searcher: HybridSearcher) -> None:
+    kept, dropped = apply_policy(
+        ASSERTED, policy="mentions", setting="outpatient", proposer="t", searcher=searcher
+    )
+    assert [p.code for p in kept] == [p.code for p in ASSERTED] and not dropped
+
+
+def test_claims_policy_codes_history_family_and_current_chronic(searcher: HybridSearcher) -> None:
+    kept, dropped = apply_policy(
+        ASSERTED, policy="claims", setting="outpatient", proposer="t", searcher=searcher
+    )
+    codes = [p.code for p in kept]
+    # The resolved DVT becomes its personal-history code, the mother's cancer the family one.
+    assert "Z86.718" in codes and "I82.409" not in codes
+    assert "Z80.3" in codes and "C50.919" not in codes
+    # A chronic condition listed in the history is still current.
+    assert "I10" in codes
+    reasons = {d.code: d.reason for d in dropped}
+    assert "J18.9" not in codes and "I.A.19" in reasons["J18.9"]
+    assert "M10.9" not in codes and "IV.H" in reasons["M10.9"]
+    inpatient, _ = apply_policy(
+        ASSERTED, policy="claims", setting="inpatient", proposer="t", searcher=searcher
+    )
+    assert "M10.9" in [p.code for p in inpatient]  # II.H: coded as if established
+
+
+def test_integral_symptoms_go_under_claims_and_warn_under_mentions(
+    searcher: HybridSearcher,
+) -> None:
+    assert explained_by("R06.00", "J18.9") and explained_by("R50.9", "J18.9")
+    assert not explained_by("R06.00", "E11.9") and not explained_by("J18.9", "R06.00")
+    proposals = [
+        raw("J18.9", "Pneumonia", confidence=0.9),
+        raw("R06.00", "Dyspnea", confidence=0.8),
+    ]
+    proposals.append(raw("R50.9", "fever", confidence=0.7))
+    chart = Chart(text=TEXT, meta=ChartMeta(setting="inpatient"))
+    args: dict[str, Any] = {"chart": chart, "store": searcher.store, "proposer": "t"}
+    claims, dropped = validate_proposals(proposals, kb_release=RELEASE, **args)
+    assert [p.code for p in claims] == ["J18.9"]
+    assert all("I.B.5" in d.reason for d in dropped if d.code in {"R06.00", "R50.9"})
+    mentions, _ = validate_proposals(proposals, kb_release=RELEASE, policy="mentions", **args)
+    assert {p.code for p in mentions} == {"J18.9", "R06.00", "R50.9"}
+    dyspnea = next(p for p in mentions if p.code == "R06.00")
+    assert any("a claim would drop it" in w for w in dyspnea.warnings)

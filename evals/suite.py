@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agent.models import ChartMeta, System
+from agent.models import ChartMeta, Policy, System
 
 ALL_SYSTEMS: tuple[System, ...] = ("cm", "pcs")
 
@@ -33,6 +33,7 @@ class Case(BaseModel):
     meta: ChartMeta = ChartMeta()
     gold: list[GoldCode] = []
     principal: str | None = None  # the gold principal (first-listed) diagnosis, when known
+    must_not: list[str] = []  # codes that must not be proposed (the traps the case sets)
 
 
 class Suite(BaseModel):
@@ -43,3 +44,6 @@ class Suite(BaseModel):
     source: str
     cases: list[Case]
     systems: tuple[System, ...] = ALL_SYSTEMS
+    # The policy a run uses unless told otherwise: a suite annotated as every mention
+    # (CodiEsp) is scored as such by default, everything else as claims.
+    policy: Policy = "claims"

@@ -25,7 +25,7 @@ from retrieval.text import with_dot
 
 _CM = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 _PCS = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
-_KEYS = {"id", "text", "meta", "gold", "principal", "rule"}
+_KEYS = {"id", "text", "meta", "gold", "principal", "rule", "must_not"}
 
 
 def load_jsonl_suite(path: Path, name: str | None = None) -> Suite:
@@ -84,7 +84,21 @@ def _case(obj: dict[str, Any], where: str) -> Case:
         meta=_meta(obj.get("meta", {}), where),
         gold=gold,
         principal=_principal(obj.get("principal"), gold, where),
+        must_not=_must_not(obj.get("must_not", []), codes, where),
     )
+
+
+def _must_not(raw: Any, gold: list[str], where: str) -> list[str]:
+    """Codes an expert would never assign here (a trap of the chart), none of them gold."""
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise SuiteError(f"{where}: 'must_not' must be a list of code strings")
+    codes = []
+    for raw_code in raw:
+        code = normalise_code(raw_code, "pcs" if raw_code[:1].isdigit() else "cm")
+        if code in gold:
+            raise SuiteError(f"{where}: must_not code {code} is also a gold code")
+        codes.append(code)
+    return codes
 
 
 def _meta(raw: Any, where: str) -> ChartMeta:

@@ -3,15 +3,16 @@
 Index path first (main term = a word of the mention, subterms = the rest), following "see"
 references; the Tabular then confirms the code and, when the index stops at a heading, the
 default (unspecified) billable code beneath it is taken. Hybrid search covers phrasing the
-index lacks; learned history adds what coders chose for the same phrase before.
+index lacks.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import numpy as np
 
 from agent.codeset import default_billable
 from agent.index_walk import context_words, walk
+from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
 from agent.tables import pcs_candidates, table_candidates
 from retrieval.records import CodeRecord
@@ -25,12 +26,6 @@ PHRASE_SCORE = 0.95
 # about 1 in 20 search-only proposals were right), so it ranks below the proposal cut-off.
 SEARCH_TOP_SCORE = 0.55
 SEARCH_DEPTH = 5
-
-
-class History(Protocol):
-    """Phrase -> code associations learned from charts coders already coded."""
-
-    def codes_for(self, phrase: str) -> list[tuple[str, float]]: ...
 
 
 def index_candidates(
@@ -75,13 +70,35 @@ def _candidate(
     )
 
 
+PROCEDURE_CONTEXT_WORDS = 8
+
+
+def search_query(mention: Mention, context: str) -> str:
+    """What search is asked for a mention: a procedure with the words around it in its
+    sentence (the approach and body part are there; the rest of a long sentence only dilutes
+    the query and costs embedding time), a condition as written."""
+    if mention.kind != "procedure":
+        return mention.text
+    words = context.split()
+    at = context.lower().find(mention.text.lower())
+    first = len(context[:at].split()) if at >= 0 else 0
+    last = first + len(mention.text.split())
+    window = words[max(0, first - PROCEDURE_CONTEXT_WORDS) : last + PROCEDURE_CONTEXT_WORDS]
+    return f"{mention.text} {' '.join(window)}".strip()
+
+
 def search_candidates(
-    searcher: HybridSearcher, mention: Mention, index: int, context: str
+    searcher: HybridSearcher,
+    mention: Mention,
+    index: int,
+    context: str,
+    vector: np.ndarray | None = None,
 ) -> list[Candidate]:
     system = "pcs" if mention.kind == "procedure" else "cm"
-    query = f"{mention.text} {context}".strip() if system == "pcs" else mention.text
+    query = search_query(mention, context)
+    hits = searcher.search(query, k=SEARCH_DEPTH, system=system, vector=vector)
     found = []
-    for rank, hit in enumerate(searcher.search(query, k=SEARCH_DEPTH, system=system)):
+    for rank, hit in enumerate(hits):
         if hit.code is None:
             continue
         record = (
@@ -101,45 +118,47 @@ def search_candidates(
     return found
 
 
-def history_candidates(
-    store: KnowledgeStore, history: History, mention: Mention, index: int
-) -> list[Candidate]:
-    found = []
-    for code, strength in history.codes_for(mention.text):
-        record = store.get(code)
-        if record is None or not record.billable:
-            continue
-        found.append(_candidate(record, 0.9 * strength, "history", index, []))
-    return found
-
-
 def find_candidates(
     chart: Chart,
     mentions: list[Mention],
     searcher: HybridSearcher,
-    history: History | None = None,
+    lexicon: Lexicon | None = None,
 ) -> list[Candidate]:
-    """Candidates for every mention, best first within each mention."""
+    """Candidates for every mention, best first within each mention; each remembers every
+    route that found it (what the learned history suggests is weighed by the ranker).
 
+    With a lexicon, abbreviations and lay terms are looked up in the code set's own wording
+    ("CHF" as "congestive heart failure"); the evidence stays the chart's words."""
+
+    lookups = [_lookup_wording(chart, m, lexicon) for m in mentions]
+    # One embedding call for every mention's search query instead of one per mention.
+    vectors = searcher.query_vectors([search_query(m, s) for m, s in lookups])
     candidates: list[Candidate] = []
-    for index, mention in enumerate(mentions):
-        sentence = _sentence_text(chart, mention)
+    for index, (mention, sentence) in enumerate(lookups):
         merged: dict[str, Candidate] = {}
+        vector = vectors[index] if vectors is not None else None
         pools = [
             index_candidates(searcher.store, mention, index, sentence),
             table_candidates(searcher.store, mention, sentence, index),
-            search_candidates(searcher, mention, index, sentence),
+            search_candidates(searcher, mention, index, sentence, vector),
         ]
         if mention.kind == "procedure":
-            pools.insert(0, pcs_candidates(searcher.store, mention, sentence, index))
-        if history is not None:
-            pools.append(history_candidates(searcher.store, history, mention, index))
+            # The PCS index is read by the chart's own word first ("appendectomy"), then
+            # by the expanded wording of an abbreviation ("lap appy").
+            written = mentions[index]
+            found = pcs_candidates(searcher.store, written, sentence, index)
+            if not found and mention is not written:
+                found = pcs_candidates(searcher.store, mention, sentence, index)
+            pools.insert(0, found)
         for pool in pools:
             for candidate in pool:
                 current = merged.get(candidate.code)
                 if current is None:
+                    candidate.routes = {candidate.via: candidate.score}
                     merged[candidate.code] = candidate
                     continue
+                best = max(current.routes.get(candidate.via, 0.0), candidate.score)
+                current.routes[candidate.via] = best
                 # Found by two routes: keep the better score, add a little, keep all citations.
                 current.score = round(min(1.0, max(current.score, candidate.score) + 0.05), 4)
                 current.citations += [
@@ -149,6 +168,16 @@ def find_candidates(
                 ]
         candidates += sorted(merged.values(), key=lambda c: -c.score)
     return candidates
+
+
+def _lookup_wording(chart: Chart, written: Mention, lexicon: Lexicon | None) -> tuple[Mention, str]:
+    """The mention and its sentence as looked up: abbreviations in the code set's wording."""
+    sentence = _sentence_text(chart, written)
+    if lexicon is None:
+        return written, sentence
+    wording = lexicon.canonical(written.text)
+    mention = written.model_copy(update={"text": wording}) if wording else written
+    return mention, lexicon.canonical(sentence) or sentence
 
 
 def _sentence_text(chart: Chart, mention: Mention) -> str:

@@ -200,3 +200,15 @@ def _section_flags(section: str, text: str) -> set[Flag]:
     if section == "history" and not _CURRENT.search(text):
         return {"historical"}
     return set()
+
+
+def span_flags(chart: Chart, start: int, end: int) -> set[Flag]:
+    """The context flags of any stretch of the chart (a learned n-gram that no lexicon
+    mention covers), read as if it were a mention of its sentence."""
+    sentence = next((s for s in chart.sentences if s.start <= start < s.end), None)
+    if sentence is None:
+        return set()
+    text = chart.text[sentence.start : sentence.end]
+    local = (start - sentence.start, min(end, sentence.end) - sentence.start)
+    flags = {t.flag for t in _triggers(text, [local]) if _governs(text, t, *local)}
+    return flags | _section_flags(sentence.section, text)

@@ -12,6 +12,11 @@ Sex = Literal["F", "M"]
 System = Literal["cm", "pcs"]
 MentionKind = Literal["condition", "procedure", "finding"]
 CandidateSource = Literal["index", "table", "phrase", "search", "history"]
+# `claims`: the Official Guidelines, what a claim carries (the only policy review commits).
+# `mentions`: every clinical concept mentioned, each code with its assertion (abstraction,
+# registries, and the CodiEsp annotation convention).
+Policy = Literal["claims", "mentions"]
+Assertion = Literal["present", "uncertain", "historical", "family", "negated"]
 
 
 class ChartError(ValueError):
@@ -90,6 +95,7 @@ class Candidate(BaseModel):
     via: CandidateSource
     mention_index: int
     citations: list[Citation] = []
+    routes: dict[str, float] = {}  # every route that found the code, with its best score
 
 
 class RawProposal(BaseModel):
@@ -101,6 +107,7 @@ class RawProposal(BaseModel):
     rationale: str = ""
     confidence: float = 0.5
     principal: bool = False
+    assertion: Assertion = "present"
 
 
 class Usage(BaseModel):
@@ -112,6 +119,9 @@ class Usage(BaseModel):
 
 class ProposerOutput(BaseModel):
     proposals: list[RawProposal]
+    # Codes weighed but left below the cut-off, most likely first: not proposed, shown to a
+    # coder who looks for what the agent missed.
+    considered: list[RawProposal] = []
     usage: Usage = Usage()
     model: str | None = None
     prompt_version: str | None = None
@@ -128,6 +138,7 @@ class Proposal(BaseModel):
     citations: list[Citation]
     rationale: str
     warnings: list[str] = []
+    assertion: Assertion = "present"
     proposer: str
     model: str | None = None
     prompt_version: str | None = None
@@ -142,9 +153,21 @@ class Dropped(BaseModel):
     proposer: str
 
 
+class Considered(BaseModel):
+    """A valid code the proposer weighed and left below its cut-off."""
+
+    code: str
+    system: System
+    title: str
+    confidence: float
+    evidence: list[Span] = []
+    assertion: Assertion = "present"
+
+
 class CodingResult(BaseModel):
     proposals: list[Proposal]
     dropped: list[Dropped]
+    considered: list[Considered] = []
     kb_release: str
     proposer: str
     timings_ms: dict[str, float] = {}

@@ -1,4 +1,4 @@
-"""A chart through the whole agent: mentions, candidates, proposer, validation."""
+"""A chart through the whole agent: mentions, candidates, proposer, policy, validation."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ import logging
 import time
 from dataclasses import dataclass
 
-from agent.candidates import History, find_candidates
+from agent.candidates import find_candidates
 from agent.lexicon import Lexicon
 from agent.mentions import find_mentions
-from agent.models import Candidate, Chart, CodingResult, Dropped, Mention, ProposerOutput
+from agent.models import (
+    Candidate,
+    Chart,
+    CodingResult,
+    Considered,
+    Dropped,
+    Mention,
+    Policy,
+    ProposerOutput,
+)
 from agent.proposers.base import Proposer, ProposerError
-from agent.validate import validate_proposals
+from agent.rules import apply_policy, combine, resolve_code, validate_proposals
 from retrieval.search import HybridSearcher
 
 log = logging.getLogger(__name__)
@@ -25,13 +34,14 @@ class CodingAgent:
     lexicon: Lexicon
     proposer: Proposer
     fallback: Proposer | None = None
-    history: History | None = None
 
     @property
     def kb_release(self) -> str:
         return str(self.searcher.store.meta().get("release", "unknown"))
 
-    def code(self, chart: Chart) -> CodingResult:
+    def code(self, chart: Chart, policy: Policy = "claims") -> CodingResult:
+        """Proposals for `chart` under `policy` (claims: the Official Guidelines; mentions:
+        every concept mentioned, each with its assertion)."""
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
 
@@ -43,29 +53,62 @@ class CodingAgent:
 
         mentions = find_mentions(chart, self.lexicon)
         lap("mentions")
-        candidates = find_candidates(chart, mentions, self.searcher, self.history)
+        candidates = find_candidates(chart, mentions, self.searcher, self.lexicon)
         lap("candidates")
         output, proposer_name, dropped = self._propose(chart, mentions, candidates)
         lap("propose")
-        proposals, invalid = validate_proposals(
+        coded, not_coded = apply_policy(
             output.proposals,
+            policy=policy,
+            setting=chart.meta.setting,
+            proposer=proposer_name,
+            searcher=self.searcher,
+        )
+        if policy == "claims":
+            coded, combined = combine(coded, store=self.searcher.store, proposer=proposer_name)
+            not_coded += combined
+        proposals, invalid = validate_proposals(
+            coded,
             chart=chart,
             store=self.searcher.store,
             proposer=proposer_name,
             kb_release=self.kb_release,
             model=output.model,
             prompt_version=output.prompt_version,
+            policy=policy,
         )
         lap("validate")
+        considered = self._considered(output, {p.code for p in proposals})
         timings["total"] = round((time.perf_counter() - started) * 1000, 1)
         return CodingResult(
             proposals=proposals,
-            dropped=[*dropped, *invalid],
+            dropped=[*dropped, *not_coded, *invalid],
+            considered=considered,
             kb_release=self.kb_release,
             proposer=proposer_name,
             timings_ms=timings,
             usage=output.usage,
         )
+
+    def _considered(self, output: ProposerOutput, proposed: set[str]) -> list[Considered]:
+        """The proposer's below-cut-off codes that are valid and billable and not proposed."""
+        found: list[Considered] = []
+        for raw in output.considered:
+            code, system = resolve_code(raw.code, self.searcher.store)
+            record = self.searcher.store.get(code, system)
+            if code in proposed or record is None or not record.billable:
+                continue
+            found.append(
+                Considered(
+                    code=code,
+                    system=system,
+                    title=record.title,
+                    confidence=raw.confidence,
+                    evidence=raw.evidence,
+                    assertion=raw.assertion,
+                )
+            )
+        return found
 
     def _propose(
         self, chart: Chart, mentions: list[Mention], candidates: list[Candidate]

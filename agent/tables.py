@@ -117,7 +117,13 @@ def pcs_candidates(
     store: KnowledgeStore, mention: Mention, sentence: str, index: int
 ) -> list[Candidate]:
     """PCS codes under the table the PCS index names, ranked by overlap with the sentence."""
+    # The main term is the whole mention, else its head word ("Laparoscopic appendectomy":
+    # the index lists Appendectomy; the approach is read from the sentence below).
     entries = store.index_lookup([mention.text], "pcs")
+    for word in reversed(mention.text.split()) if not entries else ():
+        entries = store.index_lookup([word], "pcs")
+        if entries:
+            break
     lowered = sentence.lower()
     approach = next((a for key, a in _APPROACHES.items() if key in lowered), None)
     context = set(_words(sentence))

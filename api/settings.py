@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2-int8"
@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     )
     openai_embedding_dimension: int = Field(
         default=1536, description="Vector size of openai_embedding_model."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="OPENAI_API_KEY",
+        description="Key for OpenAI (or a server that wants one); read here only, at the edge.",
     )
     llm_base_url: str | None = Field(
         default=None,
@@ -115,8 +120,4 @@ class Settings(BaseSettings):
 
     @property
     def llm_mode(self) -> Literal["offline", "llm"]:
-        return (
-            "llm"
-            if self.llm_model and (self.llm_base_url or os.environ.get("OPENAI_API_KEY"))
-            else "offline"
-        )
+        return "llm" if self.llm_model and (self.llm_base_url or self.openai_api_key) else "offline"

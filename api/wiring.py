@@ -7,12 +7,13 @@ import os
 import threading
 from pathlib import Path
 
-from agent.history import HistoryStore
+from agent.history import HistoryStore, LearnedHistory
 from agent.lexicon import Lexicon
 from agent.pipeline import CodingAgent
 from agent.proposers.base import Proposer
 from agent.proposers.llm import LlmProposer, make_chat_model
 from agent.proposers.offline import OfflineProposer
+from agent.ranker import Ranker, RankerError
 from api.settings import EMBEDDING_MODEL_NAME, Settings
 from retrieval.embeddings import Embedder, OnnxMiniLMEmbedder, OpenAIEmbedder
 from retrieval.errors import KnowledgeBaseError
@@ -100,12 +101,53 @@ def history_path(settings: Settings) -> Path:
     return settings.home / "history.sqlite"
 
 
+def ranker_dir(settings: Settings) -> Path:
+    """The ranker is filed under the knowledge-base version it was trained against (its
+    features are what that version's index and search find); a new build needs a new
+    `medcoder learn`."""
+    return settings.home / "models" / KBLayout(settings.home).current().name
+
+
+_HISTORIES: dict[tuple[Path, float], LearnedHistory] = {}
+_RANKERS: dict[tuple[Path, float], Ranker] = {}
+
+
+def load_history(settings: Settings) -> LearnedHistory | None:
+    """The learned history (None before the first `medcoder learn`), once per file change."""
+    path = history_path(settings)
+    if not path.exists():
+        return None
+    key = (path, path.stat().st_mtime)
+    if key not in _HISTORIES:
+        store = HistoryStore(path)
+        try:
+            _HISTORIES[key] = store.load()
+        finally:
+            store.close()
+    return _HISTORIES[key]
+
+
+def load_ranker(settings: Settings) -> Ranker | None:
+    """The ranker of the current KB version; None when none was trained for it yet. A file
+    that is there but unusable is an error, not a silent fall back to hand-set scores."""
+    directory = ranker_dir(settings)
+    model = directory / "ranker.pkl"
+    if not model.exists():
+        return None
+    key = (model, model.stat().st_mtime)
+    if key not in _RANKERS:
+        try:
+            _RANKERS[key] = Ranker.load(directory)
+        except RankerError as error:
+            raise KnowledgeBaseError(str(error)) from None
+    return _RANKERS[key]
+
+
 def make_agent(settings: Settings, proposer: str | None = None) -> CodingAgent:
     """The coding agent the settings describe; `proposer` overrides the configured mode."""
     searcher = shared_searcher(settings)
-    path = history_path(settings)
-    history = HistoryStore(path) if path.exists() else None
-    offline = OfflineProposer()
+    history = load_history(settings)
+    offline = OfflineProposer(searcher.store, load_ranker(settings), history)
     mode = proposer or settings.llm_mode
     chosen: Proposer = offline
     fallback: Proposer | None = None
@@ -117,7 +159,6 @@ def make_agent(settings: Settings, proposer: str | None = None) -> CodingAgent:
         lexicon=cached_lexicon(searcher),
         proposer=chosen,
         fallback=fallback,
-        history=history,
     )
 
 
@@ -133,17 +174,18 @@ def cached_lexicon(searcher: HybridSearcher) -> Lexicon:
 
 
 def make_llm_proposer(
-    settings: Settings, searcher: HybridSearcher, history: HistoryStore | None
+    settings: Settings, searcher: HybridSearcher, history: LearnedHistory | None
 ) -> Proposer:
     if not settings.llm_model:
         raise KnowledgeBaseError(
             "the llm proposer needs MEDCODER_LLM_MODEL (and a base URL or key)"
         )
     prepare_tiktoken(settings)
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     chat_model = make_chat_model(
         settings.llm_base_url,
         settings.llm_model,
-        None,
+        key,
         settings.llm_timeout_s,
         settings.llm_max_retries,
     )

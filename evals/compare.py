@@ -10,7 +10,16 @@ from evals.rundir import Run
 from evals.scoring import case_f1, score_run
 
 # Metrics where a smaller number is the better one (the CLI colours deltas by this).
-LOWER_IS_BETTER = ("invalid_code_rate", "latency_ms", "tokens_per_chart", "cost", "model_calls")
+LOWER_IS_BETTER = (
+    "invalid_code_rate",
+    "latency_ms",
+    "tokens_per_chart",
+    "cost",
+    "model_calls",
+    "calibration.expected_calibration_error",
+    "must_not_proposed",
+    "nothing_proposed",
+)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -61,4 +62,29 @@ def latency_histogram_png(latencies_ms: Sequence[float]) -> bytes:
     axes.set_xlabel("latency per chart (ms)")
     axes.set_ylabel("charts")
     axes.set_title("Latency")
+    return _png(figure)
+
+
+def reliability_png(calibration: dict[str, Any]) -> bytes:
+    """Reliability diagram: share correct against mean confidence per confidence bin."""
+    points = calibration.get("reliability", [])
+    figure = Figure(figsize=(5, 5))
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], linestyle="--", color="#999999", label="perfectly calibrated")
+    axes.plot(
+        [p["confidence"] for p in points],
+        [p["accuracy"] for p in points],
+        marker="o",
+        color="#4c72b0",
+        label="codes shown (proposed and considered)",
+    )
+    for point in points:
+        axes.annotate(str(point["codes"]), (point["confidence"], point["accuracy"]), fontsize=7)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("confidence")
+    axes.set_ylabel("share correct")
+    ece = calibration.get("expected_calibration_error", 0.0)
+    axes.set_title(f"Reliability (expected calibration error {ece:.3f})")
+    axes.legend(loc="upper left", fontsize=8)
     return _png(figure)

@@ -64,3 +64,27 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def reliability(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> list[tuple[float, float, int]]:
+    """(mean confidence, share correct, count) per equal-width confidence bin, empty bins
+    left out: the points of a reliability diagram."""
+    filled: dict[int, list[tuple[float, bool]]] = {}
+    for confidence, right in zip(confidences, correct, strict=True):
+        filled.setdefault(min(int(confidence * bins), bins - 1), []).append((confidence, right))
+    points = []
+    for _, items in sorted(filled.items()):
+        mean = sum(c for c, _ in items) / len(items)
+        points.append((mean, sum(r for _, r in items) / len(items), len(items)))
+    return points
+
+
+def expected_calibration_error(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    """Count-weighted mean |share correct - mean confidence| over the reliability bins."""
+    points = reliability(confidences, correct, bins)
+    total = sum(n for _, _, n in points)
+    return sum(n * abs(right - mean) for mean, right, n in points) / total if total else 0.0

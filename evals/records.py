@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from agent.codeset import default_billable
 from agent.models import CodingResult, Span, System, Usage
 from evals.suite import Case, GoldSpan
 from retrieval.records import CodeRecord
@@ -18,6 +19,8 @@ class CodeLookup(Protocol):
     def get(self, code: str, system: str | None = None) -> CodeRecord | None: ...
 
     def source_exists(self, source_id: str) -> bool: ...
+
+    def children(self, code: str, system: str = "cm") -> list[CodeRecord]: ...
 
 
 class PredictedCode(BaseModel):
@@ -31,18 +34,31 @@ class PredictedCode(BaseModel):
     warnings: list[str] = []
 
 
+class ConsideredCode(BaseModel):
+    """A code the agent weighed below its cut-off (ranked after the proposals for MAP)."""
+
+    code: str
+    system: System
+    confidence: float
+
+
 class GoldRecord(BaseModel):
     code: str
     system: System
     valid: bool  # valid and billable in the KB the run used (CodiEsp has Spanish-edition codes)
+    # The billable code of the KB's code set the annotated one carries forward to (R51 ->
+    # R51.9 after R51 was subdivided, T14.90 -> T14.90XA); None when it does not exist there.
+    carried: str | None = None
     evidence: list[GoldSpan] = []
 
 
 class CaseRecord(BaseModel):
     id: str
     predicted: list[PredictedCode]  # ranked by confidence, highest first
+    considered: list[ConsideredCode] = []  # below the cut-off, highest first
     gold: list[GoldRecord]
     principal: str | None = None  # gold
+    must_not: list[str] = []  # gold: codes that must not be proposed
     predicted_principal: str | None = None  # the first-sequenced CM proposal
     spans: int = 0
     spans_valid: int = 0  # quote == chart_text[start:end]
@@ -59,6 +75,18 @@ class CaseRecord(BaseModel):
 def is_billable(store: CodeLookup, code: str, system: System) -> bool:
     record = store.get(code, system)
     return record is not None and record.billable
+
+
+def carried_forward(store: CodeLookup, code: str, system: System) -> str | None:
+    """The code itself when billable; for a CM code that has since become a heading, its
+    unspecified (default) child, with the initial-encounter 7th character where one is
+    needed, as the official conversion of a subdivided code reads; else None."""
+    if is_billable(store, code, system):
+        return code
+    if system != "cm" or store.get(code, system) is None:
+        return None
+    record = default_billable(store, code)  # type: ignore[arg-type]  # a KnowledgeStore
+    return record.code if record is not None else None
 
 
 def case_record(
@@ -85,16 +113,22 @@ def case_record(
             )
             for p in ranked
         ],
+        considered=[
+            ConsideredCode(code=c.code, system=c.system, confidence=c.confidence)
+            for c in sorted(result.considered, key=lambda c: -c.confidence)
+        ],
         gold=[
             GoldRecord(
                 code=g.code,
                 system=g.system,
                 valid=is_billable(store, g.code, g.system),
+                carried=carried_forward(store, g.code, g.system),
                 evidence=g.evidence,
             )
             for g in case.gold
         ],
         principal=case.principal,
+        must_not=case.must_not,
         predicted_principal=first_cm.code if first_cm else None,
         spans=len(spans),
         spans_valid=sum(case.text[s.start : s.end] == s.quote for s in spans),

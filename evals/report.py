@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from evals.chapters import chapter_order
-from evals.figures import f1_by_chapter_png, latency_histogram_png, pr_by_threshold_png
+from evals.figures import (
+    f1_by_chapter_png,
+    latency_histogram_png,
+    pr_by_threshold_png,
+    reliability_png,
+)
 from evals.rundir import Run, load_run
 from evals.scoring import case_f1, f1_by_chapter, gold, pr_by_threshold, ranked, score_run
 
@@ -37,9 +42,21 @@ def format_value(name: str, value: Any) -> str:
     return str(value)
 
 
-_HEADLINE = ("precision", "recall", "f1", "macro_f1", "map", "category_f1", "gold_codes")
+_HEADLINE = (
+    "precision",
+    "recall",
+    "f1",
+    "macro_f1",
+    "map",
+    "ranked_map",
+    "category_f1",
+    "gold_codes",
+)
 _CHECKS = (
     "gold_not_valid",
+    "must_not_proposed",
+    "first_correct",
+    "nothing_proposed",
     "principal_accuracy",
     "invalid_code_rate",
     "span_validity",
@@ -60,6 +77,7 @@ _RUN_KEYS = (
     "finished",
     "workers",
     "settings",
+    "policy",
 )
 
 
@@ -68,6 +86,10 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
     valid = metrics.get("valid_subset", {})
     rows = [(n, format_value(n, metrics.get(n)), format_value(n, valid.get(n))) for n in _HEADLINE]
     rows += [(n, format_value(n, metrics.get(n)), "") for n in _CHECKS]
+    carried = metrics.get("carried_forward", {})
+    rows.append(("f1, gold carried forward", format_value("f1", carried.get("f1")), ""))
+    ece = metrics.get("calibration", {}).get("expected_calibration_error")
+    rows.append(("expected calibration error", format_value("error_rate", ece), ""))
     latency, tokens = metrics.get("latency_ms", {}), metrics.get("tokens_per_chart", {})
     p50, p95 = latency.get("p50", 0.0), latency.get("p95", 0.0)
     rows.append(("latency p50 / p95 (ms)", f"{p50:.0f} / {p95:.0f}", ""))
@@ -127,6 +149,7 @@ def render_html(run_dir: Path) -> Path:
         _image(f1_by_chapter_png(f1_by_chapter(run.records)), "F1 by ICD-10-CM chapter"),
         _image(pr_by_threshold_png(pr_by_threshold(run.records, run.systems)), "precision-recall"),
         _image(latency_histogram_png([r.latency_ms for r in run.records]), "latency histogram"),
+        _image(reliability_png(metrics["calibration"]), "reliability diagram"),
         "<h2>F1 by ICD-10-CM chapter</h2>",
         _table(("chapter", "precision", "recall", "F1", "gold"), chapter_rows(run)),
         "<h2>Lowest-scoring cases</h2>",

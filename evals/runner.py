@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.chart import build_chart
-from agent.models import Chart, CodingResult
+from agent.models import Chart, CodingResult, Policy
 from evals.records import CaseRecord, CodeLookup, case_record
 from evals.rundir import (
     METRICS_FILE,
@@ -45,7 +45,7 @@ class Agent(Protocol):
     @property
     def kb_release(self) -> str: ...
 
-    def code(self, chart: Chart) -> CodingResult: ...
+    def code(self, chart: Chart, policy: Policy = "claims") -> CodingResult: ...
 
 
 @dataclass
@@ -66,25 +66,31 @@ def run_suite(
     workers: int = 1,
     progress: Progress | None = None,
     info: Mapping[str, Any] | None = None,
+    policy: Policy | None = None,
 ) -> RunSummary:
     """Code every case not yet recorded in `out_dir` and score the run.
 
     `info` goes into run.json as is (proposer, model, settings that matter). An exception
     from the agent stops the run (status "interrupted" in run.json) and is raised again;
-    the finished cases stay on disk and a later call with the same `out_dir` continues."""
+    the finished cases stay on disk and a later call with the same `out_dir` continues.
+    `policy` overrides the suite's own (claims, or mentions for CodiEsp)."""
+    chosen: Policy = policy or suite.policy
     out_dir.mkdir(parents=True, exist_ok=True)
     earlier = _earlier_records(out_dir, suite)
     wanted = {case.case_id for case in suite.cases}
     finished = {record.id for record in earlier if record.id in wanted}
     pending = [case for case in suite.cases if case.case_id not in finished]
     run_info = _start_info(out_dir, suite, agent, workers, info, resumed=len(finished))
+    if read_info_policy(out_dir) not in (None, chosen):
+        raise RunError(f"{out_dir}: holds a run under another coding policy than {chosen!r}")
+    run_info["policy"] = chosen
     write_json(out_dir / RUN_FILE, run_info)
     done = len(finished)
     if progress:
         progress(done, len(suite.cases))
     try:
         with CaseWriter(out_dir) as writer:
-            for record in _coded(pending, agent, workers):
+            for record in _coded(pending, agent, workers, chosen):
                 writer.append(record)
                 done += 1
                 if progress:
@@ -110,20 +116,28 @@ def _earlier_records(out_dir: Path, suite: Suite) -> list[CaseRecord]:
     return read_records(out_dir, repair=True)
 
 
-def code_case(case: Case, agent: Agent) -> CaseRecord:
+def read_info_policy(out_dir: Path) -> str | None:
+    """The policy an earlier run in `out_dir` used (None when there is none)."""
+    if not (out_dir / RUN_FILE).exists():
+        return None
+    policy = read_info(out_dir).get("policy")
+    return str(policy) if policy else None
+
+
+def code_case(case: Case, agent: Agent, policy: Policy = "claims") -> CaseRecord:
     chart = build_chart(case.text, case.meta, chart_id=case.case_id)
     started = time.perf_counter()
-    result = agent.code(chart)
+    result = agent.code(chart, policy)
     latency = (time.perf_counter() - started) * 1000
     return case_record(case, result, latency, agent.searcher.store)
 
 
-def _coded(cases: list[Case], agent: Agent, workers: int) -> Iterator[CaseRecord]:
+def _coded(cases: list[Case], agent: Agent, workers: int, policy: Policy) -> Iterator[CaseRecord]:
     """Records as cases finish. With several workers, the first failure cancels the cases
     not started; those already running are still yielded before the failure is raised."""
     if workers <= 1:
         for case in cases:
-            yield code_case(case, agent)
+            yield code_case(case, agent, policy)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         running: set[Future[CaseRecord]] = set()
@@ -134,7 +148,7 @@ def _coded(cases: list[Case], agent: Agent, workers: int) -> Iterator[CaseRecord
                 following = next(queue, None)
                 if following is None:
                     break
-                running.add(pool.submit(code_case, following, agent))
+                running.add(pool.submit(code_case, following, agent, policy))
             if not running:
                 break
             finished, running = wait(running, return_when=FIRST_COMPLETED)

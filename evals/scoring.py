@@ -9,7 +9,16 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from evals.chapters import chapter_of
-from evals.metrics import PRF, category, mean_average_precision, micro_prf, percentile, prf
+from evals.metrics import (
+    PRF,
+    category,
+    expected_calibration_error,
+    mean_average_precision,
+    micro_prf,
+    percentile,
+    prf,
+    reliability,
+)
 from evals.records import CaseRecord
 
 THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(20))  # 0.0 .. 0.95
@@ -20,8 +29,21 @@ def ranked(record: CaseRecord, systems: Collection[str], floor: float = 0.0) -> 
     return [p.code for p in record.predicted if p.system in systems and p.confidence >= floor]
 
 
+def ranked_list(record: CaseRecord, systems: Collection[str]) -> list[str]:
+    """The proposals, then the codes considered below the cut-off: the ranked list CodiEsp's
+    MAP is defined over (a participant's whole ranked output), where F1 counts proposals."""
+    proposed = ranked(record, systems)
+    return proposed + [c.code for c in record.considered if c.system in systems]
+
+
 def gold(record: CaseRecord, systems: Collection[str], valid_only: bool = False) -> list[str]:
     return [g.code for g in record.gold if g.system in systems and (g.valid or not valid_only)]
+
+
+def carried_gold(record: CaseRecord, systems: Collection[str]) -> list[str]:
+    """Gold codes carried forward to the KB's code set (those that have no successor left out)."""
+    found = [g.carried for g in record.gold if g.system in systems and g.carried]
+    return list(dict.fromkeys(found))
 
 
 def macro_prf(predicted: Sequence[Sequence[str]], reference: Sequence[Sequence[str]]) -> PRF:
@@ -83,6 +105,35 @@ def principal_accuracy(records: Sequence[CaseRecord]) -> tuple[float | None, int
     return right / len(judged), len(judged)
 
 
+def calibration(records: Sequence[CaseRecord], systems: Collection[str]) -> dict[str, Any]:
+    """How well confidence predicts correctness, over every code shown with a confidence
+    (proposals and the codes considered below the cut-off), against the annotated gold."""
+    confidences: list[float] = []
+    correct: list[bool] = []
+    for record in records:
+        reference = set(gold(record, systems))
+        shown = [(p.code, p.system, p.confidence) for p in record.predicted]
+        shown += [(c.code, c.system, c.confidence) for c in record.considered]
+        for code, system, confidence in shown:
+            if system in systems:
+                confidences.append(confidence)
+                correct.append(code in reference)
+    return {
+        "expected_calibration_error": expected_calibration_error(confidences, correct),
+        "reliability": [
+            {"confidence": mean, "accuracy": right, "codes": n}
+            for mean, right, n in reliability(confidences, correct)
+        ],
+    }
+
+
+def must_not_proposed(records: Sequence[CaseRecord]) -> float | None:
+    """Of the codes cases say must not appear, the share that was proposed (lower is better)."""
+    traps = [(r, code) for r in records for code in r.must_not]
+    hits = sum(any(p.code == code for p in r.predicted) for r, code in traps)
+    return share(hits, len(traps))
+
+
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -135,14 +186,27 @@ def score_run(records: Sequence[CaseRecord], systems: Collection[str]) -> dict[s
     """Every metric of a run: annotated gold at the top level, the gold codes valid in the
     KB under "valid_subset", and per code system when the suite scores more than one."""
     predicted = [ranked(r, systems) for r in records]
+    longer = [ranked_list(r, systems) for r in records]
     annotated = [gold(r, systems) for r in records]
     valid = [gold(r, systems, valid_only=True) for r in records]
+    carried = [carried_gold(r, systems) for r in records]
     accuracy, judged = principal_accuracy(records)
     scores: dict[str, Any] = {
         "cases": len(records),
         **code_scores(predicted, annotated),
         "gold_not_valid": sum(len(a) - len(v) for a, v in zip(annotated, valid, strict=True)),
-        "valid_subset": code_scores(predicted, valid),
+        "valid_subset": code_scores(predicted, valid)
+        | {"ranked_map": mean_average_precision(longer, valid)},
+        "ranked_map": mean_average_precision(longer, annotated),
+        "carried_forward": code_scores(predicted, carried)
+        | {"ranked_map": mean_average_precision(longer, carried)},
+        "calibration": calibration(records, systems),
+        "must_not_proposed": must_not_proposed(records),
+        "first_correct": share(
+            sum(bool(p) and p[0] in set(g) for p, g in zip(predicted, annotated, strict=True)),
+            sum(bool(g) for g in annotated),
+        ),
+        "nothing_proposed": share(sum(not p for p in predicted), len(records)),
         "principal_accuracy": accuracy,
         "principal_cases": judged,
         "invalid_code_rate": invalid_code_rate(records),

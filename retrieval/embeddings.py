@@ -36,6 +36,7 @@ class OnnxMiniLMEmbedder:
 
     dimension = 384
     max_tokens = 128
+    batch_rows = 16  # texts per model call, grouped by length
 
     def __init__(self, model_dir: Path, threads: int = 2) -> None:
         import onnxruntime as ort
@@ -66,17 +67,26 @@ class OnnxMiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts))
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
-        mask = np.zeros((len(encodings), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
+        # Texts of similar length share a batch: a batch is padded to its longest text, and
+        # one long sentence would make every short mention in its batch as costly as itself.
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        pooled = np.zeros((len(encodings), self.dimension), dtype=np.float32)
+        for first in range(0, len(order), self.batch_rows):
+            rows = order[first : first + self.batch_rows]
+            pooled[rows] = self._pool([encodings[i].ids for i in rows])
+        return _normalise(pooled)
+
+    def _pool(self, token_ids: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in token_ids)
+        ids = np.zeros((len(token_ids), width), dtype=np.int64)
+        mask = np.zeros((len(token_ids), width), dtype=np.int64)
+        for row, tokens in enumerate(token_ids):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._session.run(None, feeds)[0]
         weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return _normalise(pooled)
+        return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 
 
 class OpenAIEmbedder:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +29,7 @@ EXACT_WEIGHT = 4.0
 # abbreviation queries it ranked better than embedding the query as typed, and as well as
 # embedding both, at the cost of one embedding.
 MAX_READINGS = 3
+VECTOR_CACHE_SIZE = 20_000  # query embeddings kept (384 float32 each: ~30 MB)
 
 
 @dataclass(slots=True)
@@ -95,6 +98,8 @@ class HybridSearcher:
         self._lexical = lexical
         self._vectors = vectors
         self._embedder = embedder
+        self._vector_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vector_lock = threading.Lock()
         self.vocabulary = default_vocabulary() if vocabulary is None else vocabulary
 
     def lookup(self, code: str) -> CodeRecord:
@@ -151,7 +156,7 @@ class HybridSearcher:
                 key = doc.code or doc.source_id
                 add(key, "bm25" + tag, rank, 1.0, (doc.code, doc.source_id, doc.text))
         if vector is None and self._embedder is not None:
-            vector = self._embedder.embed([self._embedded_text(query)])[0]
+            vector = self._vectors_of([self._embedded_text(query)])[0]
         for rank, (vector_code, source) in enumerate(
             self._vector_hits(vector, depth, system, billable_only, chapters, include_guidelines)
         ):
@@ -177,7 +182,25 @@ class HybridSearcher:
         if self._embedder is None or not queries:
             return None
         texts = [self._embedded_text(check_query(q)) for q in queries]
-        return self._embedder.embed(texts)
+        return self._vectors_of(texts)
+
+    def _vectors_of(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings, each text embedded once: charts repeat their mentions ("fever",
+        "pain") and one another's, so recent vectors are kept (a bounded LRU shared by the
+        threads that search)."""
+        assert self._embedder is not None
+        with self._vector_lock:
+            found = {t: self._vector_cache[t] for t in texts if t in self._vector_cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            found.update(zip(missing, self._embedder.embed(missing), strict=True))
+        with self._vector_lock:
+            for text, vector in found.items():
+                self._vector_cache[text] = vector
+                self._vector_cache.move_to_end(text)
+            while len(self._vector_cache) > VECTOR_CACHE_SIZE:
+                self._vector_cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def _exact(self, query: str, system: str | None, billable_only: bool) -> list[tuple[str, str]]:
         matches: list[tuple[str, str]] = []

@@ -20,16 +20,19 @@ def _shared_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The read-only reference files (../shared/data); tests that need them skip without."""
+    """The read-only reference files (../shared/data). Without them a test that needs them
+    skips on a developer machine and fails in CI (CI=true), where they must be present."""
     path = _shared_data_dir()
     if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"reference data not found at {path} (CI must have ../shared/data)")
         pytest.skip(f"reference data not found at {path}")
     return path
 
 
 # The session knowledge base (built once from the real files) is shared by every test package.
 from tests.cli_fixtures import run  # noqa: E402, F401
-from tests.kb_fixtures import built_kb, kb_settings, searcher  # noqa: E402, F401
+from tests.kb_fixtures import built_kb, kb_settings, searcher, trained_settings  # noqa: E402, F401
 
 # Tests never reach a network model (or any other remote host): every connection that is not
 # to this machine fails at once, whichever client library makes it.

@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from api.cli.main import app
 from api.settings import Settings
 from api.wiring import make_embedder, make_searcher
 from retrieval.build import BuildReport, build_knowledge_base
@@ -46,3 +48,31 @@ def built_kb(kb_settings: Settings) -> BuildReport:
 @pytest.fixture(scope="session")
 def searcher(built_kb: BuildReport, kb_settings: Settings) -> HybridSearcher:
     return make_searcher(kb_settings)
+
+
+@pytest.fixture(scope="session")
+def trained_settings(
+    built_kb: BuildReport,
+    kb_settings: Settings,
+    shared_data: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
+    """A home over the session's knowledge base with history learned and the ranker trained
+    by `medcoder learn` on CodiEsp train (~4 min). Its own home, so the other tests keep
+    coding with the untrained agent they were written for.
+
+    MEDCODER_TEST_TRAINED_HOME reuses a home where `medcoder learn` already ran (local
+    iteration only; CI never sets it, so CI always trains)."""
+    prebuilt = os.environ.get("MEDCODER_TEST_TRAINED_HOME")
+    if prebuilt:
+        return Settings(home=Path(prebuilt), data_dir=shared_data)
+    home = tmp_path_factory.mktemp("medcoder-trained")
+    (home / "kb").symlink_to((kb_settings.home / "kb").resolve())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEDCODER_HOME", str(home))
+        patch.setenv("MEDCODER_DATA_DIR", str(shared_data))
+        result = CliRunner().invoke(
+            app, ["learn", "--codiesp", str(shared_data / "codiesp" / "train")]
+        )
+    assert result.exit_code == 0, result.output
+    return Settings(home=home, data_dir=shared_data)

@@ -31,3 +31,13 @@ def test_category_and_percentile() -> None:
     assert category("E11.22") == "E11" and category("0DTJ4ZZ") == "0DT"
     assert percentile([1, 2, 3, 4], 0.5) == pytest.approx(2.5)
     assert percentile([], 0.5) == 0.0
+
+
+def test_reliability_and_expected_calibration_error() -> None:
+    from evals.metrics import expected_calibration_error, reliability
+
+    assert expected_calibration_error([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
+    assert expected_calibration_error([0.9] * 10, [False] * 10) == pytest.approx(0.9)
+    assert expected_calibration_error([], []) == 0.0
+    points = reliability([0.05, 0.15, 0.95, 1.0], [False, True, True, True])
+    assert points == [(0.05, 0.0, 1), (0.15, 1.0, 1), (0.975, 1.0, 2)]

@@ -10,7 +10,6 @@ call of the budget is made without tools, so the model has to answer.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,8 +54,10 @@ LAST_ROUND = "No more tool calls are available. Reply now with the JSON object o
 def make_chat_model(
     base_url: str | None, model: str, api_key: str | None, timeout_s: float, max_retries: int
 ) -> ChatOpenAI:
-    """A deterministic (temperature 0) chat model for OpenAI or an OpenAI-compatible server."""
-    key = api_key or os.environ.get("OPENAI_API_KEY") or (NO_KEY if base_url else None)
+    """A deterministic (temperature 0) chat model for OpenAI or an OpenAI-compatible server;
+    the caller hands in the key (settings read it at the edge), a local server gets a
+    placeholder."""
+    key = api_key or (NO_KEY if base_url else None)
     return ChatOpenAI(
         model=model,
         base_url=base_url,

@@ -1,125 +1,171 @@
-"""The deterministic proposer: a coder's rules over index matches and retrieval scores.
+"""The offline proposer: every candidate code of the chart weighed by the learned ranker.
 
-Which mentions are coded follows the Official Guidelines: negated and family-history
-mentions are not coded as current conditions; uncertain diagnoses are coded as established
-for inpatients (Section II.H / III.C) and not for outpatients (Section IV.H), where the
-symptoms found elsewhere in the note are coded instead; history-of mentions are not coded as
-current conditions. A code found for several mentions gains confidence; a code from the
-diagnoses or assessment sections outranks one from the history of present illness.
+It proposes every concept the chart mentions, each with its assertion (present, negated,
+historical, family, uncertain); which of those a claim carries is the coding policy's
+decision (`agent.rules.apply_policy`), made after every proposer alike. Confidence is the
+ranker's calibrated probability that a coder keeps the code, and the rationale says what drove
+it. Without a trained ranker (no `medcoder learn` yet) the hand-set scores of the lookups rank,
+with the old fixed cut-off.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 
-from agent.models import Candidate, Chart, Citation, Mention, ProposerOutput, RawProposal, Span
+from agent.history import LearnedHistory
+from agent.models import Candidate, Chart, Mention, ProposerOutput, RawProposal
+from agent.ranker import CodeFinding, Ranker, feature_rows, gather
+from agent.ranker.features import SECTION_WEIGHT
+from retrieval.store import KnowledgeStore
 
-SECTION_WEIGHT = {
-    "diagnoses": 1.0,
-    "procedures": 1.0,
-    "assessment": 0.95,
-    "plan": 0.9,
-    "hospital_course": 0.88,
-    "other": 0.85,
-    "hpi": 0.82,
-    "results": 0.78,
-    "exam": 0.75,
-    "ros": 0.6,
-    "history": 0.55,
+# Only for an agent with no trained ranker: the hand-set cut-off it replaced.
+UNTRAINED_MIN_CONFIDENCE = 0.5
+MAX_EVIDENCE = 5
+# A sentence that is a code's title word for word documents that code: no statistics learned
+# from narrative case reports (where that almost never happens) outweigh the statement.
+STATED_CONFIDENCE = 0.95
+# Below the cut-off, the most likely codes are kept as "considered" for the coder to browse.
+MAX_CONSIDERED = 25
+MIN_CONSIDERED_CONFIDENCE = 0.02
+_ROUTE_NAMES = {
+    "index": "Alphabetic Index",
+    "table": "Neoplasm/Drug table",
+    "phrase": "exact title or index phrase",
+    "search": "hybrid search",
 }
-MIN_SCORE = 0.45
-MIN_CONFIDENCE = 0.5
-REPEAT_BONUS = 0.04
-
-
-def skip_reason(mention: Mention, setting: str) -> str | None:
-    """Why a mention is not coded as a current condition, or None when it is."""
-    if mention.negated:
-        return "negated"
-    if mention.family:
-        return "family history"
-    if mention.historical:
-        return "history of"
-    if mention.uncertain and setting == "outpatient":
-        return "uncertain diagnosis in an outpatient encounter (Guidelines IV.H)"
-    return None
 
 
 class OfflineProposer:
-    """Ranks each codable mention's candidates and keeps the best billable one."""
+    """Ranks each candidate code of the chart and keeps those the ranker believes in."""
 
     name = "offline"
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        ranker: Ranker | None = None,
+        history: LearnedHistory | None = None,
+    ) -> None:
+        self.store = store
+        self.ranker = ranker
+        self.history = history
 
     def propose(
         self, chart: Chart, mentions: list[Mention], candidates: list[Candidate]
     ) -> ProposerOutput:
-        by_mention: dict[int, list[Candidate]] = defaultdict(list)
-        for candidate in candidates:
-            by_mention[candidate.mention_index].append(candidate)
-        chosen: dict[str, _Choice] = {}
-        skipped = 0
-        for index, mention in enumerate(mentions):
-            if skip_reason(mention, chart.meta.setting):
-                skipped += 1
-                continue
-            best = _best(by_mention.get(index, []))
-            if best is None:
-                continue
-            confidence = best.score * SECTION_WEIGHT.get(mention.section, 0.8)
-            if confidence < MIN_CONFIDENCE:
-                continue
-            choice = chosen.setdefault(best.code, _Choice(best))
-            choice.add(mention, confidence, best.citations)
-        proposals = [choice.proposal(chart.meta.setting) for choice in chosen.values()]
-        proposals.sort(key=lambda p: -p.confidence)
-        return ProposerOutput(proposals=proposals, notes=[f"{skipped} mentions not coded"])
-
-
-def _best(candidates: list[Candidate]) -> Candidate | None:
-    billable = [c for c in candidates if c.billable and c.score >= MIN_SCORE]
-    return max(billable, key=lambda c: c.score) if billable else None
-
-
-class _Choice:
-    """One code and every mention that led to it."""
-
-    def __init__(self, candidate: Candidate) -> None:
-        self.candidate = candidate
-        self.mentions: list[Mention] = []
-        self.confidence = 0.0
-        self.citations: list[Citation] = []
-
-    def add(self, mention: Mention, confidence: float, citations: list[Citation]) -> None:
-        self.mentions.append(mention)
-        if self.confidence:
-            self.confidence = min(0.99, max(self.confidence, confidence) + REPEAT_BONUS)
+        findings = gather(chart, mentions, candidates, self.history, self.store)
+        if self.ranker is not None:
+            confidences = self.ranker.confidence(feature_rows(findings, mentions, self.history))
+            cutoff = self.ranker.threshold
+            note = "ranked by the learned ranker"
         else:
-            self.confidence = confidence
-        known = {c.source_id for c in self.citations}
-        self.citations += [c for c in citations if c.source_id not in known]
+            confidences = [_untrained_confidence(f, mentions) for f in findings]
+            cutoff = _untrained_cutoff
+            note = "no trained ranker: hand-set lookup scores (run `medcoder learn`)"
+        weighed = sorted(
+            (
+                (f, max(c, STATED_CONFIDENCE) if f.stated else c)
+                for f, c in zip(findings, confidences, strict=True)
+                if f.evidence
+            ),
+            key=lambda item: -item[1],
+        )
+        kept = [(f, c) for f, c in weighed if c >= cutoff(f.system)]
+        below = [(f, c) for f, c in weighed if MIN_CONSIDERED_CONFIDENCE <= c < cutoff(f.system)]
+        proposals = [self._proposal(f, c, mentions) for f, c in kept]
+        principal = principal_choice([f for f, _ in kept], mentions)
+        for proposal in proposals:
+            proposal.principal = proposal.code == principal
+        return ProposerOutput(
+            proposals=proposals,
+            considered=[self._proposal(f, c, mentions) for f, c in below[:MAX_CONSIDERED]],
+            notes=[f"{note}; {len(proposals)} of {len(findings)} candidate codes kept"],
+        )
 
-    def proposal(self, setting: str) -> RawProposal:
-        first = self.mentions[0]
-        route = self.citations[0].label if self.citations else "search"
-        uncertain = (
-            " (uncertain; coded as established for an inpatient, Guidelines II.H)"
-            if (first.uncertain and setting == "inpatient")
-            else ""
-        )
-        rationale = (
-            f'"{first.text}" in the {first.section.replace("_", " ")} section{uncertain}; '
-            f"{route}; confirmed in the Tabular as {self.candidate.code} "
-            f"{self.candidate.title}."
-        )
-        evidence: list[Span] = []
-        for mention in self.mentions:
-            if mention.span not in evidence:
-                evidence.append(mention.span)
+    def _proposal(
+        self, finding: CodeFinding, confidence: float, mentions: Sequence[Mention]
+    ) -> RawProposal:
         return RawProposal(
-            code=self.candidate.code,
-            evidence=evidence[:5],
-            citations=self.citations,
-            rationale=rationale,
-            confidence=round(self.confidence, 4),
-            principal=False,
+            code=finding.code,
+            evidence=finding.evidence[:MAX_EVIDENCE],
+            citations=finding.citations,
+            rationale=rationale(finding, confidence, mentions, self.history),
+            confidence=round(confidence, 4),
+            assertion=finding.assertion,
         )
+
+
+# Where the physician states the diagnoses, in the order a principal is looked for: the
+# discharge / final diagnosis list first, then the assessment, the course, the reason for
+# admission; the first diagnosis listed there is the one the physician puts first.
+_PRINCIPAL_SECTIONS = ("diagnoses", "assessment", "hospital_course", "plan", "hpi", "other")
+
+
+def principal_choice(findings: Sequence[CodeFinding], mentions: Sequence[Mention]) -> str | None:
+    """The diagnosis to sequence first (Guidelines II, IV.A): a definitive diagnosis before
+    a symptom or status code (II.A, IV.D), then the one stated first in the diagnosis list,
+    the assessment, the course or the reason for admission, in that order."""
+
+    def where(finding: CodeFinding) -> tuple[int, int, int, int]:
+        definitive = 0 if finding.code[0] not in "RZVWXY" else 1
+        places = [
+            (_PRINCIPAL_SECTIONS.index(m.section), m.span.start)
+            for m in (mentions[i] for i in finding.mentions)
+            if m.section in _PRINCIPAL_SECTIONS
+        ]
+        section, start = min(places, default=(len(_PRINCIPAL_SECTIONS), 0))
+        return (definitive, section, start, -len(finding.mentions))
+
+    diagnoses = [
+        f for f in findings if f.system == "cm" and f.assertion in ("present", "uncertain")
+    ]
+    return min(diagnoses, key=where).code if diagnoses else None
+
+
+def _untrained_confidence(finding: CodeFinding, mentions: Sequence[Mention]) -> float:
+    """The old rule: each mention's best-scored candidate only, weighed by its section."""
+    if finding.best_mention is None or finding.rank_in_mention > 0:
+        return 0.0
+    section = mentions[finding.best_mention].section
+    repeats = 0.04 * (len(finding.mentions) - 1)
+    return min(0.99, finding.best_score * SECTION_WEIGHT.get(section, 0.8) + repeats)
+
+
+def _untrained_cutoff(system: str) -> float:
+    return UNTRAINED_MIN_CONFIDENCE
+
+
+def rationale(
+    finding: CodeFinding,
+    confidence: float,
+    mentions: Sequence[Mention],
+    history: LearnedHistory | None,
+) -> str:
+    """What the chart says, how the code was found, and what drove the confidence."""
+    parts: list[str] = []
+    if finding.best_mention is not None:
+        mention = mentions[finding.best_mention]
+        where = mention.section.replace("_", " ")
+        times = f" ({len(finding.mentions)} mentions)" if len(finding.mentions) > 1 else ""
+        parts.append(f'"{mention.text}" in the {where} section{times}')
+    elif finding.evidence:
+        parts.append(f'"{finding.evidence[0].quote}"')
+    routes = [
+        f"{_ROUTE_NAMES[r]} {s:.2f}" for r, s in sorted(finding.routes.items(), key=lambda x: -x[1])
+    ]
+    if routes:
+        parts.append("found by " + ", ".join(routes))
+    association = finding.association
+    if association is not None and finding.gram is not None:
+        parts.append(
+            f'coded charts with "{finding.gram.key}" carried {finding.code} '
+            f"{association.strength:.0%} of the time ({association.support} charts)"
+        )
+    if history is not None and history.charts:
+        parts.append(f"{finding.code} is on {history.prior(finding.code):.1%} of coded charts")
+    if finding.stated:
+        parts.append("the chart states its title word for word")
+    if finding.assertion != "present":
+        parts.append(f"assertion: {finding.assertion}")
+    parts.append(f"confidence {confidence:.2f}")
+    return "; ".join(parts) + f"; Tabular: {finding.code} {finding.title}."

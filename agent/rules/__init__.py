@@ -12,6 +12,7 @@ ICD-10-CM Official Guidelines section it implements.
 - `commit` the problems of a code set at commit, as blockers and warnings
 - `policy` which asserted concepts are coded: claims (the Guidelines) or mentions
 - `history_codes` a past or a relative's condition as its history Z code (I.C.21.c.4)
+- `combination` hypertension with HF / CKD (I.C.9.a), diabetes with (I.A.15)
 - `integral` signs and symptoms a coded diagnosis includes (I.B.4-5, I.C.18.b)
 
 Other packages import from here only, never from the modules.
@@ -19,6 +20,7 @@ Other packages import from here only, never from the modules.
 
 from agent.rules.code_first import Requirement, requirements
 from agent.rules.codes import code_problem, code_set_name, resolve_code
+from agent.rules.combination import combine
 from agent.rules.commit import CommitCode, Problem, Severity, commit_problems
 from agent.rules.notes import excludes1_with, is_manifestation
 from agent.rules.policy import apply_policy
@@ -33,6 +35,7 @@ __all__ = [
     "apply_policy",
     "code_problem",
     "code_set_name",
+    "combine",
     "commit_problems",
     "excludes1_with",
     "is_manifestation",

@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from agent.codeset import default_billable
 from agent.rules.guidelines import UNSPECIFIED, UNSPECIFIED_CODES, cite
 from retrieval.records import CodeRecord
+from retrieval.store import KnowledgeStore
 
 _WORD = re.compile(r"[a-z0-9]+")
 _WITHOUT = re.compile(r"\bwithout\b[^,]*")
@@ -68,3 +70,22 @@ def same_category_reason(unspecified: CodeRecord, specific: CodeRecord) -> str:
         f"{specific.code} ({specific.title}) in category {specific.code[:3]}: code the more "
         f"specific one only {cite(UNSPECIFIED, UNSPECIFIED_CODES)}"
     )
+
+
+def category_default_conflicts(
+    records: Sequence[CodeRecord], store: KnowledgeStore
+) -> dict[str, str]:
+    """The category's own unspecified code (the one the index gives with no detail: I25.9,
+    N50.9, F32.9) beside any other code of the category: the other code, even one with an
+    unspecified part of its own (M54.50 beside M54.9), says more, so the category's goes."""
+    dropped: dict[str, str] = {}
+    for record in records:
+        if record.system != "cm" or "unspecified" not in record.title.lower():
+            continue
+        default = default_billable(store, record.code[:3])
+        if default is None or default.code != record.code:
+            continue
+        specific = [r for r in records if r.code != record.code and r.code[:3] == record.code[:3]]
+        if specific:
+            dropped[record.code] = same_category_reason(record, specific[0])
+    return dropped

@@ -28,7 +28,7 @@ from agent.rules.guidelines import DOCUMENTATION, cite
 from agent.rules.integral import integral_symptoms
 from agent.rules.mce import mce_conflicts
 from agent.rules.notes import Notes, excludes1_conflicts, must_precede
-from agent.rules.same_category import same_category_conflicts
+from agent.rules.same_category import category_default_conflicts, same_category_conflicts
 from agent.rules.sequencing import Ranked, principal_blocker, sequence
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
@@ -184,7 +184,8 @@ def evidence_problem(draft: _Draft, chart_text: str) -> str | None:
 
 def _same_category(drafts: Sequence[_Draft], store: KnowledgeStore) -> dict[str, str]:
     """An unspecified code beside a more specific one of its category (I.A.9.b, I.B.18)."""
-    return same_category_conflicts([d.record for d in drafts if d.record and d.system == "cm"])
+    records = [d.record for d in drafts if d.record and d.system == "cm"]
+    return same_category_conflicts(records) | category_default_conflicts(records, store)
 
 
 def _integral(drafts: Sequence[_Draft], store: KnowledgeStore) -> dict[str, str]:

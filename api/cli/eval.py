@@ -11,11 +11,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.models import ChartError
+from agent.models import ChartError, Policy
 from agent.proposers.base import ProposerError
 from api.cli.common import console, errors, fail, load_settings, user_errors
 from api.settings import Settings
-from api.wiring import make_agent
+from api.wiring import load_history, load_ranker, make_agent
 from evals.compare import compare_runs, delta, lower_is_better
 from evals.report import chapter_rows, format_value, render_html, summary_rows, worst_cases
 from evals.rundir import Run, RunError, load_run
@@ -60,6 +60,10 @@ def run_command(
         int | None, typer.Option(min=1, help="Charts coded at once (default 1 offline, 4 llm).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the CodiEsp / desc2code sample.")] = 2026,
+    policy: Annotated[
+        Literal["claims", "mentions"] | None,
+        typer.Option(help="Coding policy (default: mentions for CodiEsp, claims otherwise)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Code every case of SUITE, score it and write a run directory (run.json, cases.jsonl)."""
@@ -75,8 +79,8 @@ def run_command(
         loaded = loaded or _load(suite, settings, data, agent.searcher.store, limit, seed)
         mode = agent.proposer.name
         out_dir = out or _default_out(settings, loaded.name)
-        info = _run_info(settings, agent.history is not None, mode, limit, seed)
-        summary = _run(loaded, agent, out_dir, workers or (4 if mode == "llm" else 1), info)
+        info = _run_info(settings, mode, limit, seed)
+        summary = _run(loaded, agent, out_dir, workers or (4 if mode == "llm" else 1), info, policy)
     if as_json:
         print(json.dumps(_json_summary(summary), default=str))
         return
@@ -104,9 +108,7 @@ def _default_out(settings: Settings, suite: str) -> Path:
     return settings.home / "evals" / f"{suite}-{stamp}"
 
 
-def _run_info(
-    settings: Settings, history: bool, mode: str, limit: int | None, seed: int
-) -> dict[str, Any]:
+def _run_info(settings: Settings, mode: str, limit: int | None, seed: int) -> dict[str, Any]:
     """What run.json records about the set-up (never keys or other secrets)."""
     llm = {
         "llm_base_url": settings.llm_base_url,
@@ -119,7 +121,8 @@ def _run_info(
         "model": settings.llm_model if mode == "llm" else None,
         "settings": {
             "embedder": settings.embedder,
-            "history": history,
+            "history": load_history(settings) is not None,
+            "ranker": _ranker_info(settings),
             "limit": limit,
             "seed": seed,
             **(llm if mode == "llm" else {}),
@@ -127,7 +130,23 @@ def _run_info(
     }
 
 
-def _run(suite: Suite, agent: Any, out_dir: Path, workers: int, info: dict[str, Any]) -> RunSummary:
+def _ranker_info(settings: Settings) -> dict[str, Any] | None:
+    """Which trained ranker coded the run (None: hand-set scores)."""
+    ranker = load_ranker(settings)
+    if ranker is None:
+        return None
+    keys = ("source", "kb_release", "charts", "cross_validation", "thresholds")
+    return {key: ranker.info.get(key) for key in keys}
+
+
+def _run(
+    suite: Suite,
+    agent: Any,
+    out_dir: Path,
+    workers: int,
+    info: dict[str, Any],
+    policy: Policy | None = None,
+) -> RunSummary:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -141,7 +160,9 @@ def _run(suite: Suite, agent: Any, out_dir: Path, workers: int, info: dict[str, 
             bar.update(task, completed=done, total=total)
 
         try:
-            return run_suite(suite, agent, out_dir, workers, progress=advance, info=info)
+            return run_suite(
+                suite, agent, out_dir, workers, progress=advance, info=info, policy=policy
+            )
         except RUN_STOPPERS as error:
             fail(f"{error}; finished cases are kept: run again with --out {out_dir} to continue")
         except KeyboardInterrupt:

@@ -113,5 +113,9 @@ def codiesp_suite(
     if limit is not None:
         source += f", {len(cases)} documents sampled with seed {seed}"
     return Suite(
-        name=name or f"codiesp-{label}".rstrip("-"), source=source, cases=cases, systems=systems
+        name=name or f"codiesp-{label}".rstrip("-"),
+        source=source,
+        cases=cases,
+        systems=systems,
+        policy="mentions",  # its annotators coded every concept mentioned, negated ones too
     )

@@ -39,7 +39,13 @@ def test_stdin_and_table_output(run: Invoke) -> None:
     text = (CHARTS / "probable_pneumonia.txt").read_text()
     result = run("code", "-", "--setting", "outpatient", stdin=text)
     assert result.exit_code == 0, result.output
-    assert "R05.9" in result.stdout and "J18.9" not in result.stdout
+    assert "R05.9" in result.stdout
+    # The uncertain pneumonia is not proposed for an outpatient; it is listed as dropped,
+    # with the guideline that drops it.
+    assert "IV.H" in result.stdout
+    payload = json.loads(run("code", "-", "--setting", "outpatient", "--json", stdin=text).stdout)
+    assert "J18.9" not in {p["code"] for p in payload["proposals"]}
+    assert any(d["code"] == "J18.9" and "IV.H" in d["reason"] for d in payload["dropped"])
 
 
 @pytest.mark.parametrize(

@@ -1,38 +1,60 @@
-"""Learning phrase -> code associations from coded charts."""
+"""Learning n-gram -> code associations and code priors from coded charts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from agent.history import CodedChart, HistoryStore, learn
-from retrieval.search import HybridSearcher
+from agent.history import CodedChart, HistoryStore, grams, learn
+
+CHARTS = [
+    CodedChart("a", "Renal colic on the left side. Fever.", ["N23", "R50.9"]),
+    CodedChart("b", "Severe renal colic.", ["N23", "I10"]),
+    CodedChart("c", "Renal colic again; fever.", ["N23"]),
+    CodedChart("d", "Fever of unknown origin.", ["I10"]),
+]
 
 
-def test_learns_consistent_associations_only(searcher: HybridSearcher, tmp_path: Path) -> None:
-    charts = [
-        CodedChart("a", ["renal colic", "fever"], ["N23", "R50.9"]),
-        CodedChart("b", ["renal colic"], ["N23", "I10"]),
-        CodedChart("c", ["renal colic", "fever"], ["N23"]),
-        CodedChart("d", ["fever"], ["I10"]),
-    ]
-    rows = {
-        (phrase, code): (support, strength)
-        for phrase, code, support, strength in learn(charts, searcher.store)
+def test_grams_keep_offsets_and_stop_at_sentence_punctuation() -> None:
+    text = "Renal colics. The pain"
+    found = {(g.key, text[g.start : g.end]) for g in grams(text)}
+    assert ("renal colic", "Renal colics") in found
+    assert ("pain", "pain") in found
+    # No n-gram runs across the full stop; function words never start or end one.
+    assert not any(key.startswith("colic pain") for key, _ in found)
+    assert not any(key.split()[0] == "the" for key, _ in found)
+
+
+def test_learns_supported_associations_and_priors() -> None:
+    history = learn(CHARTS)
+    by_gram = {
+        (key, a.code): (a.support, a.strength)
+        for key, found in history.associations.items()
+        for a in found
     }
-    assert rows[("renal colic", "N23")] == (3, 1.0)
-    # "fever" shares a word with R50.9 but was coded so in only 1 chart: not enough support.
-    assert ("fever", "R50.9") not in rows
-    # No shared word and too rare: "renal colic" does not learn I10.
-    assert ("renal colic", "I10") not in rows
+    assert by_gram[("renal colic", "N23")] == (3, 1.0)
+    # Coded with fever in only one of three charts: below the minimum support.
+    assert ("fever", "R50.9") not in by_gram
+    assert ("fever", "I10") not in by_gram
+    assert by_gram[("colic", "N23")] == (3, 1.0)
+    assert history.charts == 4 and history.prior("N23") == 0.75
+    hits = {(g.key, a.code) for g, a in history.matches("Known renal colic.")}
+    assert ("renal colic", "N23") in hits
+    assert history.codes_for("Renal colic")[0] == ("N23", 1.0)
 
+
+def test_store_round_trip_replaces_a_source(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "history.sqlite")
-    store.replace_source("test", list(learn(charts, searcher.store)))
-    assert store.codes_for("Renal colic") == [("N23", 1.0)]
-    assert store.examples(["renal colic"]) == [
+    store.replace_source("train", learn(CHARTS))
+    store.replace_source("train", learn(CHARTS))  # relearning replaces, never duplicates
+    loaded = store.load()
+    assert loaded.charts == 4 and loaded.code_charts["N23"] == 3
+    assert loaded.codes_for("renal colic") == [("N23", 1.0)]
+    assert loaded.examples(["renal colic"]) == [
         "renal colic -> N23 (chosen in 100% of coded charts)"
     ]
-    store.replace_source("test", [])  # relearning replaces, never duplicates
-    assert store.count() == 0
+    store.replace_source("train", learn([]))
+    assert store.count() == 0 and store.load().charts == 0
+    store.close()
 
 
 def test_learn_refuses_evaluation_splits(tmp_path: Path) -> None:

@@ -19,7 +19,9 @@ CHARTS = Path(__file__).parent / "charts"
 @pytest.fixture(scope="module")
 def agent(searcher: HybridSearcher) -> CodingAgent:
     return CodingAgent(
-        searcher=searcher, lexicon=Lexicon.from_store(searcher.store), proposer=OfflineProposer()
+        searcher=searcher,
+        lexicon=Lexicon.from_store(searcher.store),
+        proposer=OfflineProposer(searcher.store),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.models import Chart, ChartMeta, RawProposal, Span
-from agent.rules import apply_policy, validate_proposals
+from agent.rules import apply_policy, combine, validate_proposals
 from agent.rules.integral import explained_by
 from retrieval.search import HybridSearcher
 
@@ -77,3 +77,25 @@ def test_integral_symptoms_go_under_claims_and_warn_under_mentions(
     assert {p.code for p in mentions} == {"J18.9", "R06.00", "R50.9"}
     dyspnea = next(p for p in mentions if p.code == "R06.00")
     assert any("a claim would drop it" in w for w in dyspnea.warnings)
+
+
+def test_combination_codes_replace_what_they_combine(searcher: HybridSearcher) -> None:
+    def codes(*proposals: RawProposal) -> tuple[list[str], list[str]]:
+        kept, dropped = combine(list(proposals), store=searcher.store, proposer="t")
+        return sorted(p.code for p in kept), sorted(d.code for d in dropped)
+
+    hypertension, failure = raw("I10", "hypertension"), raw("I50.32", "Pneumonia")
+    assert codes(hypertension, failure) == (["I11.0", "I50.32"], ["I10"])
+    assert codes(hypertension, failure, raw("N18.4", "DVT")) == (
+        ["I13.0", "I50.32", "N18.4"],
+        ["I10"],
+    )
+    assert codes(hypertension, raw("N18.6", "DVT"))[0] == ["I12.0", "N18.6"]
+    diabetes = raw("E11.9", "gout")
+    # The CKD stage stays beside E11.22; hyperglycemia is part of E11.65 and goes.
+    assert codes(diabetes, raw("N18.32", "DVT"), raw("R73.9", "fever")) == (
+        ["E11.22", "E11.65", "N18.32"],
+        ["E11.9", "R73.9"],
+    )
+    assert codes(raw("E10.9", "gout"), raw("G62.9", "fever")) == (["E10.42"], ["E10.9", "G62.9"])
+    assert codes(diabetes, raw("J18.9", "Pneumonia")) == (["E11.9", "J18.9"], [])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.models import Chart, Citation, CodingResult, Proposal, Span, Usage
+from agent.models import Chart, Citation, CodingResult, Policy, Proposal, Span, Usage
 from evals.records import CaseRecord, GoldRecord, PredictedCode
 from retrieval.records import CodeRecord
 
@@ -19,6 +19,9 @@ class FakeStore:
 
     def source_exists(self, source_id: str) -> bool:
         return source_id.startswith("tabular:")
+
+    def children(self, code: str, system: str = "cm") -> list[CodeRecord]:
+        return []  # every fake code is a billable leaf
 
 
 @dataclass
@@ -40,7 +43,7 @@ class FakeAgent:
     searcher: FakeSearcher = field(default_factory=FakeSearcher)
     kb_release: str = "test-release"
 
-    def code(self, chart: Chart) -> CodingResult:
+    def code(self, chart: Chart, policy: Policy = "claims") -> CodingResult:
         self.calls.append(chart.chart_id or "")
         if self.fail_on is not None and len(self.calls) == self.fail_on:
             raise Stop(f"stopped at chart {chart.chart_id}")

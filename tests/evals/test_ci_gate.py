@@ -1,9 +1,9 @@
-"""The CI gate: the offline agent on the rules suite and a fixed 25-document CodiEsp dev
-sample must not fall below what it scores today.
+"""The CI gate: the offline agent, with history learned and the ranker trained on CodiEsp train
+by `medcoder learn`, must not fall below what it measures today on the rules suite, a fixed
+25-document CodiEsp dev sample and the whole CodiEsp dev split.
 
-Thresholds sit a little under the values measured with the offline proposer and no coded
-history (CI's knowledge base has none; the agent's history is switched off here so a local
-home with history measures the same). Raise them when the agent gets better."""
+Thresholds sit a little under the values measured on this machine with the same training
+(the numbers in the comments). Raise them when the agent gets better."""
 
 from __future__ import annotations
 
@@ -11,50 +11,80 @@ from pathlib import Path
 
 import pytest
 
+from agent.codeset import default_billable
 from agent.pipeline import CodingAgent
+from agent.rules import excludes1_with
 from api.settings import Settings
-from api.wiring import make_agent
+from api.wiring import load_ranker, make_agent
 from evals.rundir import load_run
 from evals.runner import run_suite
 from evals.scoring import score_run
 from evals.suites import load_suite
-from retrieval.build import BuildReport
 
 
 @pytest.fixture(scope="module")
-def agent(built_kb: BuildReport, kb_settings: Settings) -> CodingAgent:
-    agent = make_agent(kb_settings, "offline")
-    agent.history = None
-    return agent
+def agent(trained_settings: Settings) -> CodingAgent:
+    assert load_ranker(trained_settings) is not None, "medcoder learn saved no ranker"
+    return make_agent(trained_settings, "offline")
 
 
 def test_rules_suite(agent: CodingAgent, tmp_path: Path) -> None:
     metrics = run_suite(load_suite("rules"), agent, tmp_path / "rules").metrics
     assert metrics["invalid_code_rate"] == 0
     assert metrics["span_validity"] == 1.0 and metrics["citation_validity"] == 1.0
-    assert metrics["f1"] >= 0.44  # measured 0.463 (P 0.437, R 0.492; 32 cases, 63 gold codes)
-    assert metrics["map"] >= 0.48  # measured 0.503
-    assert metrics["principal_accuracy"] >= 0.48  # measured 0.517 (15 of 29)
-    assert metrics["by_system"]["pcs"]["recall"] >= 0.6  # measured 0.667 (2 of 3)
+    assert metrics["f1"] >= 0.41  # measured 0.439 (P 0.481, R 0.405; 103 cases, 346 gold)
+    assert metrics["map"] >= 0.28  # measured 0.310
+    assert metrics["principal_accuracy"] >= 0.27  # measured 0.300 (30 of 100)
+    assert metrics["must_not_proposed"] <= 0.18  # measured 0.147 of the codes that must not be
 
 
 def test_codiesp_dev_sample(agent: CodingAgent, shared_data: Path, tmp_path: Path) -> None:
-    split = shared_data / "codiesp" / "dev"
-    if not split.is_dir():
-        pytest.skip(f"no CodiEsp dev split at {split}")
     # 25 documents drawn in code (random.Random(2026).sample of the sorted ids), so no CodiEsp
-    # id or text is stored here; `medcoder eval run codiesp-d --limit 25` runs the same ones.
-    suite = load_suite("codiesp", data=split, limit=25, seed=2026)
-    assert len(suite.cases) == 25
+    # id or text is stored here; `medcoder eval run codiesp --limit 25` runs the same ones.
+    suite = load_suite("codiesp", data=shared_data / "codiesp" / "dev", limit=25, seed=2026)
+    assert len(suite.cases) == 25 and suite.policy == "mentions"
     summary = run_suite(suite, agent, tmp_path / "codiesp")
     records = load_run(summary.run_dir).records
     diagnoses, procedures = score_run(records, ("cm",)), score_run(records, ("pcs",))
     assert summary.metrics["invalid_code_rate"] == 0
     assert summary.metrics["citation_validity"] == 1.0
-    assert diagnoses["f1"] >= 0.40  # measured 0.423 (P 0.562, R 0.339)
-    assert diagnoses["map"] >= 0.27  # measured 0.295
-    assert diagnoses["valid_subset"]["f1"] >= 0.42  # measured 0.447
-    assert procedures["valid_subset"]["recall"] >= 0.05  # measured 0.100 (few valid P codes)
+    assert diagnoses["f1"] >= 0.54  # measured 0.572 (P 0.701, R 0.483)
+    assert diagnoses["ranked_map"] >= 0.47  # measured 0.502 (MAP over the proposals 0.405)
+    assert diagnoses["valid_subset"]["f1"] >= 0.57  # measured 0.603
+    assert diagnoses["calibration"]["expected_calibration_error"] <= 0.07  # measured 0.033
+    assert procedures["valid_subset"]["f1"] >= 0.35  # measured 0.400
+
+
+def test_whole_codiesp_dev_has_no_conflicting_codes(
+    agent: CodingAgent, shared_data: Path, tmp_path: Path
+) -> None:
+    """Over every dev chart coded for a claim, no proposal set holds a category's unspecified
+    code (its default, what the index gives with no detail: I25.9, I50.9, N18.9) beside
+    another code of that category, nor two codes an Excludes1 note keeps apart."""
+    store = agent.searcher.store
+    suite = load_suite("codiesp", data=shared_data / "codiesp" / "dev")
+    summary = run_suite(suite, agent, tmp_path / "dev", policy="claims")
+    records = load_run(summary.run_dir).records
+    assert len(records) == 250
+    problems = []
+    for record in records:
+        codes = [p.code for p in record.predicted if p.system == "cm"]
+        notes = {code: store.notes_with_inherited(code) for code in codes}
+        for code in codes:
+            default = default_billable(store, code[:3])
+            others = [c for c in codes if c != code and c[:3] == code[:3]]
+            if default is None or "unspecified" not in default.title.lower():
+                continue
+            if default.code == code and others:
+                problems.append(f"{record.id}: {code} beside {others}")
+        for i, first in enumerate(codes):
+            for second in codes[i + 1 :]:
+                if excludes1_with(first, second, notes) is not None:
+                    problems.append(f"{record.id}: Excludes1 {first} + {second}")
+    assert not problems, problems[:20]
+    assert summary.metrics["invalid_code_rate"] == 0
+    diagnoses = score_run(records, ("cm",))
+    assert diagnoses["f1"] >= 0.39  # measured 0.414 under claims (0.545 under mentions)
 
 
 def test_rules_gold_codes_are_billable_fy2026_codes(agent: CodingAgent) -> None:

@@ -52,7 +52,7 @@ def test_report_html_embeds_the_figures(tmp_path: Path) -> None:
     path = render_html(run)
     page = path.read_text()
     assert path == run / "report.html"
-    assert page.count('src="data:image/png;base64,') == 3
+    assert page.count('src="data:image/png;base64,') == 4  # chapters, PR, latency, reliability
     assert "F1 by ICD-10-CM chapter" in page and "Lowest-scoring cases" in page
     worst = worst_cases(load_run(run))[0]
     assert worst.id == "y" and worst.missed == ["I10"] and worst.extra == ["E11.9"]

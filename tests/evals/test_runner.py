@@ -40,7 +40,13 @@ def test_run_writes_run_json_and_one_line_per_case(tmp_path: Path) -> None:
     assert len(lines) == 6 and first["id"] == "case-0"
     assert [p["code"] for p in first["predicted"]] == ["I10", "J18.9"]
     assert first["predicted"][0]["confidence"] == 0.9 and first["usage"]["prompt_tokens"] == 100
-    assert first["gold"][0] == {"code": "I10", "system": "cm", "valid": True, "evidence": []}
+    assert first["gold"][0] == {
+        "code": "I10",
+        "system": "cm",
+        "valid": True,
+        "carried": "I10",
+        "evidence": [],
+    }
     assert first["spans_valid"] == first["spans"] == 2 and first["citations_resolved"] == 2
     # every chart proposes I10; odd charts also E11.9: 9 right of 12 proposed, of 12 gold
     assert summary.metrics["precision"] == 0.75 and summary.metrics["recall"] == 0.75

@@ -1,0 +1,90 @@
+"""The learned candidate ranker: gradient-boosted trees over `FEATURES`, calibrated so that a
+confidence of 0.9 is right about nine times in ten, and a cut-off per code system.
+
+The model file is written by `medcoder learn` into the knowledge-base version it was trained
+against (features depend on what that KB's index and search find), with what it was trained
+on and how it measured under cross-validation.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from agent.ranker.features import FEATURES
+
+MODEL_FILE = "ranker.pkl"
+INFO_FILE = "ranker.json"
+
+
+class RankerError(RuntimeError):
+    """A ranker file that cannot be used (missing, corrupt, trained on other features)."""
+
+
+@dataclass
+class Ranker:
+    """Trees + isotonic calibration + per-system thresholds."""
+
+    model: Any  # sklearn HistGradientBoostingClassifier
+    calibration: Any  # sklearn IsotonicRegression over the model's raw probability
+    thresholds: dict[str, float]
+    features: tuple[str, ...] = FEATURES
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def confidence(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """Calibrated probability that each row's code is right."""
+        if not rows:
+            return []
+        # One chart is a small batch: OpenMP threads cost more than they save, and under
+        # load (several requests at once) they spin against each other.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            raw = self.model.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
+        return [float(p) for p in self.calibration.predict(raw)]
+
+    def threshold(self, system: str) -> float:
+        return self.thresholds.get(system, 0.5)
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = directory / f".{MODEL_FILE}.partial"
+        with partial.open("wb") as handle:
+            pickle.dump(
+                {"model": self.model, "calibration": self.calibration, "features": self.features,
+                 "thresholds": self.thresholds},
+                handle,
+            )  # fmt: skip
+        partial.replace(directory / MODEL_FILE)
+        info = {**self.info, "thresholds": self.thresholds, "features": list(self.features)}
+        (directory / INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
+        return directory / MODEL_FILE
+
+    @classmethod
+    def load(cls, directory: Path) -> Ranker:
+        """The ranker saved in `directory`; RankerError when there is none or it is unusable.
+
+        The file is a pickle written by this machine's own `medcoder learn`, inside
+        MEDCODER_HOME; it is never read from anywhere a user uploads to."""
+        path = directory / MODEL_FILE
+        if not path.is_file():
+            raise RankerError(f"no ranker at {path}; run `medcoder learn`")
+        try:
+            with path.open("rb") as handle:
+                saved = pickle.load(handle)
+            info = json.loads((directory / INFO_FILE).read_text())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError) as error:
+            raise RankerError(
+                f"{path}: unreadable ranker ({error}); run `medcoder learn`"
+            ) from None
+        if tuple(saved["features"]) != FEATURES:
+            raise RankerError(
+                f"{path}: trained on other features than this version computes; "
+                "run `medcoder learn` again"
+            )
+        return cls(saved["model"], saved["calibration"], saved["thresholds"], FEATURES, info)

@@ -1,0 +1,121 @@
+"""The learned ranker: trained on coded charts, it must rank held-out charts' gold codes above
+the rest, survive a save and load, and refuse files it cannot trust."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from agent.candidates import find_candidates
+from agent.chart import build_chart
+from agent.history import learn
+from agent.lexicon import Lexicon
+from agent.mentions import find_mentions
+from agent.models import ChartMeta
+from agent.proposers.offline import OfflineProposer
+from agent.ranker import (
+    Ranker,
+    RankerError,
+    TrainingChart,
+    coded_charts,
+    feature_rows,
+    fit_ranker,
+    gather,
+)
+from evals.suites.codiesp import load_codiesp
+from retrieval.search import HybridSearcher
+
+
+@pytest.fixture(scope="module")
+def charts(searcher: HybridSearcher, shared_data: Path) -> list[TrainingChart]:
+    """100 CodiEsp train charts with what the agent finds in them (gold kept if billable)."""
+    lexicon = Lexicon.from_store(searcher.store)
+    found = []
+    for doc in load_codiesp(shared_data / "codiesp" / "train", limit=100):
+        chart = build_chart(doc.text, ChartMeta(), chart_id=doc.doc_id)
+        mentions = find_mentions(chart, lexicon)
+        candidates = find_candidates(chart, mentions, searcher, lexicon)
+        gold = {c for c in doc.diagnoses + doc.procedures if searcher.store.get(c) is not None}
+        found.append(TrainingChart(chart, mentions, candidates, frozenset(gold)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def trained(
+    charts: list[TrainingChart], searcher: HybridSearcher
+) -> tuple[Ranker, dict[str, object]]:
+    return fit_ranker(charts[:75], searcher.store, folds=3)
+
+
+def test_held_out_gold_codes_rank_above_the_rest(
+    trained: tuple[Ranker, dict[str, object]],
+    charts: list[TrainingChart],
+    searcher: HybridSearcher,
+) -> None:
+    ranker, info = trained
+    history = learn(coded_charts(charts[:75]))
+    right: list[float] = []
+    wrong: list[float] = []
+    for item in charts[75:]:
+        findings = gather(item.chart, item.mentions, item.candidates, history, searcher.store)
+        scores = ranker.confidence(feature_rows(findings, item.mentions, history))
+        for finding, score in zip(findings, scores, strict=True):
+            (right if finding.code in item.codes else wrong).append(score)
+    assert right and wrong
+    # Probability that a random gold code outranks a random other candidate (AUC).
+    pairs = sum((r > w) + 0.5 * (r == w) for r in right for w in wrong)
+    assert pairs / (len(right) * len(wrong)) > 0.8
+    assert all(0.0 <= s <= 1.0 for s in right + wrong)
+    assert set(ranker.thresholds) == {"cm", "pcs"}
+    assert info["charts"] == 75 and info["folds"] == 3
+
+
+def test_save_load_round_trip_and_refusals(
+    trained: tuple[Ranker, dict[str, object]], tmp_path: Path
+) -> None:
+    ranker, _ = trained
+    ranker.save(tmp_path / "model")
+    loaded = Ranker.load(tmp_path / "model")
+    rows = [[0.5] * len(ranker.features), [0.0] * len(ranker.features)]
+    assert loaded.confidence(rows) == ranker.confidence(rows)
+    assert loaded.thresholds == ranker.thresholds
+    with pytest.raises(RankerError, match="no ranker"):
+        Ranker.load(tmp_path / "missing")
+    (tmp_path / "model" / "ranker.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(RankerError, match="unreadable"):
+        Ranker.load(tmp_path / "model")
+    saved: dict[str, object] = {
+        "model": None,
+        "calibration": None,
+        "features": ["other"],
+        "thresholds": {},
+    }
+    (tmp_path / "model" / "ranker.pkl").write_bytes(pickle.dumps(saved))
+    with pytest.raises(RankerError, match="other features"):
+        Ranker.load(tmp_path / "model")
+
+
+def test_proposer_with_a_ranker_splits_proposed_and_considered(
+    trained: tuple[Ranker, dict[str, object]],
+    charts: list[TrainingChart],
+    searcher: HybridSearcher,
+) -> None:
+    ranker, _ = trained
+    history = learn(coded_charts(charts[:75]))
+    proposer = OfflineProposer(searcher.store, ranker, history)
+    item = charts[80]
+    output = proposer.propose(item.chart, item.mentions, item.candidates)
+    assert output.proposals, "a trained ranker proposes something for a full case report"
+
+    def threshold(code: str) -> float:
+        record = searcher.store.get(code)
+        assert record is not None and record.billable
+        return ranker.threshold(record.system)
+
+    for proposal in output.proposals:
+        assert proposal.confidence >= threshold(proposal.code)
+        assert "confidence" in proposal.rationale and proposal.evidence
+    assert all(c.confidence < threshold(c.code) for c in output.considered)
+    assert not {p.code for p in output.proposals} & {c.code for c in output.considered}

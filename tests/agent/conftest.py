@@ -1,4 +1,4 @@
-"""Fixtures for agent tests: the scripted LLM server and offline tiktoken."""
+"""Fixtures for agent tests: the KB store, the scripted LLM server and offline tiktoken."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ import pytest
 from agent.proposers.llm_prompt import reset_tokenizer
 from api.settings import Settings
 from api.wiring import prepare_tiktoken
+from retrieval.build import BuildReport
+from retrieval.store import KnowledgeStore
 from tests.llm_server import ScriptedLlmServer
+
+
+@pytest.fixture(scope="module")
+def store(built_kb: BuildReport) -> Iterator[KnowledgeStore]:
+    """The session KB's structured store (the vector index is not needed here)."""
+    opened = KnowledgeStore(built_kb.version_dir / "kb.sqlite")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from agent.citations import resolvable_citations, verify_span
 from agent.models import Citation, Span
-from retrieval.build import BuildReport
 from retrieval.store import KnowledgeStore
 
 TEXT = "Assessment: type 2 diabetes.\nPlan: metformin.\nHistory: type 2 diabetes since 2010."
@@ -63,14 +60,6 @@ def test_quotes_not_in_the_chart_are_rejected(quote: str) -> None:
 def test_offsets_past_the_end_do_not_crash() -> None:
     found = verify_span(TEXT, Span(start=500, end=509, quote="metformin"))
     assert found is not None and found.start == TEXT.index("metformin")
-
-
-@pytest.fixture(scope="module")
-def store(built_kb: BuildReport) -> Iterator[KnowledgeStore]:
-    """The session KB's structured store (the vector index is not needed here)."""
-    opened = KnowledgeStore(built_kb.version_dir / "kb.sqlite")
-    yield opened
-    opened.close()
 
 
 def test_resolvable_citations_keep_real_sources_and_warn_about_the_rest(

@@ -4,14 +4,12 @@ classified as blockers or warnings, each citing its guideline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from agent.models import Chart, ChartMeta, Dropped, Proposal, RawProposal, Span, System
 from agent.rules import Problem, commit_problems, requirements, validate_proposals
-from retrieval.build import BuildReport
 from retrieval.store import KnowledgeStore
 
 TEXT = (
@@ -19,13 +17,6 @@ TEXT = (
     "without complications. Hypertensive heart disease with heart failure. "
     "Fracture of the neck of the right femur and of the left femur after a fall."
 )
-
-
-@pytest.fixture(scope="module")
-def store(built_kb: BuildReport) -> Iterator[KnowledgeStore]:
-    opened = KnowledgeStore(built_kb.version_dir / "kb.sqlite")
-    yield opened
-    opened.close()
 
 
 def raw(code: str, evidence: str, confidence: float = 0.8) -> RawProposal:

@@ -3,14 +3,12 @@ valid, billable, evidenced and correctly sequenced codes out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from agent.models import Chart, ChartMeta, Citation, Dropped, Proposal, RawProposal, Span
 from agent.rules import resolve_code, validate_proposals
-from retrieval.build import BuildReport
 from retrieval.store import KnowledgeStore
 
 RELEASE = "ICD-10-CM FY2026 (2026-04); ICD-10-PCS FY2026"
@@ -25,14 +23,6 @@ TEXT = (
     "Progressive fibrosing interstitial lung disease. Anemia of CKD. "
     "Basophilia. Eosinophilia. Genetic leukocyte anomaly."
 )
-
-
-@pytest.fixture(scope="module")
-def store(built_kb: BuildReport) -> Iterator[KnowledgeStore]:
-    """The session KB's structured store (the vector index is not needed here)."""
-    opened = KnowledgeStore(built_kb.version_dir / "kb.sqlite")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.lexical import singular
+
 MAX_N = 4
 MIN_SUPPORT = 2
 MIN_STRENGTH = 0.15
@@ -29,7 +31,6 @@ _STOPWORDS = frozenset(
          "were with without he she his her him patient which who")
     ).split()
 )  # fmt: skip
-_KEEP_S = re.compile(r"(ss|us|is|ys)$")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _BREAK = re.compile(r"[.;:!?()\[\]{}\n]")
 
@@ -45,10 +46,7 @@ class Gram:
 
 
 def _word_key(word: str) -> str:
-    word = word.lower()
-    if len(word) > 3 and word.endswith("s") and not _KEEP_S.search(word):
-        return word[:-1]
-    return word
+    return singular(word.lower())
 
 
 def grams(text: str, max_n: int = MAX_N) -> Iterator[Gram]:

@@ -20,16 +20,16 @@ _STOPWORDS = frozenset(
 _KEEP_S = re.compile(r"(ss|us|is|ys)$")
 
 
+def singular(word: str) -> str:
+    """A light plural strip of a normalised word ("fractures" -> "fracture", "abscess" kept)."""
+    if len(word) > 3 and word.endswith("s") and not _KEEP_S.search(word):
+        return word[:-1]
+    return word
+
+
 def tokenize(text: str) -> list[str]:
-    """Normalised words, minus stopwords, with a light plural strip ("fractures" -> "fracture")."""
-    tokens = []
-    for word in normalise(text).split():
-        if word in _STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not _KEEP_S.search(word):
-            word = word[:-1]
-        tokens.append(word)
-    return tokens
+    """Normalised words, minus stopwords, each singular."""
+    return [singular(word) for word in normalise(text).split() if word not in _STOPWORDS]
 
 
 @dataclass(frozen=True, slots=True)

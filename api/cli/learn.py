@@ -11,14 +11,14 @@ from rich.progress import track
 
 from agent.candidates import find_candidates
 from agent.chart import build_chart
-from agent.codeset import default_billable
 from agent.history import HistoryStore, learn
 from agent.mentions import find_mentions
 from agent.models import ChartMeta
 from agent.ranker import TrainingChart, coded_charts, fit_ranker
-from agent.rules import code_problem, code_set_name, resolve_code
+from agent.rules import resolve_code
 from api.cli.common import console, fail, load_settings, user_errors
 from api.wiring import cached_lexicon, history_path, make_searcher, ranker_dir
+from evals.records import carried_forward
 from evals.suites.codiesp import SuiteError, load_codiesp
 from retrieval.store import KnowledgeStore
 
@@ -48,7 +48,7 @@ def learn_command(
             chart = build_chart(doc.text, ChartMeta(setting="inpatient"), chart_id=doc.doc_id)
             mentions = find_mentions(chart, lexicon)
             candidates = find_candidates(chart, mentions, searcher, lexicon)
-            codes = _billable(doc.diagnoses + doc.procedures, searcher.store, release)
+            codes = _billable(doc.diagnoses + doc.procedures, searcher.store)
             charts.append(TrainingChart(chart, mentions, candidates, codes))
         console.print(f"training the ranker on {len(charts)} charts ({folds}-fold CV) ...")
         ranker, report = fit_ranker(charts, searcher.store, folds=folds)
@@ -75,18 +75,10 @@ def learn_command(
     )
 
 
-def _billable(codes: list[str], store: KnowledgeStore, release: str) -> frozenset[str]:
-    """The gold codes as billable codes of the loaded code set: a code since subdivided, or
-    annotated without its 7th character (CodiEsp's S and T codes), is carried forward to its
-    default child (initial encounter, unspecified), as the eval's carried-forward gold is;
-    left as annotated, every correctly completed injury code would be learned as wrong."""
-    kept = set()
-    for raw in codes:
-        code, system = resolve_code(raw, store)
-        if code_problem(code, system, store, code_set_name(system, release)) is None:
-            kept.add(code)
-        elif system == "cm" and store.get(code, "cm") is not None:
-            record = default_billable(store, code)
-            if record is not None:
-                kept.add(record.code)
-    return frozenset(kept)
+def _billable(codes: list[str], store: KnowledgeStore) -> frozenset[str]:
+    """The gold codes as billable codes of the loaded code set, carried forward as the eval's
+    carried-forward gold is: a code since subdivided, or annotated without its 7th character
+    (CodiEsp's S and T codes), goes to its default child. Left as annotated, every correctly
+    completed injury code would be learned as wrong."""
+    carried = (carried_forward(store, *resolve_code(raw, store)) for raw in codes)
+    return frozenset(code for code in carried if code)

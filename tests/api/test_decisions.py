@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -60,7 +61,7 @@ def test_idempotency_key_replays_instead_of_acting_twice(api: Api) -> None:
 
 def test_bad_bodies_are_422_with_field_paths(api: Api) -> None:
     proposal = api.coded_chart(CHART)[0]
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"action": "approve"}, "body.action"),
         ({"action": "modify", "reason": "more_specific_code"}, "code"),
         ({"action": "modify", "code": "K99.12", "reason": "wrong_code"}, "code"),

@@ -48,7 +48,9 @@ def _code_set(**changes: Any) -> ExportCodeSet:
     return dataclasses.replace(base, **changes)
 
 
-def _resources(bundle: dict[str, Any]) -> tuple[Claim, list[Condition]]:
+def _resources(bundle: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """The claim and the conditions, typed Any: every FHIR element is optional in the models,
+    and the tests below assert the elements are there by reading them."""
     parsed = Bundle.model_validate(bundle)  # validates the whole document against R4
     assert parsed.type == "collection"
     resources = [e.resource for e in parsed.entry or []]

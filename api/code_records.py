@@ -6,7 +6,10 @@ from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 
 
-def code_record_dict(store: KnowledgeStore, record: CodeRecord) -> dict[str, object]:
+def code_record_dict(
+    store: KnowledgeStore, record: CodeRecord, year: int | None = None
+) -> dict[str, object]:
+    """`record` as JSON, its inherited notes those of fiscal `year` (None: the base year)."""
     notes = [
         {
             "kind": n.kind,
@@ -14,7 +17,7 @@ def code_record_dict(store: KnowledgeStore, record: CodeRecord) -> dict[str, obj
             "defined_at": n.defined_at,
             "inherited": n.defined_at != record.code,
         }
-        for n in store.notes_with_inherited(record.code)
+        for n in store.notes_with_inherited(record.code, year=year)
     ]
     entries = [
         {"index": e.index, "path": list(e.path), "source": e.source_id}

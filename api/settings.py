@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         "Default: <data_dir>/models/all-MiniLM-L6-v2-int8, else the model the current KB was "
         "built with, else <home>/models/all-MiniLM-L6-v2-int8.",
     )
+    kb_years: str | None = Field(
+        default=None,
+        description="Fiscal years `kb build` builds, comma-separated (2026,2027); default: "
+        "FY2026 and every later year whose addenda are in the data dir.",
+    )
     embedder: Literal["onnx", "openai"] = Field(
         default="onnx", description="Which embedder the knowledge base uses for vectors."
     )

@@ -36,3 +36,24 @@ class UnknownCodeError(KnowledgeBaseError):
 
 class NoKnowledgeBaseError(KnowledgeBaseError):
     """No knowledge base has been built under MEDCODER_HOME yet."""
+
+
+class UnknownYearError(QueryError):
+    """A fiscal year the knowledge base does not hold."""
+
+    def __init__(self, year: int, held: list[int]) -> None:
+        self.year = year
+        self.held = held
+        years = ", ".join(f"FY{y}" for y in held)
+        super().__init__(f"FY{year} is not in this knowledge base (it holds {years})")
+
+
+class CodeNotInYearError(UnknownCodeError):
+    """A code that exists in another fiscal year of the knowledge base, not in the one asked."""
+
+    def __init__(self, code: str, year: int, reason: str, nearest: list[str]) -> None:
+        self.code = code
+        self.year = year
+        self.reason = reason
+        self.nearest = nearest
+        KnowledgeBaseError.__init__(self, f"{code} is not a code in FY{year}: {reason}")

@@ -13,6 +13,11 @@ from retrieval.errors import NoKnowledgeBaseError
 KEEP_VERSIONS = 2
 
 
+def year_lexical_dir(version_dir: Path, year: int) -> Path:
+    """Where a later fiscal year's lexical indexes live (beside the base year's `lexical/`)."""
+    return version_dir / f"lexical-fy{year}"
+
+
 class KBLayout:
     """``<home>/kb/versions/<id>/`` holds one build each; ``<home>/kb/current`` points to one."""
 

@@ -138,3 +138,43 @@ class MceEdit:
     edit_type: str
     code_type: Literal["D", "P"]
     code: str
+
+
+ChangeAction = Literal["added", "deleted", "revised"]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeChange:
+    """What one fiscal year's addenda did to a code, as the knowledge base applied it.
+
+    A deleted code whose children were added stays as a non-billable heading (`heading`);
+    `replaced_by` names the codes added under it, or added with the same stem (T52.8X1A ->
+    T52.811A, T52.821A, T52.891A: a placeholder X matches any character). A revised code
+    keeps its former title here, where search still finds it.
+    """
+
+    year: int
+    system: System
+    code: str
+    action: ChangeAction
+    title: str
+    former_title: str | None = None
+    replaced_by: tuple[str, ...] = ()
+    heading: bool = False
+    # Not a line of the addenda but what follows from them: a heading whose codes all went.
+    implied: bool = False
+
+    def describe(self) -> str:
+        """One line a coder reads: "I42.0 deleted in FY2027 (now a heading): use I42.00, ..."."""
+        if self.action == "added":
+            return f"{self.code} added in FY{self.year}: {self.title}"
+        if self.action == "revised":
+            return (
+                f"{self.code} revised in FY{self.year}: {self.title!r} "
+                f"(formerly {self.former_title!r})"
+            )
+        state = " (now a non-billable heading)" if self.heading else ""
+        if self.implied:
+            state = " (every code under it was deleted)"
+        use = f": use {', '.join(self.replaced_by)}" if self.replaced_by else ": no replacement"
+        return f"{self.code} deleted in FY{self.year}{state}{use}"

@@ -80,3 +80,42 @@ CREATE TABLE mce_edits (
     code TEXT NOT NULL
 );
 CREATE INDEX mce_edits_code ON mce_edits (code);
+-- Fiscal years after the base year (the year `codes` holds): per year, every code whose
+-- record differs from the base year's (added, revised, turned into a heading, or absent with
+-- present = 0), cumulative from the base, so a year's code set is `codes` overlaid with its
+-- rows alone. A few hundred rows a year instead of a copy of 180k codes.
+CREATE TABLE code_overlay (
+    year INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    system TEXT NOT NULL,
+    title TEXT NOT NULL,
+    billable INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    parent TEXT,
+    chapter TEXT,
+    inclusion_terms TEXT NOT NULL,
+    present INTEGER NOT NULL,
+    PRIMARY KEY (year, code, system)
+);
+CREATE INDEX code_overlay_parent ON code_overlay (year, parent, system);
+-- What each year's addenda changed, as applied (replacements of deleted codes resolved).
+CREATE TABLE code_changes (
+    year INTEGER NOT NULL,
+    system TEXT NOT NULL,
+    code TEXT NOT NULL,
+    action TEXT NOT NULL,
+    title TEXT NOT NULL,
+    former_title TEXT,
+    replaced_by TEXT NOT NULL,
+    heading INTEGER NOT NULL,
+    implied INTEGER NOT NULL,
+    PRIMARY KEY (year, system, code)
+);
+-- Exact-lookup phrases of a year's added and revised titles (the base year's are in phrases).
+CREATE TABLE year_phrases (
+    year INTEGER NOT NULL,
+    phrase TEXT NOT NULL,
+    code TEXT NOT NULL,
+    source_id TEXT NOT NULL
+);
+CREATE INDEX year_phrases_phrase ON year_phrases (year, phrase);

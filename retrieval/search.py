@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from retrieval.embeddings import Embedder
-from retrieval.errors import QueryError, UnknownCodeError
+from retrieval.errors import (
+    CodeNotInYearError,
+    KnowledgeBaseError,
+    QueryError,
+    UnknownCodeError,
+    UnknownYearError,
+)
 from retrieval.lexical import LexicalDoc, LexicalIndex
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
@@ -84,7 +90,11 @@ def check_query(query: str) -> str:
 
 
 class HybridSearcher:
-    """Search the knowledge base the way the agent and the CLI need it."""
+    """Search the knowledge base the way the agent and the CLI need it.
+
+    Every lookup and search takes an optional fiscal `year`; None is the base year (FY2026),
+    searched exactly as before fiscal years existed. `year_lexical` holds the lexical
+    indexes of each later year (loaded when first asked for)."""
 
     def __init__(
         self,
@@ -93,25 +103,61 @@ class HybridSearcher:
         vectors: VectorIndex | None,
         embedder: Embedder | None,
         vocabulary: Vocabulary | None = None,
+        year_lexical: Mapping[int, dict[str, LexicalIndex]] | None = None,
     ) -> None:
         self.store = store
         self._lexical = lexical
+        self._year_lexical = year_lexical or {}
+        self._absent: dict[int, frozenset[str]] = {}
         self._vectors = vectors
         self._embedder = embedder
         self._vector_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vector_lock = threading.Lock()
         self.vocabulary = default_vocabulary() if vocabulary is None else vocabulary
 
-    def lookup(self, code: str) -> CodeRecord:
-        """Exact lookup by code; unknown codes raise with the nearest valid ones."""
+    def lookup(self, code: str, year: int | None = None) -> CodeRecord:
+        """Exact lookup by code in fiscal `year`; unknown codes raise with the nearest valid
+        ones, and a code of another year says when it was added or deleted."""
         candidate = code.strip().upper()
         if not candidate or not looks_like_code(candidate):
             raise QueryError(f"{code!r} is not a well-formed ICD-10-CM or ICD-10-PCS code")
         for form in (with_dot(candidate), candidate):
-            record = self.store.get(form)
+            record = self.store.get(form, year=year)
             if record is not None:
                 return record
-        raise UnknownCodeError(with_dot(candidate), self.store.nearest_codes(with_dot(candidate)))
+        nearest = self.store.nearest_codes(with_dot(candidate), year=year)
+        if year is not None:
+            for form in (with_dot(candidate), candidate):
+                reason = self.store.why_absent(form, year)
+                if reason:
+                    raise CodeNotInYearError(form, year, reason, nearest)
+        raise UnknownCodeError(with_dot(candidate), nearest)
+
+    def _checked_year(self, year: int | None) -> int | None:
+        """None for the base year (searched as always), else a later year the KB holds."""
+        if year is None or year == self.store.base_year:
+            return None
+        if year not in self.store.years():
+            raise UnknownYearError(year, self.store.years())
+        return year
+
+    def _lexical_for(self, year: int | None) -> dict[str, LexicalIndex]:
+        if year is None:
+            return self._lexical
+        try:
+            return self._year_lexical[year]
+        except KeyError:
+            raise KnowledgeBaseError(
+                f"this knowledge base has no FY{year} search index; rebuild with "
+                "`medcoder kb build`"
+            ) from None
+
+    def _absent_codes(self, year: int | None) -> frozenset[str]:
+        if year is None:
+            return frozenset()
+        if year not in self._absent:
+            self._absent[year] = frozenset(self.store.absent_codes(year))
+        return self._absent[year]
 
     def search(
         self,
@@ -122,12 +168,16 @@ class HybridSearcher:
         chapters: Sequence[str] | None = None,
         include_guidelines: bool = False,
         vector: np.ndarray | None = None,
+        year: int | None = None,
     ) -> list[Hit]:
-        """Hybrid hits for `query`; `vector` is its embedding when the caller already has it
-        (`query_vectors` embeds many queries in one model call)."""
+        """Hybrid hits for `query` among the codes of fiscal `year` (None: the base year);
+        `vector` is its embedding when the caller already has it (`query_vectors` embeds
+        many queries in one model call)."""
         query = check_query(query)
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
+        year = self._checked_year(year)
+        lexical_indexes = self._lexical_for(year)
         depth = max(50, k * 5)
         fused: dict[str, _Fused] = {}
 
@@ -142,12 +192,12 @@ class HybridSearcher:
         readings = [query, *self.vocabulary.rewrites(query, MAX_READINGS)]
         for n, text in enumerate(readings):
             tag = f"+{n}" if n else ""
-            for rank, (code, source) in enumerate(self._exact(text, system, billable_only)):
+            for rank, (code, source) in enumerate(self._exact(text, system, billable_only, year)):
                 add(code, "exact" + tag, rank, EXACT_WEIGHT * RRF_K, (code, source, text))
             # CM and PCS BM25 scores share one formula and vocabulary style: merge them by score.
             lexical = [
                 result
-                for name, index in self._lexical.items()
+                for name, index in lexical_indexes.items()
                 if not system or name == system
                 for result in index.search(text, depth, billable_only, chapters)
             ]
@@ -158,7 +208,9 @@ class HybridSearcher:
         if vector is None and self._embedder is not None:
             vector = self._vectors_of([self._embedded_text(query)])[0]
         for rank, (vector_code, source) in enumerate(
-            self._vector_hits(vector, depth, system, billable_only, chapters, include_guidelines)
+            self._vector_hits(
+                vector, depth, system, billable_only, chapters, include_guidelines, year
+            )
         ):
             key = vector_code or source
             add(key, "vector", rank, 1.0, (vector_code, source, ""))
@@ -166,7 +218,7 @@ class HybridSearcher:
         # Titles are looked up for the k results only, not for every fused candidate.
         hits = []
         for item in ranked:
-            hit = self._hit(*item.origin)
+            hit = self._hit(*item.origin, year)
             hit.score, hit.ranks = item.score, item.ranks
             hits.append(hit)
         return hits
@@ -202,18 +254,20 @@ class HybridSearcher:
                 self._vector_cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
 
-    def _exact(self, query: str, system: str | None, billable_only: bool) -> list[tuple[str, str]]:
+    def _exact(
+        self, query: str, system: str | None, billable_only: bool, year: int | None = None
+    ) -> list[tuple[str, str]]:
         matches: list[tuple[str, str]] = []
         if looks_like_code(query):
             try:
-                exact = self.lookup(query)
+                exact = self.lookup(query, year)
                 matches.append((exact.code, exact.source_id))
             except (UnknownCodeError, QueryError):
                 pass
-        matches += self.store.phrase_codes(query)
+        matches += self.store.phrase_codes(query, year)
         kept: list[tuple[bool, str, str]] = []
         for code, source in matches:
-            record = self.store.get(code, system_of(source))
+            record = self.store.get(code, system_of(source), year)
             if record is None or (system and record.system != system):
                 continue
             if billable_only and not record.billable:
@@ -243,6 +297,7 @@ class HybridSearcher:
         billable_only: bool,
         chapters: Sequence[str] | None,
         include_guidelines: bool,
+        year: int | None = None,
     ) -> list[tuple[str | None, str]]:
         """(code, source id) of the nearest texts passing the filters, best first."""
         if self._vectors is None or vector is None:
@@ -251,12 +306,13 @@ class HybridSearcher:
         fetch = depth * 3 if (billable_only or chapters) else depth
         seen: set[str] = set()
         hits = []
-        for hit in self._vectors.search(vector, fetch, system):
+        absent = self._absent_codes(year)
+        for hit in self._vectors.search(vector, fetch, system, year):
             key = hit.code or hit.source_id
-            if key in seen or (hit.code is None and not include_guidelines):
+            if key in seen or (hit.code is None and not include_guidelines) or key in absent:
                 continue
             if hit.code is not None and (billable_only or chapters):
-                record = self.store.get(hit.code, system_of(hit.source_id))
+                record = self.store.get(hit.code, system_of(hit.source_id), year)
                 if record is None or (billable_only and not record.billable):
                     continue
                 if chapters and record.chapter not in chapters:
@@ -265,8 +321,8 @@ class HybridSearcher:
             hits.append((hit.code, hit.source_id))
         return hits[:depth]
 
-    def _hit(self, code: str | None, source: str, matched: str) -> Hit:
-        record = self.store.get(code, system_of(source)) if code else None
+    def _hit(self, code: str | None, source: str, matched: str, year: int | None = None) -> Hit:
+        record = self.store.get(code, system_of(source), year) if code else None
         if record is not None:
             return Hit(
                 code,

@@ -11,6 +11,7 @@ from typing import Any
 
 from retrieval.records import CodeRecord, Guideline, IndexEntry, Note, TableRow
 from retrieval.store_writer import path_key
+from retrieval.store_years import FiscalYearQueries
 from retrieval.text import normalise, spelling_variants
 
 
@@ -75,7 +76,7 @@ def _comma_splits(text: str) -> list[tuple[str, ...]]:
     return splits
 
 
-class KnowledgeStore:
+class KnowledgeStore(FiscalYearQueries):
     """Read-only, thread-safe access to codes, notes, index entries, tables and guidelines."""
 
     def __init__(self, path: Path) -> None:
@@ -91,16 +92,22 @@ class KnowledgeStore:
     def meta(self) -> dict[str, Any]:
         return {r["key"]: json.loads(r["value"]) for r in self._rows("SELECT * FROM meta")}
 
-    def get(self, code: str, system: str | None = None) -> CodeRecord | None:
-        """The record of `code`; a name both systems use (B00) resolves to CM unless asked."""
-        sql = "SELECT * FROM codes WHERE code = ?"
-        params: tuple[str, ...] = (code,)
+    def get(
+        self, code: str, system: str | None = None, year: int | None = None
+    ) -> CodeRecord | None:
+        """The record of `code` in fiscal `year` (None: the base year, FY2026); a name both
+        systems use (B00) resolves to CM unless asked."""
+        where, params = "code = ?", [code]
         if system:
-            sql, params = sql + " AND system = ?", (code, system)
-        rows = self._rows(sql + " ORDER BY system", params)
+            where, params = where + " AND system = ?", [code, system]
+        rows = self._code_rows(where, params, year, "ORDER BY system")
         if not rows:
             return None
         return _code(rows[0], self.own_notes(code, rows[0]["system"]))
+
+    def is_billable(self, code: str, system: str = "cm", year: int | None = None) -> bool:
+        record = self.get(code, system, year)
+        return record is not None and record.billable
 
     def own_notes(self, code: str, system: str = "cm") -> tuple[Note, ...]:
         rows = self._rows(
@@ -109,34 +116,46 @@ class KnowledgeStore:
         )
         return tuple(Note(r["kind"], r["text"], code) for r in rows)
 
-    def lineage(self, code: str) -> list[CodeRecord]:
-        """The code and its ancestors, nearest first."""
+    def lineage(
+        self, code: str, system: str | None = None, year: int | None = None
+    ) -> list[CodeRecord]:
+        """The code and its ancestors, nearest first (a code added in a later year hangs
+        under its nearest existing ancestor, whose notes it inherits)."""
         chain: list[CodeRecord] = []
-        record = self.get(code)
+        record = self.get(code, system, year)
         while record is not None and record not in chain:
             chain.append(record)
-            record = self.get(record.parent, record.system) if record.parent else None
+            record = self.get(record.parent, record.system, year) if record.parent else None
         return chain
 
-    def notes_with_inherited(self, code: str) -> list[Note]:
+    def notes_with_inherited(
+        self, code: str, system: str | None = None, year: int | None = None
+    ) -> list[Note]:
         """Own notes first, then those of each ancestor (their `defined_at` marks them)."""
-        return [note for record in self.lineage(code) for note in record.notes]
+        return [note for record in self.lineage(code, system, year) for note in record.notes]
 
-    def children(self, code: str, system: str = "cm") -> list[CodeRecord]:
-        rows = self._rows("SELECT * FROM codes WHERE parent = ? AND system = ?", (code, system))
+    def children(self, code: str, system: str = "cm", year: int | None = None) -> list[CodeRecord]:
+        rows = self._code_rows("parent = ? AND system = ?", (code, system), year)
         return [_code(r) for r in rows]
 
-    def codes_with_prefix(self, prefix: str, limit: int = 50) -> list[CodeRecord]:
-        rows = self._rows(
-            "SELECT * FROM codes WHERE code >= ? AND code < ? ORDER BY code LIMIT ?",
-            (prefix, prefix + "\uffff", limit),
+    def codes_with_prefix(
+        self, prefix: str, limit: int = 50, year: int | None = None
+    ) -> list[CodeRecord]:
+        rows = self._code_rows(
+            "code >= ? AND code < ?",
+            (prefix, prefix + "\uffff"),
+            year,
+            "ORDER BY code LIMIT ?",
+            (limit,),
         )
         return [_code(r) for r in rows]
 
-    def nearest_codes(self, code: str, limit: int = 5) -> list[str]:
+    def nearest_codes(self, code: str, limit: int = 5, year: int | None = None) -> list[str]:
         """Valid codes sharing the longest prefix with `code` (for "did you mean")."""
         for length in range(len(code) - 1, 0, -1):
-            found = [r.code for r in self.codes_with_prefix(code[:length], limit * 4) if r.billable]
+            found = [
+                r.code for r in self.codes_with_prefix(code[:length], limit * 4, year) if r.billable
+            ]
             if found:
                 return found[:limit]
         return []
@@ -234,9 +253,19 @@ class KnowledgeStore:
         )
         return _table_row(rows[0]) if rows else None
 
-    def phrase_codes(self, phrase: str) -> list[tuple[str, str]]:
+    def phrase_codes(self, phrase: str, year: int | None = None) -> list[tuple[str, str]]:
+        """(code, source id) of the titles, inclusion terms and index paths reading `phrase`,
+        kept to the codes of fiscal `year`."""
+        key = normalise(phrase)
+        overlay = self._overlay_year(year)
+        if overlay is None:
+            rows = self._rows("SELECT code, source_id FROM phrases WHERE phrase = ?", (key,))
+            return [(r["code"], r["source_id"]) for r in rows]
         rows = self._rows(
-            "SELECT code, source_id FROM phrases WHERE phrase = ?", (normalise(phrase),)
+            "SELECT code, source_id FROM (SELECT code, source_id FROM phrases WHERE phrase = ? "
+            "UNION ALL SELECT code, source_id FROM year_phrases WHERE year = ? AND phrase = ?) "
+            "WHERE code NOT IN (SELECT code FROM code_overlay WHERE year = ? AND NOT present)",
+            (key, overlay, key, overlay),
         )
         return [(r["code"], r["source_id"]) for r in rows]
 
@@ -258,9 +287,12 @@ class KnowledgeStore:
             for r in self._rows(sql, params)
         ]
 
-    def source_exists(self, source_id: str) -> bool:
-        """Whether a citation's source id resolves to a record of this KB version."""
+    def source_exists(self, source_id: str, year: int | None = None) -> bool:
+        """Whether a citation's source id resolves to a record of this KB version (a code
+        citation: to a code of fiscal `year`)."""
         kind, _, key = source_id.partition(":")
+        if year is not None and kind in ("tabular", "pcs_table"):
+            return self.get(key, "cm" if kind == "tabular" else "pcs", year) is not None
         queries = {
             "tabular": "SELECT 1 FROM codes WHERE code = ? AND system = 'cm'",
             "pcs_table": "SELECT 1 FROM codes WHERE code = ? AND system = 'pcs'",

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from retrieval.records import (
+    CodeChange,
     CodeRecord,
     Guideline,
     IndexEntry,
@@ -26,12 +27,14 @@ def path_key(path: Iterable[str]) -> str:
 class KnowledgeStoreWriter:
     """Bulk inserts in one transaction; `close()` commits and compacts the file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = True) -> None:
+        """A new store file (`create`), or one written before to add fiscal years to."""
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
-        schema = resources.files("retrieval").joinpath("schema.sql").read_text()
-        self._db.executescript(schema)
+        if create:
+            schema = resources.files("retrieval").joinpath("schema.sql").read_text()
+            self._db.executescript(schema)
 
     def set_meta(self, values: dict[str, object]) -> None:
         self._db.executemany(
@@ -145,6 +148,68 @@ class KnowledgeStoreWriter:
         rows = [(e.edit_type, e.code_type, e.code) for e in edits]
         self._db.executemany("INSERT INTO mce_edits VALUES (?,?,?)", rows)
         return len(rows)
+
+    def add_fiscal_year(
+        self,
+        year: int,
+        previous: int,
+        records: dict[tuple[str, str], CodeRecord | None],
+        changes: list[CodeChange],
+        phrases: list[tuple[str, str, str]],
+    ) -> None:
+        """Overlay rows of `year`: its own differences from `previous`, then the rows
+        `previous` already had (overlays are cumulative from the base year)."""
+        rows: list[tuple[object, ...]] = []
+        for (system, code), record in records.items():
+            if record is None:
+                rows.append((year, code, system, "", 0, "", None, None, "[]", 0))
+                continue
+            rows.append(
+                (
+                    year,
+                    record.code,
+                    record.system,
+                    record.title,
+                    int(record.billable),
+                    record.kind,
+                    record.parent,
+                    record.chapter,
+                    json.dumps(record.inclusion_terms),
+                    1,
+                )
+            )
+        self._db.executemany("INSERT INTO code_overlay VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        self._db.execute(
+            "INSERT OR IGNORE INTO code_overlay SELECT ?, code, system, title, billable, kind, "
+            "parent, chapter, inclusion_terms, present FROM code_overlay WHERE year = ?",
+            (year, previous),
+        )
+        self._db.executemany(
+            "INSERT INTO code_changes VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    c.year,
+                    c.system,
+                    c.code,
+                    c.action,
+                    c.title,
+                    c.former_title,
+                    json.dumps(c.replaced_by),
+                    int(c.heading),
+                    int(c.implied),
+                )
+                for c in changes
+            ],
+        )
+        self._db.execute(
+            "INSERT INTO year_phrases SELECT ?, phrase, code, source_id FROM year_phrases "
+            "WHERE year = ?",
+            (year, previous),
+        )
+        self._db.executemany(
+            "INSERT INTO year_phrases VALUES (?,?,?,?)",
+            [(year, phrase, code, source) for phrase, code, source in phrases],
+        )
 
     def close(self) -> None:
         self._db.commit()

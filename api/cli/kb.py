@@ -13,11 +13,13 @@ from rich.table import Table
 
 from api.cli.common import console, fail, load_settings, user_errors
 from api.cli.render import print_code_record
+from api.code_records import code_record_dict
 from api.wiring import make_embedder, make_searcher
 from retrieval.build import build_knowledge_base
 from retrieval.discover import discover_sources
 from retrieval.errors import KnowledgeBaseError
 from retrieval.layout import KBLayout
+from retrieval.records import CodeChange
 from retrieval.search import HybridSearcher
 
 app = typer.Typer(
@@ -29,6 +31,19 @@ DataDir = Annotated[
     typer.Option("--data-dir", help="Folder with CMS code-set files (env MEDCODER_DATA_DIR)."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Year = Annotated[
+    int | None,
+    typer.Option("--year", help="Fiscal year of the code set (default: FY2026, the base year)."),
+]
+
+
+def _parse_years(text: str | None) -> list[int] | None:
+    if not text or not text.strip():
+        return None
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        fail(f"--years {text!r}: give fiscal years separated by commas, e.g. 2026,2027", 2)
 
 
 @app.command()
@@ -37,15 +52,25 @@ def build(
     guidelines: Annotated[
         Path | None, typer.Option(help="ICD-10-CM Official Guidelines file (PDF or text).")
     ] = None,
+    years: Annotated[
+        str | None,
+        typer.Option(
+            "--years",
+            help="Fiscal years to build, e.g. 2026,2027 (env MEDCODER_KB_YEARS; default: "
+            "every year the data dir has).",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Build a new knowledge-base version and switch to it (the old one stays if this fails)."""
     settings = load_settings(data_dir)
+    wanted = _parse_years(years or settings.kb_years)
     if guidelines is not None and not guidelines.is_file():
         fail(f"--guidelines {guidelines}: no such file")
     sources = discover_sources(settings.data_dir, guidelines)
     for name in sources.missing():
-        console.print(f"[yellow]skipped[/] {name}: not found in --data-dir", highlight=False)
+        why = " (only the base year FY2026 is built)" if name == "addenda" else ""
+        console.print(f"[yellow]skipped[/] {name}: not found in --data-dir{why}", highlight=False)
     with (
         user_errors(),
         Progress(
@@ -63,7 +88,9 @@ def build(
         def progress(step: str, done: int, total: int) -> None:
             bar.update(task, description=step, completed=done, total=max(total, 1))
 
-        report = build_knowledge_base(settings.home, sources, make_embedder(settings), progress)
+        report = build_knowledge_base(
+            settings.home, sources, make_embedder(settings), progress, wanted
+        )
     if as_json:
         print(
             json.dumps(
@@ -72,12 +99,21 @@ def build(
                     "seconds": report.seconds,
                     "counts": report.counts,
                     "skipped": report.skipped,
+                    "years": report.years,
+                    "fiscal_years": report.fiscal_years,
+                    "warnings": report.warnings,
                 }
             )
         )
         return
-    console.print(f"built {report.version_dir.name} in {report.seconds:.0f} s")
+    console.print(
+        f"built {report.version_dir.name} in {report.seconds:.0f} s: "
+        f"{', '.join(f'FY{y}' for y in report.years)}"
+    )
     _print_counts(report.counts)
+    _print_years(report.fiscal_years)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
 
 def _print_counts(counts: dict[str, int]) -> None:
@@ -85,6 +121,33 @@ def _print_counts(counts: dict[str, int]) -> None:
     for name, value in counts.items():
         table.add_row(name.replace("_", " "), f"{value:,}")
     console.print(table)
+
+
+def _print_years(fiscal_years: dict[str, dict[str, object]]) -> None:
+    table = Table("fiscal year", "built from", "CM codes", "CM billable", "PCS codes", "changes")
+    for year, about in fiscal_years.items():
+        counts: dict[str, int] = about.get("counts", {})  # type: ignore[assignment]
+        applied: dict[str, dict[str, int]] = about.get("applied", {})  # type: ignore[assignment]
+        changes = "; ".join(
+            f"{system}: " + ", ".join(f"{n} {what}" for what, n in sorted(c.items()))
+            for system, c in applied.items()
+        )
+        table.add_row(
+            f"FY{year}",
+            str(about.get("built_from", "")),
+            f"{counts.get('cm_codes', 0):,}",
+            f"{counts.get('cm_billable', 0):,}",
+            f"{counts.get('pcs_codes', 0):,}",
+            changes,
+        )
+    console.print(table)
+    for year, about in fiscal_years.items():
+        for line in about.get("unapplied", []):  # type: ignore[attr-defined]
+            console.print(
+                f"  FY{year} addenda line {line['line']} not applied: {line['action']} "
+                f"{line['code']} ({line['reason']})",
+                highlight=False,
+            )
 
 
 @app.command()
@@ -103,16 +166,26 @@ def info(as_json: AsJson = False) -> None:
         f"embedder {manifest['embedder']}"
     )
     for name, source in manifest["sources"].items():
-        console.print(f"  {name}: {source['file']}", highlight=False)
+        own = f"FY{source['year']}" if source.get("year") else "year unknown"
+        console.print(f"  {name} ({own}): {source['file']}", highlight=False)
     if manifest["skipped"]:
         console.print(f"  skipped: {', '.join(manifest['skipped'])}")
     _print_counts(manifest["counts"])
+    if manifest.get("fiscal_years"):
+        _print_years(manifest["fiscal_years"])
+    for warning in manifest.get("warnings", []):
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
 
 def _search_one(
-    searcher: HybridSearcher, query: str, k: int, system: str | None, billable: bool
+    searcher: HybridSearcher,
+    query: str,
+    k: int,
+    system: str | None,
+    billable: bool,
+    year: int | None = None,
 ) -> dict[str, object]:
-    hits = searcher.search(query, k=k, system=system, billable_only=billable)
+    hits = searcher.search(query, k=k, system=system, billable_only=billable, year=year)
     return {"query": query, "hits": [hit.as_dict() for hit in hits]}
 
 
@@ -123,6 +196,7 @@ def search(
     system: Annotated[Literal["cm", "pcs"] | None, typer.Option(help="Code system.")] = None,
     billable: Annotated[bool, typer.Option(help="Billable codes only.")] = False,
     jsonl: Annotated[bool, typer.Option(help="Queries from stdin, one JSON line each.")] = False,
+    year: Year = None,
     as_json: AsJson = False,
 ) -> None:
     """Hybrid (lexical + vector) search over titles, inclusion terms, index paths, guidelines."""
@@ -132,7 +206,7 @@ def search(
     with user_errors():
         searcher = make_searcher(settings)
         if not jsonl:
-            result = _search_one(searcher, query or "", k, system, billable)
+            result = _search_one(searcher, query or "", k, system, billable, year)
             if as_json:
                 print(json.dumps(result))
             else:
@@ -141,7 +215,8 @@ def search(
     failures = 0
     for number, line in enumerate(sys.stdin, start=1):
         try:
-            print(json.dumps(_search_one(searcher, line.strip(), k, system, billable)), flush=True)
+            found = _search_one(searcher, line.strip(), k, system, billable, year)
+            print(json.dumps(found), flush=True)
         except KnowledgeBaseError as error:
             failures += 1
             print(json.dumps({"query": line.rstrip("\n"), "line": number, "error": str(error)}))
@@ -161,14 +236,91 @@ def _print_hits(hits: list[dict[str, object]]) -> None:
 @app.command()
 def code(
     code: Annotated[str, typer.Argument(help="An ICD-10-CM or ICD-10-PCS code.")],
+    year: Year = None,
     as_json: AsJson = False,
 ) -> None:
-    """The full record of a code: notes (inherited ones marked) and index entries to it."""
+    """The full record of a code: notes (inherited ones marked), index entries to it, and
+    with --year what that year's addenda changed (a deleted code names its replacements)."""
     settings = load_settings()
     with user_errors():
         searcher = make_searcher(settings)
-        record = searcher.lookup(code)
-        print_code_record(searcher.store, record, as_json)
+        record = searcher.lookup(code, year)
+        change = (
+            searcher.store.code_change(record.code, record.system, year)
+            if year is not None
+            else None
+        )
+        if as_json:
+            data = code_record_dict(searcher.store, record, year)
+            data["fiscal_year"] = year or searcher.store.base_year
+            data["change"] = _change_dict(change) if change else None
+            print(json.dumps(data, indent=2))
+            return
+        print_code_record(searcher.store, record, as_json, year)
+    if change is not None:
+        console.print(f"[bold]FY{year}:[/] {change.describe()}", highlight=False, soft_wrap=True)
+
+
+def _change_dict(change: CodeChange) -> dict[str, object]:
+    return {
+        "year": change.year,
+        "system": change.system,
+        "code": change.code,
+        "action": change.action,
+        "title": change.title,
+        "former_title": change.former_title,
+        "replaced_by": list(change.replaced_by),
+        "heading": change.heading,
+        "implied": change.implied,
+        "description": change.describe(),
+    }
+
+
+@app.command()
+def diff(
+    from_year: Annotated[int, typer.Argument(help="The earlier fiscal year, e.g. 2026.")],
+    to_year: Annotated[int, typer.Argument(help="The later fiscal year, e.g. 2027.")],
+    system: Annotated[Literal["cm", "pcs"] | None, typer.Option(help="Code system.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The codes added, deleted and revised between two fiscal years."""
+    if from_year >= to_year:
+        fail(f"give the earlier year first: {from_year} is not before {to_year}", 2)
+    settings = load_settings()
+    with user_errors():
+        store = make_searcher(settings).store
+        changes = [c for c in store.changes(from_year, to_year) if not system or c.system == system]
+    if as_json:
+        counts: dict[str, dict[str, int]] = {}
+        for change in changes:
+            per_system = counts.setdefault(change.system, {})
+            # Headings emptied by the deletions are not lines of the addenda: counted apart.
+            action = "implied_deletions" if change.implied else change.action
+            per_system[action] = per_system.get(action, 0) + 1
+        payload = {
+            "from": from_year,
+            "to": to_year,
+            "counts": counts,
+            "changes": [_change_dict(c) for c in changes],
+        }
+        print(json.dumps(payload, indent=2))
+        return
+    table = Table("year", "system", "code", "change", "title", "details")
+    for change in changes:
+        if change.action == "revised":
+            details = f"formerly: {change.former_title}"
+        elif change.action == "deleted":
+            state = "heading; " if change.heading else "implied; " if change.implied else ""
+            details = state + (
+                f"use {', '.join(change.replaced_by)}" if change.replaced_by else "no replacement"
+            )
+        else:
+            details = ""
+        table.add_row(
+            f"FY{change.year}", change.system, change.code, change.action, change.title, details
+        )
+    console.print(table)
+    console.print(f"{len(changes)} changes from FY{from_year} to FY{to_year}")
 
 
 @app.command()

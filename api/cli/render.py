@@ -12,8 +12,10 @@ from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 
 
-def print_code_record(store: KnowledgeStore, record: CodeRecord, as_json: bool) -> None:
-    data = code_record_dict(store, record)
+def print_code_record(
+    store: KnowledgeStore, record: CodeRecord, as_json: bool, year: int | None = None
+) -> None:
+    data = code_record_dict(store, record, year)
     if as_json:
         print(json.dumps(data, indent=2))
         return

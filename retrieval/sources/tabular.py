@@ -15,6 +15,7 @@ from retrieval.records import CodeRecord, Note
 
 # Package metadata: the tabular XML the package ships is the April 1, 2026 update of FY2026.
 CM_RELEASE = "ICD-10-CM FY2026 (2026-04)"
+CM_FISCAL_YEAR = 2026
 
 
 def _kind(code: str) -> str:

@@ -48,7 +48,11 @@ class Ranker:
             raw = self.model.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
         return [float(p) for p in self.calibration.predict(raw)]
 
-    def threshold(self, system: str) -> float:
+    def threshold(self, system: str, policy: str | None = None) -> float:
+        """The cut-off chosen for charts coded under `policy` (when the training charts had
+        enough of that convention), else the one for the code system."""
+        if policy is not None and f"{policy}:{system}" in self.thresholds:
+            return self.thresholds[f"{policy}:{system}"]
         return self.thresholds.get(system, 0.5)
 
     def save(self, directory: Path) -> Path:

@@ -68,8 +68,17 @@ def test_held_out_gold_codes_rank_above_the_rest(
     pairs = sum((r > w) + 0.5 * (r == w) for r in right for w in wrong)
     assert pairs / (len(right) * len(wrong)) > 0.8
     assert all(0.0 <= s <= 1.0 for s in right + wrong)
-    assert set(ranker.thresholds) == {"cm", "pcs"}
+    # CodiEsp charts are one convention: a cut-off per system, and per system for "mentions".
+    assert {"cm", "pcs"} <= set(ranker.thresholds) <= {"cm", "pcs", "mentions:cm", "mentions:pcs"}
     assert info["charts"] == 75 and info["folds"] == 3
+
+
+def test_a_convention_with_its_own_cut_off_uses_it() -> None:
+    ranker = Ranker(None, None, {"cm": 0.3, "pcs": 0.2, "claims:cm": 0.45})
+    assert ranker.threshold("cm", "claims") == 0.45
+    assert ranker.threshold("cm", "mentions") == 0.3
+    assert ranker.threshold("pcs", "claims") == 0.2
+    assert ranker.threshold("cm") == 0.3
 
 
 def test_save_load_round_trip_and_refusals(

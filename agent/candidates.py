@@ -11,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from agent.codeset import default_billable
+from agent.cues import cue_code
 from agent.index_walk import context_words, walk
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
+from agent.rules import history_code, is_chronic
 from agent.tables import pcs_candidates, table_candidates
 from retrieval.records import CodeRecord
 from retrieval.search import HybridSearcher
@@ -21,6 +23,8 @@ from retrieval.store import KnowledgeStore
 from retrieval.text import normalise
 
 INDEX_SCORE = 1.0
+STATUS_SCORE = 0.9
+HISTORY_SCORE = 0.85
 PHRASE_SCORE = 0.95
 # Retrieval alone rarely names the code a coder would pick (measured on CodiEsp train:
 # about 1 in 20 search-only proposals were right), so it ranks below the proposal cut-off.
@@ -55,9 +59,15 @@ def index_candidates(
 
 
 def _candidate(
-    record: CodeRecord, score: float, via: CandidateSource, index: int, citations: list[Citation]
+    record: CodeRecord,
+    score: float,
+    via: CandidateSource,
+    index: int,
+    citations: list[Citation],
+    why: str = "",
 ) -> Candidate:
-    tabular = Citation(source_id=record.source_id, label=f"Tabular: {record.code} {record.title}")
+    label = f"Tabular: {record.code} {record.title}" + (f"; {why}" if why else "")
+    tabular = Citation(source_id=record.source_id, label=label)
     return Candidate(
         code=record.code,
         system=record.system,
@@ -131,12 +141,18 @@ def find_candidates(
     ("CHF" as "congestive heart failure"); the evidence stays the chart's words."""
 
     lookups = [_lookup_wording(chart, m, lexicon) for m in mentions]
-    # One embedding call for every mention's search query instead of one per mention.
-    vectors = searcher.query_vectors([search_query(m, s) for m, s in lookups])
+    # One embedding call for every searched mention's query instead of one per mention
+    # (status cues name their code and are never searched).
+    searched = [i for i, (m, _) in enumerate(lookups) if m.kind != "status"]
+    vectors = searcher.query_vectors([search_query(*lookups[i]) for i in searched])
+    row = {mention: n for n, mention in enumerate(searched)}
     candidates: list[Candidate] = []
     for index, (mention, sentence) in enumerate(lookups):
+        if mention.kind == "status":
+            candidates += status_candidates(chart, searcher.store, mention, index)
+            continue
         merged: dict[str, Candidate] = {}
-        vector = vectors[index] if vectors is not None else None
+        vector = vectors[row[index]] if vectors is not None else None
         pools = [
             index_candidates(searcher.store, mention, index, sentence),
             table_candidates(searcher.store, mention, sentence, index),
@@ -166,14 +182,51 @@ def find_candidates(
                     for c in candidate.citations
                     if c.source_id not in {x.source_id for x in current.citations}
                 ]
-        candidates += sorted(merged.values(), key=lambda c: -c.score)
+        found = sorted(merged.values(), key=lambda c: -c.score)
+        candidates += found + history_candidates(searcher, mention, index, found)
     return candidates
+
+
+def status_candidates(
+    chart: Chart, store: KnowledgeStore, mention: Mention, index: int
+) -> list[Candidate]:
+    """The code a status cue stands for, when the loaded code set has it as billable."""
+    found = cue_code(chart, mention)
+    if found is None:
+        return []
+    cue, code = found
+    record = store.get(code, "cm")
+    if record is None or not record.billable:
+        return []
+    label = f"Cue: {cue.name} (ICD-10-CM Official Guidelines {cue.guideline})"
+    return [_candidate(record, STATUS_SCORE, "status", index, [], label)]
+
+
+def history_candidates(
+    searcher: HybridSearcher, mention: Mention, index: int, found: list[Candidate]
+) -> list[Candidate]:
+    """A relative's condition, or a past one that is not chronic, as its history Z code
+    (I.C.21.c.4): found from the mention's best condition code through the index."""
+    if mention.kind == "procedure" or mention.negated or not (mention.family or mention.historical):
+        return []
+    best = next((c for c in found if c.system == "cm" and c.billable), None)
+    if best is None or (mention.historical and not mention.family and is_chronic(best.code)):
+        return []
+    condition = searcher.store.get(best.code, "cm")
+    if condition is None:
+        return []
+    code = history_code(
+        searcher, condition, mention.text, "family" if mention.family else "personal", search=False
+    )
+    if code is None or code.record.code in {c.code for c in found}:
+        return []
+    return [_candidate(code.record, HISTORY_SCORE, "status", index, [code.citation])]
 
 
 def _lookup_wording(chart: Chart, written: Mention, lexicon: Lexicon | None) -> tuple[Mention, str]:
     """The mention and its sentence as looked up: abbreviations in the code set's wording."""
     sentence = _sentence_text(chart, written)
-    if lexicon is None:
+    if lexicon is None or written.kind == "status":
         return written, sentence
     wording = lexicon.canonical(written.text)
     mention = written.model_copy(update={"text": wording}) if wording else written

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from agent.cues import cue_mentions
 from agent.lexicon import Lexicon
 from agent.models import Chart, Mention, MentionKind, Sentence
 
@@ -124,10 +125,12 @@ class _Trigger:
 
 
 def find_mentions(chart: Chart, lexicon: Lexicon) -> list[Mention]:
-    """Lexicon matches in every sentence, flagged by the context around them."""
+    """Lexicon matches in every sentence, flagged by the context around them, then the
+    status cues (medications, devices, tobacco, BMI, encounter reasons)."""
     mentions: list[Mention] = []
     for sentence in chart.sentences:
         mentions.extend(_sentence_mentions(chart, sentence, lexicon))
+    mentions += cue_mentions(chart, lambda start, end: set(span_flags(chart, start, end)))
     return mentions
 
 

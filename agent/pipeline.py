@@ -20,7 +20,7 @@ from agent.models import (
     ProposerOutput,
 )
 from agent.proposers.base import Proposer, ProposerError
-from agent.rules import apply_policy, combine, resolve_code, validate_proposals
+from agent.rules import apply_policy, combine, companions, resolve_code, validate_proposals
 from retrieval.search import HybridSearcher
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class CodingAgent:
         lap("mentions")
         candidates = find_candidates(chart, mentions, self.searcher, self.lexicon)
         lap("candidates")
-        output, proposer_name, dropped = self._propose(chart, mentions, candidates)
+        output, proposer_name, dropped = self._propose(chart, mentions, candidates, policy)
         lap("propose")
         coded, not_coded = apply_policy(
             output.proposals,
@@ -66,7 +66,10 @@ class CodingAgent:
         )
         if policy == "claims":
             coded, combined = combine(coded, store=self.searcher.store, proposer=proposer_name)
-            not_coded += combined
+            coded, alone = companions(
+                coded, proposer=proposer_name, chart=chart, store=self.searcher.store
+            )
+            not_coded += combined + alone
         proposals, invalid = validate_proposals(
             coded,
             chart=chart,
@@ -111,10 +114,11 @@ class CodingAgent:
         return found
 
     def _propose(
-        self, chart: Chart, mentions: list[Mention], candidates: list[Candidate]
+        self, chart: Chart, mentions: list[Mention], candidates: list[Candidate], policy: Policy
     ) -> tuple[ProposerOutput, str, list[Dropped]]:
         try:
-            return self.proposer.propose(chart, mentions, candidates), self.proposer.name, []
+            output = self.proposer.propose(chart, mentions, candidates, policy=policy)
+            return output, self.proposer.name, []
         except ProposerError as error:
             if self.fallback is None:
                 raise
@@ -131,5 +135,7 @@ class CodingAgent:
                 f"fell back to {self.fallback.name}",
                 proposer=self.proposer.name,
             )
-            output: ProposerOutput = self.fallback.propose(chart, mentions, candidates)
-            return output, self.fallback.name, [note]
+            fallback: ProposerOutput = self.fallback.propose(
+                chart, mentions, candidates, policy=policy
+            )
+            return fallback, self.fallback.name, [note]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agent.models import Candidate, Chart, Mention, ProposerOutput
+from agent.models import Candidate, Chart, Mention, Policy, ProposerOutput
 
 
 class ProposerError(RuntimeError):
@@ -20,5 +20,13 @@ class Proposer(Protocol):
     name: str
 
     def propose(
-        self, chart: Chart, mentions: list[Mention], candidates: list[Candidate]
-    ) -> ProposerOutput: ...
+        self,
+        chart: Chart,
+        mentions: list[Mention],
+        candidates: list[Candidate],
+        *,
+        policy: Policy = "claims",
+    ) -> ProposerOutput:
+        """`policy` is the coding policy the proposals are for; a learned proposer may weigh
+        candidates by it (its training labels follow one convention or the other)."""
+        ...

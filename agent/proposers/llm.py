@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from agent.models import Candidate, Chart, Mention, ProposerOutput, RawProposal, Usage
+from agent.models import Candidate, Chart, Mention, Policy, ProposerOutput, RawProposal, Usage
 from agent.proposers.base import ProposerError
 from agent.proposers.llm_parse import MalformedAnswer, merge, parse_answer, to_proposals
 from agent.proposers.llm_prompt import (
@@ -145,8 +145,15 @@ class LlmProposer:
         )
 
     def propose(
-        self, chart: Chart, mentions: list[Mention], candidates: list[Candidate]
+        self,
+        chart: Chart,
+        mentions: list[Mention],
+        candidates: list[Candidate],
+        *,
+        policy: Policy = "claims",
     ) -> ProposerOutput:
+        # The model reports every concept with its assertion; which of them a claim carries
+        # is the policy's decision after every proposer alike, so `policy` changes nothing here.
         meter = Meter(self.price_per_1k)
         notes: list[str] = []
         groups: list[list[RawProposal]] = []

@@ -10,10 +10,10 @@ with the old fixed cut-off.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agent.history import LearnedHistory
-from agent.models import Candidate, Chart, Mention, ProposerOutput, RawProposal
+from agent.models import Candidate, Chart, Mention, Policy, ProposerOutput, RawProposal
 from agent.ranker import CodeFinding, Ranker, feature_rows, gather
 from agent.ranker.features import SECTION_WEIGHT
 from retrieval.store import KnowledgeStore
@@ -32,6 +32,7 @@ _ROUTE_NAMES = {
     "table": "Neoplasm/Drug table",
     "phrase": "exact title or index phrase",
     "search": "hybrid search",
+    "status": "status cue (medication, device, tobacco, BMI, visit reason) or history code",
 }
 
 
@@ -51,12 +52,22 @@ class OfflineProposer:
         self.history = history
 
     def propose(
-        self, chart: Chart, mentions: list[Mention], candidates: list[Candidate]
+        self,
+        chart: Chart,
+        mentions: list[Mention],
+        candidates: list[Candidate],
+        *,
+        policy: Policy = "claims",
     ) -> ProposerOutput:
         findings = gather(chart, mentions, candidates, self.history, self.store)
         if self.ranker is not None:
-            confidences = self.ranker.confidence(feature_rows(findings, mentions, self.history))
-            cutoff = self.ranker.threshold
+            ranker = self.ranker
+            rows = feature_rows(findings, mentions, self.history)
+            confidences = ranker.confidence(rows)
+
+            def cutoff(system: str) -> float:
+                return ranker.threshold(system, policy)
+
             note = "ranked by the learned ranker"
         else:
             confidences = [_untrained_confidence(f, mentions) for f in findings]
@@ -71,8 +82,19 @@ class OfflineProposer:
             key=lambda item: -item[1],
         )
         kept = [(f, c) for f, c in weighed if c >= cutoff(f.system)]
-        below = [(f, c) for f, c in weighed if MIN_CONSIDERED_CONFIDENCE <= c < cutoff(f.system)]
+        lone = _lone_diagnosis(weighed, kept, cutoff)
+        kept += [lone] if lone else []
+        below = [
+            (f, c)
+            for f, c in weighed
+            if MIN_CONSIDERED_CONFIDENCE <= c < cutoff(f.system) and (f, c) != lone
+        ]
         proposals = [self._proposal(f, c, mentions) for f, c in kept]
+        if lone is not None:
+            proposals[-1].rationale += (
+                f" Proposed below the cut-off {cutoff('cm'):.2f} because no diagnosis reached "
+                "it: every chart has a principal or first-listed diagnosis; check this one."
+            )
         principal = principal_choice([f for f, _ in kept], mentions)
         for proposal in proposals:
             proposal.principal = proposal.code == principal
@@ -93,6 +115,22 @@ class OfflineProposer:
             confidence=round(confidence, 4),
             assertion=finding.assertion,
         )
+
+
+def _lone_diagnosis(
+    weighed: list[tuple[CodeFinding, float]],
+    kept: list[tuple[CodeFinding, float]],
+    cutoff: Callable[[str], float],
+) -> tuple[CodeFinding, float] | None:
+    """The best plainly documented diagnosis when none reached the cut-off, if the ranker
+    gives it at least half the cut-off: a chart without any diagnosis helps no coder, and
+    the confidence shown says how sure the guess is."""
+    if any(f.system == "cm" for f, _ in kept):
+        return None
+    best = next(((f, c) for f, c in weighed if f.system == "cm" and f.assertion == "present"), None)
+    if best is None or best[1] < cutoff("cm") / 2:
+        return None
+    return best
 
 
 # Where the physician states the diagnoses, in the order a principal is looked for: the

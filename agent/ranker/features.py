@@ -32,7 +32,7 @@ SECTION_WEIGHT = {
     "ros": 0.6,
     "history": 0.55,
 }
-ROUTES = ("index", "table", "phrase", "search")
+ROUTES = ("index", "table", "phrase", "search", "status")
 FEATURES = (
     *(f"route_{route}" for route in ROUTES),
     "routes",
@@ -178,7 +178,13 @@ def _add_mention(
         finding.evidence.append(mention.span)
     known = {c.source_id for c in finding.citations}
     finding.citations += [c for c in candidate.citations if c.source_id not in known]
-    finding.flags = _merge_flags(finding, _mention_flags(mention))
+    flags = _mention_flags(mention)
+    if candidate.via == "status":
+        # "h/o CABG", "FHx colon cancer": the history or status is itself what the Z code
+        # reports, so only negation (and a relative's medication) keeps it from a claim.
+        keep = {"negated", "family"} if mention.kind == "status" else {"negated"}
+        flags &= keep
+    finding.flags = _merge_flags(finding, flags)
 
 
 def _mention_flags(mention: Mention) -> set[str]:

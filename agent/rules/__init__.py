@@ -13,6 +13,7 @@ ICD-10-CM Official Guidelines section it implements.
 - `policy` which asserted concepts are coded: claims (the Guidelines) or mentions
 - `history_codes` a past or a relative's condition as its history Z code (I.C.21.c.4)
 - `combination` hypertension with HF / CKD (I.C.9.a), diabetes with (I.A.15)
+- `companions` codes reported only beside another: BMI, weeks of gestation, Z79.4 (I.B.14)
 - `integral` signs and symptoms a coded diagnosis includes (I.B.4-5, I.C.18.b)
 
 Other packages import from here only, never from the modules.
@@ -22,6 +23,8 @@ from agent.rules.code_first import Requirement, requirements
 from agent.rules.codes import code_problem, code_set_name, resolve_code
 from agent.rules.combination import combine
 from agent.rules.commit import CommitCode, Problem, Severity, commit_problems
+from agent.rules.companions import companions
+from agent.rules.history_codes import history_code, is_chronic
 from agent.rules.notes import excludes1_with, is_manifestation
 from agent.rules.policy import apply_policy
 from agent.rules.sequencing import principal_blocker
@@ -37,7 +40,10 @@ __all__ = [
     "code_set_name",
     "combine",
     "commit_problems",
+    "companions",
     "excludes1_with",
+    "history_code",
+    "is_chronic",
     "is_manifestation",
     "principal_blocker",
     "requirements",

@@ -15,6 +15,7 @@ see Neoplasm, malignant), hybrid search among the history categories.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from agent.codeset import default_billable
@@ -22,6 +23,7 @@ from agent.index_walk import context_words, walk
 from agent.models import Citation
 from retrieval.records import CodeRecord
 from retrieval.search import HybridSearcher
+from retrieval.store import KnowledgeStore
 
 HistoryKind = Literal["personal", "family"]
 
@@ -59,12 +61,12 @@ class HistoryCode:
     citation: Citation
 
 
-def history_code(
-    searcher: HybridSearcher, condition: CodeRecord, words: str, kind: HistoryKind
+@lru_cache(maxsize=8192)
+def _indexed(
+    store: KnowledgeStore, condition: CodeRecord, words: str, kind: HistoryKind
 ) -> HistoryCode | None:
-    """The personal- or family-history code for `condition` (what the chart's `words`
-    name), or None when the code set has none that fits."""
-    store = searcher.store
+    """The history code the Alphabetic Index gives (History, personal / family, then the
+    condition's words); remembered, since charts repeat their conditions and one another's."""
     prefixes = _PERSONAL if kind == "personal" else _FAMILY
     wording = " ".join(
         _INDEX_WORDING.get(w.lower(), w) for w in f"{words} {condition.title}".split()
@@ -72,11 +74,33 @@ def history_code(
     context = context_words(wording)
     context[kind] = 3
     path = walk(store, "history", context)
-    if path is not None:
-        record = default_billable(store, path.code, context=set(context))
-        if record is not None and record.code.startswith(prefixes):
-            label = f"Index: {' > '.join(path.entry.path)} -> {path.code}"
-            return HistoryCode(record, Citation(source_id=path.entry.source_id, label=label))
+    if path is None:
+        return None
+    record = default_billable(store, path.code, context=set(context))
+    if record is None or not record.code.startswith(prefixes):
+        return None
+    label = f"Index: {' > '.join(path.entry.path)} -> {path.code}"
+    return HistoryCode(record, Citation(source_id=path.entry.source_id, label=label))
+
+
+def history_code(
+    searcher: HybridSearcher,
+    condition: CodeRecord,
+    words: str,
+    kind: HistoryKind,
+    *,
+    search: bool = True,
+) -> HistoryCode | None:
+    """The personal- or family-history code for `condition` (what the chart's `words`
+    name), or None when the code set has none that fits; `search=False` reads the index
+    only (cheap enough for every candidate lookup)."""
+    store = searcher.store
+    prefixes = _PERSONAL if kind == "personal" else _FAMILY
+    found = _indexed(store, condition, words.lower(), kind)
+    if found is not None:
+        return found
+    if not search:
+        return None
     query = f"{kind} history of {_INDEX_WORDING.get(words.lower(), words)} {condition.title}"
     for hit in searcher.search(query[:500], k=30, system="cm", billable_only=True):
         record = store.get(hit.code, "cm") if hit.code else None

@@ -96,9 +96,11 @@ def choose_principal(
             warnings[item.code].append(f"proposed as {role} diagnosis, but {item.blocker}")
     allowed = [i for i in diagnoses if i.blocker is None]
     asked = next((i for i in allowed if i.asked_principal), None)
-    # Without a request, a definitive diagnosis comes before a symptom (R) or a status or
-    # encounter code (Z), then confidence decides (II.A, IV.D).
-    definitive = sorted(allowed, key=lambda i: i.code.startswith(("R", "Z")))
+    # Without a request, the reason for an encounter for a service (screening, general or
+    # preoperative examination, chemotherapy, drug monitoring, normal pregnancy supervision)
+    # comes first (I.C.21.c, IV.K-M, I.C.2.e.2); then a definitive diagnosis before a symptom
+    # (R) or another status code (Z); then confidence decides (II.A, IV.D).
+    definitive = sorted(allowed, key=_first_listed_rank)
     first = asked or (definitive[0] if definitive else None)
     if first is None:
         forced = diagnoses[0]
@@ -118,6 +120,15 @@ def choose_principal(
             f"{cite(ETIOLOGY_MANIFESTATION, MULTIPLE_CODING)}"
         )
     return first
+
+
+ENCOUNTER_REASONS = ("Z00.", "Z01.8", "Z12.", "Z51.0", "Z51.1", "Z51.81", "Z08", "Z09", "Z34.")
+
+
+def _first_listed_rank(item: Ranked) -> int:
+    if item.code.startswith(ENCOUNTER_REASONS):
+        return 0
+    return 2 if item.code.startswith(("R", "Z")) else 1
 
 
 def _respecting(items: list[Ranked], precede: set[tuple[str, str]]) -> list[Ranked]:

@@ -1,0 +1,174 @@
+"""Status cues (medications, devices, tobacco, BMI, gestation, encounter reasons) and the
+companion rules that keep their codes beside what they qualify. No knowledge base needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.chart import build_chart
+from agent.cues import cue_code, cue_mentions, find_cues
+from agent.mentions import span_flags
+from agent.models import Chart, ChartMeta, RawProposal, Span
+from agent.rules import companions
+from agent.rules.sequencing import Ranked, sequence
+from retrieval.store import KnowledgeStore
+
+
+def _chart(text: str, **meta: object) -> Chart:
+    return build_chart(text, ChartMeta.model_validate(meta))
+
+
+def _codes(text: str, **meta: object) -> list[str]:
+    chart = _chart(text, **meta)
+    return [found.code for s in chart.sentences for found in find_cues(chart, s)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Meds: metformin 1000 mg BID, insulin glargine 20 units nightly.", ["Z79.4", "Z79.84"]),
+        ("On Eliquis 5 mg twice daily for atrial fibrillation.", ["Z79.01"]),
+        ("Social history: former smoker, quit 2010.", ["Z87.891"]),
+        ("Social history: smokes 1 ppd for 30 years.", ["F17.210"]),
+        ("PMH: CAD s/p CABG x3 in 2019.", ["Z95.1"]),
+        ("PSH: s/p L TKA 2018.", ["Z96.652"]),
+        ("PSH: status post bilateral total knee arthroplasty.", ["Z96.653"]),
+        ("ESRD on HD MWF via left arm fistula.", ["Z99.2"]),
+        ("Assessment: class 3 obesity, BMI 42.3.", ["Z68.41"]),
+        ("BMI: 27.8", ["Z68.27"]),
+    ],
+)
+def test_cues_read_the_code_a_coder_would(text: str, expected: list[str]) -> None:
+    assert sorted(set(_codes(text, setting="outpatient", age=60, sex="F"))) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Warfarin was stopped after the bleed.",
+        "Completed 6 months of apixaban, none since.",
+        "Start metformin 500 mg daily.",
+        "Never smoker.",
+        "Sliding scale insulin while inpatient.",
+        "Plan: total knee arthroplasty scheduled for March.",
+    ],
+)
+def test_cues_that_are_not_current_long_term_facts_code_nothing(text: str) -> None:
+    chart = _chart(f"Plan:\n{text}\n", setting="outpatient", age=60)
+    codes = [found.code for s in chart.sentences for found in find_cues(chart, s)]
+    mentions = cue_mentions(chart, lambda a, b: set(span_flags(chart, a, b)))
+    # Either no cue, or a cue the chart's own context negates.
+    assert not codes or all(m.negated for m in mentions), (text, codes)
+
+
+def test_weeks_of_gestation_only_for_a_pregnancy_and_not_a_duration() -> None:
+    assert _codes("G2P1 at 32 weeks gestation, doing well.", sex="F", age=29) == ["Z3A.32"]
+    assert _codes("Pregnant, 34 weeks by LMP.", sex="F", age=30) == ["Z3A.34"]
+    assert _codes("Cough for 3 weeks; she is not pregnant.", sex="F", age=30) == []
+    assert _codes("Knee pain for 6 weeks.", sex="F", age=30) == []
+
+
+def test_pediatric_bmi_is_a_percentile_not_read_here() -> None:
+    assert _codes("BMI 31.0", age=12) == []
+
+
+def test_encounter_cues_are_outpatient_and_children_get_their_own_exam_code() -> None:
+    assert _codes("Here for annual physical.", setting="outpatient", age=45) == ["Z00.00"]
+    assert _codes("Here for annual physical.", setting="outpatient", age=8) == ["Z00.129"]
+    assert _codes("Here for annual physical.", setting="inpatient", age=45) == []
+    assert _codes("Here for cycle 3 of FOLFOX chemotherapy.", setting="outpatient") == ["Z51.11"]
+    assert _codes("Completed cycle 6 of FOLFOX in May.", setting="outpatient") == []
+
+
+def test_a_cue_mention_keeps_negation_and_never_history() -> None:
+    chart = _chart(
+        "Social history: former smoker. Denies alcohol.\nNo anticoagulants currently.\n",
+        setting="outpatient",
+    )
+    mentions = cue_mentions(chart, lambda a, b: set(span_flags(chart, a, b)))
+    by_text = {m.text.lower(): m for m in mentions}
+    assert not by_text["former smoker"].historical and not by_text["former smoker"].negated
+    assert by_text["anticoagulants"].negated
+    found = cue_code(chart, by_text["former smoker"])
+    assert found is not None and found[1] == "Z87.891"
+
+
+def _raw(*codes: str) -> list[RawProposal]:
+    span = Span(start=0, end=1, quote="x")
+    return [RawProposal(code=c, evidence=[span]) for c in codes]
+
+
+def test_companion_codes_go_without_what_they_qualify() -> None:
+    kept, dropped = companions(_raw("J45.909", "Z68.41", "Z3A.32"), proposer="offline")
+    assert [p.code for p in kept] == ["J45.909"]
+    assert {d.code for d in dropped} == {"Z68.41", "Z3A.32"}
+    assert all("ICD-10-CM Official Guidelines" in d.reason for d in dropped)
+    kept, _ = companions(_raw("E66.01", "Z68.41", "O24.410", "Z3A.32"), proposer="offline")
+    assert [p.code for p in kept] == ["E66.01", "Z68.41", "O24.410", "Z3A.32"]
+    # Alone, a dependent code stays for the coder to see (sequencing warns it cannot be first).
+    kept, dropped = companions(_raw("W11.XXXA"), proposer="offline")
+    assert [p.code for p in kept] == ["W11.XXXA"] and not dropped
+
+
+def test_insulin_use_is_not_added_to_type_1_or_insulin_controlled_gestational_diabetes() -> None:
+    for partner in ("E10.9", "O24.414"):
+        kept, dropped = companions(_raw(partner, "Z79.4"), proposer="offline")
+        assert [p.code for p in kept] == [partner] and dropped[0].code == "Z79.4"
+    kept, _ = companions(_raw("E11.9", "Z79.4"), proposer="offline")
+    assert [p.code for p in kept] == ["E11.9", "Z79.4"]
+
+
+def test_an_examination_that_found_something_is_with_abnormal_findings() -> None:
+    kept, _ = companions(_raw("Z00.00", "Z23"), proposer="offline")
+    assert [p.code for p in kept] == ["Z00.00", "Z23"]
+    kept, _ = companions(_raw("Z00.00", "R03.0"), proposer="offline")
+    assert [p.code for p in kept] == ["Z00.01", "R03.0"]
+    assert "abnormal findings" in kept[0].rationale
+
+
+def test_the_reason_for_a_service_encounter_is_first_listed() -> None:
+    items = [
+        Ranked("C34.11", "cm", 0.9, False, None, 0),
+        Ranked("Z51.11", "cm", 0.6, False, None, 1),
+        Ranked("Z79.84", "cm", 0.95, False, None, 2),
+    ]
+    order, _ = sequence(items, set(), "first-listed")
+    assert order[0] == "Z51.11"  # before the more confident neoplasm and status codes
+    order, _ = sequence(items[:1] + items[2:], set(), "first-listed")
+    assert order[0] == "C34.11"  # a status code is never first over a diagnosis
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Slipped on an icy sidewalk and fell onto her outstretched hand.", "W00.0XXA"),
+        ("Fell off a step ladder while cleaning gutters.", "W11.XXXA"),
+        ("Tripped over the cat and fell.", "W01.0XXA"),
+        ("Fell down the stairs at home.", "W10.9XXA"),
+        ("Bitten by the neighbor's dog on the left forearm.", "W54.0XXA"),
+        ("Restrained driver, rear-ended by another car on the highway.", "V43.52XA"),
+    ],
+)
+def test_external_cause_cues(text: str, expected: str) -> None:
+    assert expected in _codes(text, setting="outpatient", age=40)
+
+
+def test_external_causes_need_an_injury_and_take_its_seventh_character(
+    store: KnowledgeStore,
+) -> None:
+    chart = _chart("Seen for headache after lifting boxes.", setting="outpatient")
+    kept, dropped = companions(_raw("R51.9", "X50.0XXA"), proposer="o", chart=chart, store=store)
+    assert [p.code for p in kept] == ["R51.9"] and dropped[0].code == "X50.0XXA"
+    later = _chart(
+        "Returns for follow-up of the right distal radius fracture; routine healing on x-ray.\n"
+        "She slipped on ice four weeks ago.",
+        setting="outpatient",
+    )
+    kept, _ = companions(_raw("S52.501A", "W00.0XXA"), proposer="o", chart=later, store=store)
+    assert [p.code for p in kept] == ["S52.501D", "W00.0XXD"]
+    assert "7th character D" in kept[0].rationale
+    assert kept[0].citations == [] or kept[0].citations[0].source_id == "tabular:S52.501D"
+    # The same codes in an emergency visit stay initial encounters.
+    first = _chart("ED visit: slipped on ice today, right wrist deformity.", setting="outpatient")
+    kept, _ = companions(_raw("S52.501A", "W00.0XXA"), proposer="o", chart=first, store=store)
+    assert [p.code for p in kept] == ["S52.501A", "W00.0XXA"]

@@ -81,14 +81,58 @@ def _best_child(
     return (best[0], best[1]) if best else None
 
 
+# A main-term variant with one of these qualifiers ("Fracture, pathological") applies only
+# when the chart documents it; otherwise the plain variant ("Fracture, traumatic") is meant.
+DOCUMENTED_QUALIFIERS = frozenset(
+    {"pathological", "pathologic", "nontraumatic", "osteoporotic", "stress", "fatigue",
+     "insufficiency", "nonunion", "malunion", "neoplastic"}
+)  # fmt: skip
+
+
+def _see_target(store: KnowledgeStore, entry: IndexEntry) -> IndexEntry | None:
+    """Where a "see" reference points. A reference inside a qualified main term names the
+    term without its qualifier ("Fracture, traumatic" > calcaneus: see Fracture, tarsal,
+    calcaneus), so the qualified term is tried too."""
+    if not entry.see:
+        return None
+    target = store.resolve_see(entry.see, entry.index)
+    main = entry.path[0]
+    if target is None and "," in main:
+        head, _, rest = entry.see.partition(",")
+        if head.strip().lower() == main.split(",")[0].strip().lower() and rest.strip():
+            target = _follow(store, entry, [part for part in rest.split(",") if part.strip()])
+    return target
+
+
+def _follow(store: KnowledgeStore, entry: IndexEntry, parts: list[str]) -> IndexEntry | None:
+    """Down from the entry's main term, each part naming a subterm by its words ("tarsal"
+    names "tarsal bone")."""
+    current: IndexEntry | None = None
+    path: tuple[str, ...] = entry.path[:1]
+    for part in parts:
+        wanted = set(tokenize(part))
+        children = [e for e in store.index_lookup(list(path), entry.index)
+                    if len(e.path) == len(path) + 1]  # fmt: skip
+        current = next((c for c in children if wanted and wanted <= _words(c.path[-1])), None)
+        if current is None:
+            return None
+        path = current.path
+    return current
+
+
 def _code_of(store: KnowledgeStore, entry: IndexEntry) -> tuple[str | None, IndexEntry]:
     if entry.code:
         return entry.code, entry
-    if entry.see:
-        target = store.resolve_see(entry.see, entry.index)
-        if target is not None and target.code:
-            return target.code, target
+    target = _see_target(store, entry)
+    if target is not None and target.code:
+        return target.code, target
     return None, entry
+
+
+def _applies(entry: IndexEntry, context: Context) -> bool:
+    qualifier = set(tokenize(entry.path[0].partition(",")[2]))
+    needed = qualifier & DOCUMENTED_QUALIFIERS
+    return not needed or bool(needed & context.keys())
 
 
 def walk(
@@ -98,7 +142,9 @@ def walk(
     filed under several main terms ("Fracture, traumatic", "Fracture, pathological") is
     walked under each, and the walk the chart supports best wins."""
     walks = [
-        w for e in store.main_entries(main_term, index) if (w := _walk_from(store, e, context))
+        w
+        for e in store.main_entries(main_term, index)
+        if _applies(e, context) and (w := _walk_from(store, e, context))
     ]
     return max(walks, key=lambda w: (w.matched_words, w.depth), default=None)
 
@@ -109,6 +155,14 @@ def _walk_from(store: KnowledgeStore, start: IndexEntry, context: Context) -> In
     result = IndexPath(coded_at, code, 0, 0) if code else None
     for depth in range(1, MAX_DEPTH + 1):
         step = _best_child(store, current, context)
+        if step is None and not current.code and (target := _see_target(store, current)):
+            # The reference's own subterms are read on ("calcaneus" -> "tarsal, calcaneus",
+            # then "displaced" as documented).
+            current = target
+            step = _best_child(store, current, context)
+            if current.code:
+                code, coded_at = current.code, current
+                result = IndexPath(coded_at, code, matched, depth)
         if step is None:
             break
         current, matched = step[0], matched + step[1]

@@ -1,0 +1,30 @@
+"""The Alphabetic Index walk on the real index: qualified main terms and see references."""
+
+from __future__ import annotations
+
+from agent.codeset import default_billable
+from agent.index_walk import context_words, walk
+from retrieval.store import KnowledgeStore
+
+
+def _code(store: KnowledgeStore, text: str) -> str | None:
+    context = context_words(text)
+    path = walk(store, "fracture", context)
+    if path is None:
+        return None
+    record = default_billable(store, path.code, context=set(context))
+    return record.code if record else path.code
+
+
+def test_a_fracture_is_traumatic_unless_the_chart_says_pathological(store: KnowledgeStore) -> None:
+    traumatic = _code(store, "fracture of the right tibia shaft")
+    assert traumatic is not None and traumatic.startswith("S82.")
+    pathological = _code(store, "pathological fracture of the right tibia")
+    assert pathological is not None and pathological.startswith("M84.46")
+
+
+def test_a_see_reference_inside_a_qualified_main_term_is_followed(store: KnowledgeStore) -> None:
+    # "Fracture, traumatic > calcaneus: see Fracture, tarsal, calcaneus", filed as
+    # "Fracture, traumatic > tarsal bone > calcaneus".
+    code = _code(store, "closed displaced fracture of the right calcaneus")
+    assert code is not None and code.startswith("S92.0") and code.endswith("A")

@@ -16,6 +16,7 @@ from agent.index_walk import context_words, walk
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
 from agent.rules import history_code, is_chronic
+from agent.specificity import Statement, clause, most_specific
 from agent.tables import pcs_candidates, table_candidates
 from retrieval.records import CodeRecord
 from retrieval.search import HybridSearcher
@@ -33,12 +34,14 @@ SEARCH_DEPTH = 5
 
 
 def index_candidates(
-    store: KnowledgeStore, mention: Mention, index: int, sentence: str
+    store: KnowledgeStore, mention: Mention, index: int, sentence: str, statement: Statement
 ) -> list[Candidate]:
-    """Walk the index from each word of the mention (the head noun, last, first)."""
+    """Walk the index from each word of the mention (the head noun, last, first), reading
+    the subterms its diagnostic statement supports; then the most specific code of the
+    category that the statement documents."""
     if mention.kind == "procedure":
         return []
-    context = context_words(mention.text, sentence)
+    context = context_words(mention.text, sentence, statement.text)
     seen: set[str] = set()
     found: list[Candidate] = []
     words = normalise(mention.text).split()
@@ -47,15 +50,32 @@ def index_candidates(
         if path is None:
             continue
         record = default_billable(store, path.code, context=set(context))
-        if record is None or record.code in seen:
+        if record is None:
+            continue
+        record, why = specific(store, record, statement, set(context))
+        if record.code in seen:
             continue
         seen.add(record.code)
         # Each subterm the chart supports is more evidence this is the right line.
         score = min(0.99, 0.82 + 0.06 * path.matched_words) - 0.03 * rank
         label = f"Index: {' > '.join(path.entry.path)} -> {path.code}"
         citation = Citation(source_id=path.entry.source_id, label=label)
-        found.append(_candidate(record, score, "index", index, [citation]))
+        found.append(_candidate(record, score, "index", index, [citation], why))
     return found
+
+
+def specific(
+    store: KnowledgeStore, record: CodeRecord, statement: Statement, context: set[str]
+) -> tuple[CodeRecord, str]:
+    """`record`, or the more specific code of its category the statement documents (I.B.2),
+    with its 7th character; and why, for the citation."""
+    unit = most_specific(store, record, statement)
+    if unit is None:
+        return record, ""
+    refined = default_billable(store, unit.code, context=context)
+    if refined is None or refined.code == record.code:
+        return record, ""
+    return refined, f"more specific than {record.code}: the statement documents it"
 
 
 def _candidate(
@@ -103,6 +123,7 @@ def search_candidates(
     index: int,
     context: str,
     vector: np.ndarray | None = None,
+    statement: Statement | None = None,
 ) -> list[Candidate]:
     system = "pcs" if mention.kind == "procedure" else "cm"
     query = search_query(mention, context)
@@ -123,8 +144,11 @@ def search_candidates(
         if record.code != hit.code:
             # The phrase named a heading; its default code is a guess, not a match.
             score -= 0.15
+        why = ""
+        if via == "phrase" and statement is not None and system == "cm":
+            record, why = specific(searcher.store, record, statement, set(statement.words))
         citation = Citation(source_id=hit.source, label=f"Search match: {hit.title}")
-        found.append(_candidate(record, score, via, index, [citation]))
+        found.append(_candidate(record, score, via, index, [citation], why))
     return found
 
 
@@ -141,6 +165,7 @@ def find_candidates(
     ("CHF" as "congestive heart failure"); the evidence stays the chart's words."""
 
     lookups = [_lookup_wording(chart, m, lexicon) for m in mentions]
+    statements = statements_of(chart, mentions, lexicon)
     # One embedding call for every searched mention's query instead of one per mention
     # (status cues name their code and are never searched).
     searched = [i for i, (m, _) in enumerate(lookups) if m.kind != "status"]
@@ -153,10 +178,11 @@ def find_candidates(
             continue
         merged: dict[str, Candidate] = {}
         vector = vectors[row[index]] if vectors is not None else None
+        statement = statements[index]
         pools = [
-            index_candidates(searcher.store, mention, index, sentence),
+            index_candidates(searcher.store, mention, index, sentence, statement),
             table_candidates(searcher.store, mention, sentence, index),
-            search_candidates(searcher, mention, index, sentence, vector),
+            search_candidates(searcher, mention, index, sentence, vector, statement),
         ]
         if mention.kind == "procedure":
             # The PCS index is read by the chart's own word first ("appendectomy"), then
@@ -231,6 +257,33 @@ def _lookup_wording(chart: Chart, written: Mention, lexicon: Lexicon | None) -> 
     wording = lexicon.canonical(written.text)
     mention = written.model_copy(update={"text": wording}) if wording else written
     return mention, lexicon.canonical(sentence) or sentence
+
+
+def statements_of(
+    chart: Chart, mentions: list[Mention], lexicon: Lexicon | None
+) -> list[Statement]:
+    """Each mention's diagnostic statement (its clause), in the code set's wording."""
+    statements = []
+    for mention in mentions:
+        sentence = next((s for s in chart.sentences if s.start <= mention.span.start < s.end), None)
+        if sentence is None:
+            statements.append(Statement.read(mention.text))
+            continue
+        text = chart.text[sentence.start : sentence.end]
+        others = tuple(
+            m.span.start - sentence.start
+            for m in mentions
+            if sentence.start <= m.span.start < sentence.end
+            and m.span.start != mention.span.start
+            and m.kind != "status"
+        )
+        start = mention.span.start - sentence.start
+        end = min(mention.span.end, sentence.end) - sentence.start
+        left, right = clause(text, start, end, others)
+        written = text[left:right]
+        canonical = lexicon.canonical(written) if lexicon is not None else None
+        statements.append(Statement.read(canonical or written))
+    return statements
 
 
 def _sentence_text(chart: Chart, mention: Mention) -> str:

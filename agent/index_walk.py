@@ -172,9 +172,11 @@ def _walk_from(store: KnowledgeStore, start: IndexEntry, context: Context) -> In
     return result
 
 
-def context_words(mention: str, sentence: str = "") -> Context:
-    """Words the chart documents around a mention; the mention's own words weigh double,
-    so "stage 3" in the mention beats "stage" plus a stray "2" elsewhere in the sentence."""
+def context_words(mention: str, sentence: str = "", statement: str = "") -> Context:
+    """Words the chart documents around a mention; the words of its diagnostic statement
+    and its own words weigh double, so "stage 3" in the mention beats "stage" plus a stray
+    "2" elsewhere in the sentence."""
     weights = dict.fromkeys(tokenize(sentence), 1)
+    weights.update(dict.fromkeys(tokenize(statement), 2))
     weights.update(dict.fromkeys(tokenize(mention), 2))
     return weights

@@ -12,11 +12,20 @@ import numpy as np
 
 from agent.codeset import default_billable
 from agent.cues import cue_code
-from agent.index_walk import context_words, walk
+from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
+from agent.index_walk import context_words, documented_words, walk
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
 from agent.rules import history_code, is_chronic
-from agent.specificity import Statement, clause, most_specific
+from agent.specificity import (
+    Statement,
+    clause,
+    most_specific,
+    stems,
+    support,
+    title_terms,
+    unit_of,
+)
 from agent.tables import pcs_candidates, table_candidates
 from retrieval.records import CodeRecord
 from retrieval.search import HybridSearcher
@@ -42,6 +51,12 @@ def index_candidates(
     if mention.kind == "procedure":
         return []
     context = context_words(mention.text, sentence, statement.text)
+    # "without foreign body, no nail damage" never walks "with foreign body" or "with damage
+    # to nail", wherever in the sentence the denial is.
+    for word in statement.denied | (Statement.read(sentence).denied - statement.words):
+        context.pop(word, None)
+    documented = documented_words(mention.text, sentence, statement.text)
+    documented -= statement.denied_words
     seen: set[str] = set()
     found: list[Candidate] = []
     words = normalise(mention.text).split()
@@ -49,10 +64,10 @@ def index_candidates(
         path = walk(store, word, context)
         if path is None:
             continue
-        record = default_billable(store, path.code, context=set(context))
+        record = default_billable(store, path.code, context=documented)
         if record is None:
             continue
-        record, why = specific(store, record, statement, set(context))
+        record, why = specific(store, record, statement, documented)
         if record.code in seen:
             continue
         seen.add(record.code)
@@ -146,10 +161,45 @@ def search_candidates(
             score -= 0.15
         why = ""
         if via == "phrase" and statement is not None and system == "cm":
-            record, why = specific(searcher.store, record, statement, set(statement.words))
+            record, why = specific(searcher.store, record, statement, set(statement.documented))
         citation = Citation(source_id=hit.source, label=f"Search match: {hit.title}")
         found.append(_candidate(record, score, via, index, [citation], why))
     return found
+
+
+STATEMENT_SCORE = 0.9
+STATEMENT_DEPTH = 20
+STATEMENT_KEEP = 2
+
+
+def statement_candidates(
+    searcher: HybridSearcher, mention: Mention, index: int, statement: Statement
+) -> list[Candidate]:
+    """Codes whose Tabular title the diagnostic statement documents word for word ("second
+    degree burn of right palm" -> T23.251-), for statements that say more than the mention:
+    what a coder reads in the Tabular when the Index line is too coarse."""
+    head = stems(mention.text)[-1:] if mention.text.strip() else []
+    if mention.kind == "procedure" or not head or len(statement.words) < len(head) + 2:
+        return []
+    store = searcher.store
+    found: list[tuple[int, CodeRecord]] = []
+    for code in searcher.lexical(statement.text, k=STATEMENT_DEPTH):
+        record = store.get(code, "cm")
+        if record is None or support(store, record, statement) < 1.0:
+            continue
+        terms = title_terms(record.title)
+        if not set(head) & terms.required:
+            continue
+        found.append((len(terms.required), record))
+    found.sort(key=lambda item: -item[0])
+    candidates = []
+    for size, record in found[:STATEMENT_KEEP]:
+        unit = unit_of(store, record)
+        chosen = default_billable(store, unit.code, context=set(statement.documented)) or record
+        score = min(0.99, STATEMENT_SCORE + 0.01 * size)
+        citation = Citation(source_id=chosen.source_id, label=f"Statement: {statement.text}")
+        candidates.append(_candidate(chosen, score, "statement", index, [citation]))
+    return candidates
 
 
 def find_candidates(
@@ -183,6 +233,7 @@ def find_candidates(
             index_candidates(searcher.store, mention, index, sentence, statement),
             table_candidates(searcher.store, mention, sentence, index),
             search_candidates(searcher, mention, index, sentence, vector, statement),
+            statement_candidates(searcher, mention, index, statement),
         ]
         if mention.kind == "procedure":
             # The PCS index is read by the chart's own word first ("appendectomy"), then
@@ -221,11 +272,30 @@ def status_candidates(
     if found is None:
         return []
     cue, code = found
+    if code == CIRCUMSTANCES:
+        return circumstance_candidates(store, mention, index)
     record = store.get(code, "cm")
     if record is None or not record.billable:
         return []
     label = f"Cue: {cue.name} (ICD-10-CM Official Guidelines {cue.guideline})"
     return [_candidate(record, STATUS_SCORE, "status", index, [], label)]
+
+
+def circumstance_candidates(store: KnowledgeStore, mention: Mention, index: int) -> list[Candidate]:
+    """Place, activity and status of an injury, read from the sentence that tells it."""
+    found = []
+    for circumstance in circumstances(store, mention.text):
+        record = store.get(circumstance.code, "cm")
+        if record is None or not record.billable:
+            continue
+        entry = circumstance.entry
+        citations = []
+        if entry is not None:
+            path = " > ".join(entry.path)
+            citations.append(Citation(source_id=entry.source_id, label=f"Index: {path}"))
+        label = f"Cue: {circumstance.what} (ICD-10-CM Official Guidelines {GUIDELINE})"
+        found.append(_candidate(record, STATUS_SCORE, "status", index, citations, label))
+    return found
 
 
 def history_candidates(

@@ -9,30 +9,42 @@ from retrieval.store import KnowledgeStore
 
 def _default_rank(child: CodeRecord) -> tuple[int, str]:
     """Initial encounter (A) first, then the ".9"-style unspecified / without-complication
-    code the Index itself defaults to, then any "unspecified" title."""
+    code the Index itself defaults to, then any "unspecified" title (an undocumented side is
+    the unspecified one, never right or left); a fracture not documented as displaced or not
+    is displaced (I.C.19.c.1), which the codes list first."""
     title = child.title.lower()
     if len(child.code) == 8 and child.code.endswith("A"):
         return (0, child.code)
     if child.code.endswith("9") and ("unspecified" in title or "without" in title):
         return (1, child.code)
-    if title.endswith("unspecified") or ", unspecified" in title:
+    if "unspecified" in title and not title.startswith("unspecified"):
         return (2, child.code)
     if child.code.endswith("9") or child.code.endswith("0"):
         return (3, child.code)
     return (4, child.code)
 
 
+# Words a coder may take without documentation: the default of their axis (displaced,
+# unspecified side, initial encounter for a closed fracture).
+_DEFAULTABLE = frozenset({"displaced", "unspecified", "initial", "encounter", "for", "closed"})
+
+
 def _documented_child(
     children: list[CodeRecord], parent: CodeRecord, context: set[str]
 ) -> CodeRecord | None:
-    """The child whose distinguishing words ("right", "closed") the chart documents."""
+    """The child whose distinguishing words ("right", "nondisplaced") the chart documents.
+    Words every child adds ("fibula" under "lateral malleolus") distinguish nothing; a child
+    needing an undocumented word beyond an axis default is never taken."""
     parent_words = set(tokenize(parent.title))
-    best: tuple[int, CodeRecord] | None = None
+    extras = {child.code: set(tokenize(child.title)) - parent_words for child in children}
+    shared = set.intersection(*extras.values()) if extras else set()
+    eligible: list[tuple[int, tuple[int, str], CodeRecord]] = []
     for child in children:
-        extra = set(tokenize(child.title)) - parent_words
-        if extra and extra <= context and (best is None or len(extra) > best[0]):
-            best = (len(extra), child)
-    return best[1] if best else None
+        distinguishing = extras[child.code] - shared
+        documented = len(distinguishing & context)
+        if documented and distinguishing - context <= _DEFAULTABLE:
+            eligible.append((-documented, _default_rank(child), child))
+    return min(eligible, key=lambda item: (item[0], item[1]))[2] if eligible else None
 
 
 def default_billable(

@@ -7,8 +7,10 @@ where nothing more is documented; the deepest line that carries a code wins.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from agent.specificity import stems
 from retrieval.lexical import tokenize
 from retrieval.records import IndexEntry
 from retrieval.store import KnowledgeStore
@@ -17,6 +19,8 @@ from retrieval.text import spelling_variants
 # Subterms that only connect ("with", "in", "due to"): looked through, never required.
 CONNECTORS = frozenset({"with", "in", "due to", "without", "by", "of", "and", "following"})
 MAX_DEPTH = 6
+# Subterm words a chart never needs to say: "lateral malleolus only", "distal end", "NEC".
+OPTIONAL_WORDS = frozenset({"onli", "nec", "nos", "end", "part"})  # walk keys (stems)
 Context = dict[str, int]  # word -> weight
 
 
@@ -30,8 +34,14 @@ class IndexPath:
     depth: int
 
 
+def walk_keys(text: str) -> list[str]:
+    """The words of an index line or a chart as the walk compares them: stopwords dropped,
+    stemmed ("gangrenous" reads "with gangrene"), a number joined to its "stage" or "type"."""
+    return stems(" ".join(tokenize(text)))
+
+
 def _words(level: str) -> set[str]:
-    return set(tokenize(level.replace(",", " ")))
+    return set(walk_keys(level.replace(",", " ")))
 
 
 def _supported(level: str, context: Context) -> int:
@@ -40,7 +50,7 @@ def _supported(level: str, context: Context) -> int:
     "femur, femoral" is two spellings of one subterm: either one fully present counts."""
     best = 0
     for variant in spelling_variants(level):
-        needed = _words(variant)
+        needed = _words(variant) - OPTIONAL_WORDS
         if needed and needed <= context.keys():
             best = max(best, sum(context[word] for word in needed))
     return best
@@ -84,24 +94,26 @@ def _best_child(
 # A main-term variant with one of these qualifiers ("Fracture, pathological") applies only
 # when the chart documents it; otherwise the plain variant ("Fracture, traumatic") is meant.
 DOCUMENTED_QUALIFIERS = frozenset(
-    {"pathological", "pathologic", "nontraumatic", "osteoporotic", "stress", "fatigue",
-     "insufficiency", "nonunion", "malunion", "neoplastic"}
+    walk_keys("pathological pathologic nontraumatic osteoporotic stress fatigue insufficiency "
+              "nonunion malunion neoplastic")
 )  # fmt: skip
 
 
 def _see_target(store: KnowledgeStore, entry: IndexEntry) -> IndexEntry | None:
     """Where a "see" reference points. A reference inside a qualified main term names the
-    term without its qualifier ("Fracture, traumatic" > calcaneus: see Fracture, tarsal,
-    calcaneus), so the qualified term is tried too."""
+    term without its qualifier ("Fracture, traumatic" > malleolus: see Fracture, ankle), and
+    means the same qualified term ("Fracture, traumatic" > ankle), not whichever variant
+    ("Fracture, pathological" > ankle) the bare name finds first."""
     if not entry.see:
         return None
-    target = store.resolve_see(entry.see, entry.index)
     main = entry.path[0]
-    if target is None and "," in main:
+    if "," in main:
         head, _, rest = entry.see.partition(",")
         if head.strip().lower() == main.split(",")[0].strip().lower() and rest.strip():
-            target = _follow(store, entry, [part for part in rest.split(",") if part.strip()])
-    return target
+            own = _follow(store, entry, [part for part in rest.split(",") if part.strip()])
+            if own is not None:
+                return own
+    return store.resolve_see(entry.see, entry.index)
 
 
 def _follow(store: KnowledgeStore, entry: IndexEntry, parts: list[str]) -> IndexEntry | None:
@@ -110,7 +122,7 @@ def _follow(store: KnowledgeStore, entry: IndexEntry, parts: list[str]) -> Index
     current: IndexEntry | None = None
     path: tuple[str, ...] = entry.path[:1]
     for part in parts:
-        wanted = set(tokenize(part))
+        wanted = set(walk_keys(part))
         children = [e for e in store.index_lookup(list(path), entry.index)
                     if len(e.path) == len(path) + 1]  # fmt: skip
         current = next((c for c in children if wanted and wanted <= _words(c.path[-1])), None)
@@ -130,7 +142,7 @@ def _code_of(store: KnowledgeStore, entry: IndexEntry) -> tuple[str | None, Inde
 
 
 def _applies(entry: IndexEntry, context: Context) -> bool:
-    qualifier = set(tokenize(entry.path[0].partition(",")[2]))
+    qualifier = set(walk_keys(entry.path[0].partition(",")[2]))
     needed = qualifier & DOCUMENTED_QUALIFIERS
     return not needed or bool(needed & context.keys())
 
@@ -155,7 +167,10 @@ def _walk_from(store: KnowledgeStore, start: IndexEntry, context: Context) -> In
     result = IndexPath(coded_at, code, 0, 0) if code else None
     for depth in range(1, MAX_DEPTH + 1):
         step = _best_child(store, current, context)
-        if step is None and not current.code and (target := _see_target(store, current)):
+        target = _see_target(store, current) if step is None and not current.code else None
+        if target is not None and _applies(target, context):
+            # "Fracture, chronic: see Fracture, pathological" leads where the qualifier of
+            # the target must be documented too.
             # The reference's own subterms are read on ("calcaneus" -> "tarsal, calcaneus",
             # then "displaced" as documented).
             current = target
@@ -172,11 +187,37 @@ def _walk_from(store: KnowledgeStore, start: IndexEntry, context: Context) -> In
     return result
 
 
+_COUNT = (
+    r"(?:\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|several|few|couple of|many)"
+)
+_UNIT = (
+    r"(?:min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|nights?|w(?:ee)?ks?|weeks?|mo(?:nth)?s?"
+    r"|y(?:ea)?rs?|years?)"
+)
+# How long or how long ago ("fever for three days", "x2 weeks", "3 days ago", "a 45-year-old"):
+# never a subterm of the condition ("Fever, three-day" is sandfly fever).
+_DURATION = re.compile(
+    rf"\b(?:(?:for|x|over|since|within|during|in)\s*(?:the\s+)?(?:past\s+|last\s+|previous\s+)?"
+    rf"{_COUNT}\s*[- ]?{_UNIT}\b|{_COUNT}\s*[- ]?{_UNIT}\s*[- ]?(?:ago|old|history)\b)",
+    re.IGNORECASE,
+)
+
+
+def without_durations(text: str) -> str:
+    return _DURATION.sub(" ", text)
+
+
 def context_words(mention: str, sentence: str = "", statement: str = "") -> Context:
     """Words the chart documents around a mention; the words of its diagnostic statement
     and its own words weigh double, so "stage 3" in the mention beats "stage" plus a stray
     "2" elsewhere in the sentence."""
-    weights = dict.fromkeys(tokenize(sentence), 1)
-    weights.update(dict.fromkeys(tokenize(statement), 2))
-    weights.update(dict.fromkeys(tokenize(mention), 2))
+    weights = dict.fromkeys(walk_keys(without_durations(sentence)), 1)
+    weights.update(dict.fromkeys(walk_keys(without_durations(statement)), 2))
+    weights.update(dict.fromkeys(walk_keys(mention), 2))
     return weights
+
+
+def documented_words(*texts: str) -> set[str]:
+    """The chart's words as Tabular titles are compared with them (`default_billable`)."""
+    return {word for text in texts for word in tokenize(without_durations(text))}

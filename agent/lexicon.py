@@ -77,7 +77,7 @@ GENERIC_WORDS = _words(
     anesthesia alteration performance nerve gas extremity pelvis sinus node hemoglobin cold
     scale episode loss pressure increase inflammatory antibody absence acid irregular
     persistent persistence closure rhythm difficulty double sleep complex band development
-    short
+    short stress
     """
 )
 # Multi-word phrases that are routine chart vocabulary, not diagnoses or coded procedures.

@@ -12,7 +12,7 @@ Sex = Literal["F", "M"]
 System = Literal["cm", "pcs"]
 # "status": a Chapter 21 / tobacco cue ("on metformin", "s/p CABG"), see agent.cues.
 MentionKind = Literal["condition", "procedure", "finding", "status"]
-CandidateSource = Literal["index", "table", "phrase", "search", "history", "status"]
+CandidateSource = Literal["index", "table", "phrase", "statement", "search", "history", "status"]
 # `claims`: the Official Guidelines, what a claim carries (the only policy review commits).
 # `mentions`: every clinical concept mentioned, each code with its assertion (abstraction,
 # registries, and the CodiEsp annotation convention).

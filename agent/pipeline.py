@@ -63,6 +63,8 @@ class CodingAgent:
             setting=chart.meta.setting,
             proposer=proposer_name,
             searcher=self.searcher,
+            considered=output.considered,
+            sentences=chart.sentences,
         )
         if policy == "claims":
             coded, combined = combine(coded, store=self.searcher.store, proposer=proposer_name)

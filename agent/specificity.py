@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import Stemmer
 
+from retrieval.lexical import tokenize
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 from retrieval.text import normalise
@@ -69,7 +70,9 @@ _NAMES = re.compile(
 _DENIAL = re.compile(r"\b(?:without|no|not|negative for|free of)\b(?P<denied>[^,;]*)")
 _STOP_DENIAL = re.compile(r"\b(?:with|but|and then)\b")
 _PARENTHESES = re.compile(r"\([^)]*\)")
-_WITHOUT = re.compile(r"\bwithout\b(?P<part>.*?)(?=,? with\b|$)")
+# "without X" in a title reaches to the next qualifier: "Laceration without foreign body of
+# left index finger without damage to nail" excludes a foreign body and nail damage only.
+_WITHOUT = re.compile(r"\bwithout\b(?P<part>.*?)(?=,|\bwith\b|\bwithout\b|\bof\b|\bin\b|$)")
 
 
 # A number names the stage, type or class before it: "type 2 ... stage 3" documents stage 3,
@@ -101,14 +104,19 @@ class Statement:
     words: frozenset[str]
     denied: frozenset[str]
     side: str | None
+    # The same in Tabular-title words (unstemmed), as `agent.codeset` compares titles.
+    documented: frozenset[str] = frozenset()
+    denied_words: frozenset[str] = frozenset()
 
     @classmethod
     def read(cls, text: str) -> Statement:
         lowered = _NAMES.sub(" ", text).lower()
         denied: set[str] = set()
+        denied_words: set[str] = set()
         for found in _DENIAL.finditer(lowered):
             part = _STOP_DENIAL.split(found.group("denied"), maxsplit=1)[0]
             denied.update(stems(part))
+            denied_words.update(tokenize(part))
         words = set(stems(_DENIAL.sub(" ", lowered))) - denied
         for word in list(words):
             words.update(_EQUIVALENT.get(word, ()))
@@ -116,7 +124,15 @@ class Statement:
         side = "bilateral" if "bilateral" in sides or len(sides) > 1 else next(iter(sides), None)
         if "both" in words and side is None:
             side = "bilateral"
-        return cls(text, frozenset(words), frozenset(denied - words), side)
+        documented = frozenset(tokenize(_DENIAL.sub(" ", lowered))) - denied_words
+        return cls(
+            text,
+            frozenset(words),
+            frozenset(denied - words),
+            side,
+            documented,
+            frozenset(denied_words - documented),
+        )
 
 
 @dataclass(frozen=True)
@@ -143,7 +159,7 @@ def title_terms(title: str) -> TitleTerms:
     return TitleTerms(frozenset(required), frozenset(excluded - _GENERIC), side, unspecified)
 
 
-def _unit(store: KnowledgeStore, record: CodeRecord) -> CodeRecord:
+def unit_of(store: KnowledgeStore, record: CodeRecord) -> CodeRecord:
     """A code with a 7th character stands for its 6-character parent: the encounter is
     chosen after the code (the parent's title lacks the 7th character's words)."""
     bare = record.code.replace(".", "")
@@ -160,7 +176,7 @@ def _category_units(store: KnowledgeStore, category: str) -> tuple[CodeRecord, .
     units: dict[str, CodeRecord] = {}
     for record in store.codes_with_prefix(category, limit=20000):
         if record.system == "cm" and record.billable:
-            unit = _unit(store, record)
+            unit = unit_of(store, record)
             units.setdefault(unit.code, unit)
     return tuple(units.values())
 
@@ -185,7 +201,7 @@ def most_specific(
     category is better documented than `record` itself."""
     if record.system != "cm":
         return None
-    base = _unit(store, record)
+    base = unit_of(store, record)
     base_terms = title_terms(base.title)
     best: tuple[tuple[int, int, int], CodeRecord] | None = None
     for unit in _category_units(store, record.code[:3]):
@@ -217,7 +233,7 @@ def support(store: KnowledgeStore, record: CodeRecord, statement: Statement) -> 
     """Share of the title's required words the statement documents (0 when the title
     excludes something documented or names the other side); a 7th character's encounter
     words are not asked for."""
-    terms = title_terms(_unit(store, record).title)
+    terms = title_terms(unit_of(store, record).title)
     if terms.excluded & statement.words or not _side_fits(terms, statement.side):
         return 0.0
     if not terms.required:

@@ -223,6 +223,19 @@ class HybridSearcher:
             hits.append(hit)
         return hits
 
+    def lexical(
+        self, query: str, k: int = 10, system: str = "cm", year: int | None = None
+    ) -> list[str]:
+        """Billable codes of `system` whose titles, inclusion terms or index lines share the
+        most words with `query` (BM25 alone: no embedding, for many small lookups)."""
+        index = self._lexical_for(self._checked_year(year)).get(system)
+        if index is None:
+            return []
+        absent = self._absent_codes(year)
+        codes = (doc.code for doc, _ in index.search(query, k * 3, billable_only=True))
+        found = [c for c in codes if c and c not in absent]
+        return list(dict.fromkeys(found))[:k]
+
     def _embedded_text(self, query: str) -> str:
         """The reading that is embedded: the first expanded one, else the query as typed."""
         readings = self.vocabulary.rewrites(query, 1)

@@ -206,6 +206,13 @@ class KnowledgeStore(FiscalYearQueries):
             found += [e for e in self._entries_under(index, key) if len(e.path) == 1]
         return found
 
+    def subtree(self, term: str, index: str = "cm") -> list[IndexEntry]:
+        """Every entry under the main terms `term` names, at any depth, the main terms too."""
+        found: list[IndexEntry] = []
+        for key in self._main_term_keys(term, index):
+            found += self._entries_under(index, key)
+        return found
+
     def _main_term_keys(self, term: str, index: str) -> list[str]:
         """Keys of the main terms `term` names: "Infarction" is filed as "Infarct, infarction"."""
         if index not in self._aliases:

@@ -41,10 +41,11 @@ def any_of(*alternatives: str) -> str:
 
 def all_cues() -> tuple[Cue, ...]:
     # Imported here: the tables import Cue from this module.
+    from agent.cues.circumstances import CIRCUMSTANCES_CUE
     from agent.cues.external import EXTERNAL_CAUSE_CUES
     from agent.cues.status import STATUS_CUES
 
-    return STATUS_CUES + EXTERNAL_CAUSE_CUES
+    return (*STATUS_CUES, *EXTERNAL_CAUSE_CUES, CIRCUMSTANCES_CUE)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ _ROUTE_NAMES = {
     "index": "Alphabetic Index",
     "table": "Neoplasm/Drug table",
     "phrase": "exact title or index phrase",
+    "statement": "Tabular title documented word for word by the diagnostic statement",
     "search": "hybrid search",
     "status": "status cue (medication, device, tobacco, BMI, visit reason) or history code",
 }

@@ -32,7 +32,7 @@ SECTION_WEIGHT = {
     "ros": 0.6,
     "history": 0.55,
 }
-ROUTES = ("index", "table", "phrase", "search", "status")
+ROUTES = ("index", "table", "phrase", "statement", "search", "status")
 FEATURES = (
     *(f"route_{route}" for route in ROUTES),
     "routes",
@@ -60,10 +60,18 @@ FEATURES = (
     "pcs_code",
     "chapter",
     "unspecified_title",
+    "unspecified_beside_sibling",
     "other_title",
     "category_competitors",
     "mention_competitors",
+    "chart_lists_diagnoses",
+    "listed",
 )
+# Routes that read a code from the chart's own words, not from similarity.
+FOUND_BY_WORDS = frozenset({"index", "table", "phrase", "statement", "status"})
+# Where a physician lists the diagnoses (the discharge diagnoses, the assessment): a chart
+# that has such a list codes from it, and what only the narrative mentions seldom counts.
+LISTING_SECTIONS = frozenset({"diagnoses", "assessment"})
 _ASSERTION_ORDER: tuple[Assertion, ...] = ("present", "uncertain", "historical", "family")
 
 
@@ -236,6 +244,8 @@ def features(
     mentions: Sequence[Mention],
     history: LearnedHistory | None,
     category_counts: Counter[str],
+    lists_diagnoses: bool = False,
+    found_counts: Counter[str] | None = None,
 ) -> list[float]:
     """The finding as numbers, in the order of FEATURES."""
     mention = mentions[finding.best_mention] if finding.best_mention is not None else None
@@ -268,10 +278,18 @@ def features(
         float(code.startswith("Z")),
         float(finding.system == "pcs"),
         float(ord(code[0])),
-        float("unspecified" in title),
+        # "X, unspecified" leaves an axis the chart may document (side, type); a title that
+        # starts "Unspecified ..." is the category's own default ("Unspecified acute
+        # appendicitis").
+        float("unspecified" in title and not title.startswith("unspecified")),
+        # An unspecified code is wrong beside a specific sibling the chart's words found (I.B.18),
+        # never for being unspecified: "Acute appendicitis" is K35.80.
+        float("unspecified" in title and (found_counts or category_counts)[code[:3]] > 1),
         float(title.startswith("other")),
         float(category_counts[code[:3]] - 1),
         float(finding.mention_competitors),
+        float(lists_diagnoses),
+        float(any(mentions[i].section in LISTING_SECTIONS for i in finding.mentions)),
     ]
     return values
 
@@ -280,4 +298,6 @@ def feature_rows(
     findings: Sequence[CodeFinding], mentions: Sequence[Mention], history: LearnedHistory | None
 ) -> list[list[float]]:
     categories = Counter(f.code[:3] for f in findings)
-    return [features(f, mentions, history, categories) for f in findings]
+    found = Counter(f.code[:3] for f in findings if FOUND_BY_WORDS & f.routes.keys())
+    lists = any(m.section in LISTING_SECTIONS for m in mentions)
+    return [features(f, mentions, history, categories, lists, found) for f in findings]

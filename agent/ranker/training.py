@@ -20,7 +20,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from agent.history import CodedChart, LearnedHistory, learn
 from agent.models import Candidate, Chart, Mention, Policy
-from agent.ranker.features import FEATURES, feature_rows, gather
+from agent.ranker.features import FEATURES, ROUTES, feature_rows, gather
 from agent.ranker.model import Ranker
 from retrieval.store import KnowledgeStore
 
@@ -56,6 +56,20 @@ class Rows:
     gold: dict[str, int]  # gold codes per system and per "policy:system", recall denominators
 
 
+# Evidence that can only make a code likelier (another route found it, a better section, a
+# stronger learned association) or less likely (negated, a relative's): constrained so the
+# trees cannot learn the noise of a few hundred charts the other way round.
+MONOTONIC = {
+    **{f"route_{route}": 1 for route in ROUTES if route not in ("table", "search")},
+    "listed": 1,
+    "association_strength": 1,
+    "association_support": 1,
+    "negated": -1,
+    "family": -1,
+    "negated_share": -1,
+}
+
+
 def _model(seed: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
         max_iter=300,
@@ -63,6 +77,7 @@ def _model(seed: int) -> HistGradientBoostingClassifier:
         max_leaf_nodes=31,
         min_samples_leaf=20,
         l2_regularization=1.0,
+        monotonic_cst=[MONOTONIC.get(name, 0) for name in FEATURES],
         random_state=seed,
     )
 

@@ -3,7 +3,8 @@ weeks of gestation beside a pregnancy code, an external cause beside the injury 
 (with the injury's 7th character), long-term insulin use not with type 1 diabetes or
 insulin-controlled gestational diabetes, and the general examination with or without
 abnormal findings as the rest of the code set says. An injury seen again for routine healing
-takes the subsequent-encounter 7th character D (I.C.19.a).
+takes the subsequent-encounter 7th character D (I.C.19.a); place, activity and status
+(Y92, Y93, Y99) are reported once, at the initial encounter (I.C.20.b, c, k), one of each.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ GESTATIONAL_INSULIN = "I.C.15.g"
 EXAMINATION = "I.C.21.c.13"
 EXTERNAL_CAUSE = "I.C.20.a"
 SEVENTH = "I.C.19.a"
+CIRCUMSTANCES = "I.C.20.b"
+# Place of occurrence, activity, external cause status.
+_CIRCUMSTANCE_CATEGORIES = ("Y92", "Y93", "Y99")
 
 # The visit is for the injury's healing, not its active treatment: 7th character D.
 _SUBSEQUENT = re.compile(
@@ -88,6 +92,14 @@ def companions(
             "an external cause code explains an injury and is reported beside one; none is "
             f"coded {cite(EXTERNAL_CAUSE)}",
         )  # fmt: skip
+    later = {c[-1] for c in codes if _is_injury(c) and len(c) == 8} - {"A"}
+    if later and not any(_is_injury(c) and c.endswith("A") for c in codes):
+        kept = _without(
+            kept, dropped, proposer, lambda p: p.code.startswith(_CIRCUMSTANCE_CATEGORIES),
+            "place, activity and status are reported once, at the initial encounter for the "
+            f"injury; this visit is a later one {cite(CIRCUMSTANCES)}",
+        )  # fmt: skip
+    kept = _one_of_each(kept, dropped, proposer)
     if not any(c.startswith(_WEIGHT_DIAGNOSES) for c in codes) and beside_others(
         lambda c: c.startswith("Z68")
     ):
@@ -115,6 +127,26 @@ def companions(
             f"not added {cite(GESTATIONAL_INSULIN)}",
         )  # fmt: skip
     return [_examination(p, codes) for p in kept], dropped
+
+
+def _one_of_each(
+    kept: list[RawProposal], dropped: list[Dropped], proposer: str
+) -> list[RawProposal]:
+    """One place, one activity, one status: the most confident of each."""
+    best: dict[str, RawProposal] = {}
+    for proposal in kept:
+        category = proposal.code[:3]
+        if category in _CIRCUMSTANCE_CATEGORIES and (
+            category not in best or proposal.confidence > best[category].confidence
+        ):
+            best[category] = proposal
+    chosen = {id(p) for p in best.values()}
+    return _without(
+        kept, dropped, proposer,
+        lambda p: p.code[:3] in _CIRCUMSTANCE_CATEGORIES and id(p) not in chosen,
+        "only one place of occurrence, one activity and one status code is reported "
+        f"{cite(CIRCUMSTANCES)}",
+    )  # fmt: skip
 
 
 def _encounter(

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Literal
 
 from agent.codeset import default_billable
-from agent.index_walk import context_words, walk
+from agent.index_walk import context_words, documented_words, walk, walk_keys
 from agent.models import Citation
 from retrieval.records import CodeRecord
 from retrieval.search import HybridSearcher
@@ -72,11 +72,11 @@ def _indexed(
         _INDEX_WORDING.get(w.lower(), w) for w in f"{words} {condition.title}".split()
     )
     context = context_words(wording)
-    context[kind] = 3
+    context.update(dict.fromkeys(walk_keys(kind), 3))
     path = walk(store, "history", context)
     if path is None:
         return None
-    record = default_billable(store, path.code, context=set(context))
+    record = default_billable(store, path.code, context=documented_words(wording, kind))
     if record is None or not record.code.startswith(prefixes):
         return None
     label = f"Index: {' > '.join(path.entry.path)} -> {path.code}"

@@ -10,7 +10,9 @@ proposal carrying its assertion: what abstraction, registries and CodiEsp's anno
 
 from __future__ import annotations
 
-from agent.models import Dropped, Policy, RawProposal, Setting
+from collections.abc import Sequence
+
+from agent.models import Dropped, Policy, RawProposal, Sentence, Setting
 from agent.rules.guidelines import cite
 from agent.rules.history_codes import HistoryKind, history_code, is_chronic
 from retrieval.search import HybridSearcher
@@ -28,6 +30,11 @@ _CLAIMS_DROP = {
     f"coded as current; a personal-history code applies {cite(HISTORY)}",
 }
 
+_NOT_CODED_OUTPATIENT = (
+    "an uncertain diagnosis is not coded for an outpatient encounter; code the documented "
+    f"signs and symptoms {cite(UNCERTAIN_OUTPATIENT)}"
+)
+
 
 def apply_policy(
     raw: list[RawProposal],
@@ -36,14 +43,19 @@ def apply_policy(
     setting: Setting,
     proposer: str,
     searcher: HybridSearcher | None = None,
+    considered: Sequence[RawProposal] = (),
+    sentences: Sequence[Sentence] = (),
 ) -> tuple[list[RawProposal], list[Dropped]]:
     """The proposals the policy codes, and the others dropped with the reason. Under claims,
     with a searcher, a past condition becomes its personal-history code and a relative's its
-    family-history code; a chronic condition listed in the history stays current."""
+    family-history code; a chronic condition listed in the history stays current; an
+    outpatient's uncertain diagnosis gives way to the symptoms documented beside it, taken
+    from `considered` (the proposer left them out as integral to that diagnosis)."""
     if policy == "mentions":
         return raw, []
     kept: list[RawProposal] = []
     dropped: list[Dropped] = []
+    uncertain: list[RawProposal] = []
     for proposal in raw:
         if proposal.assertion == "historical" and is_chronic(proposal.code):
             kept.append(_still_current(proposal))
@@ -62,15 +74,66 @@ def apply_policy(
                 continue
         reason = _CLAIMS_DROP.get(proposal.assertion)
         if proposal.assertion == "uncertain" and setting == "outpatient":
-            reason = (
-                "an uncertain diagnosis is not coded for an outpatient encounter; code the "
-                f"documented signs and symptoms {cite(UNCERTAIN_OUTPATIENT)}"
-            )
+            reason = _NOT_CODED_OUTPATIENT
+            uncertain.append(proposal)
         if reason is None:
             kept.append(proposal)
         else:
             dropped.append(Dropped(code=proposal.code, reason=reason, proposer=proposer))
+    if policy == "claims" and setting == "outpatient":
+        # A diagnosis left below the cut-off because it is only "probable" is no more coded
+        # than one above it; its symptoms are, all the same.
+        for below in considered:
+            if below.assertion == "uncertain" and not _is_symptom(below.code):
+                uncertain.append(below)
+                dropped.append(
+                    Dropped(code=below.code, reason=_NOT_CODED_OUTPATIENT, proposer=proposer)
+                )
+    kept += symptoms_instead(uncertain, kept, considered, sentences)
     return kept, dropped
+
+
+# Symptoms, signs and abnormal findings (R00-R69): what IV.H codes in place of an outpatient's
+# uncertain diagnosis.
+def _is_symptom(code: str) -> bool:
+    return code.startswith("R") and code[1:3].isdigit() and int(code[1:3]) < 70
+
+
+def _sentence_of(position: int, sentences: Sequence[Sentence]) -> int | None:
+    return next((i for i, s in enumerate(sentences) if s.start <= position < s.end), None)
+
+
+def symptoms_instead(
+    uncertain: Sequence[RawProposal],
+    kept: Sequence[RawProposal],
+    considered: Sequence[RawProposal],
+    sentences: Sequence[Sentence],
+) -> list[RawProposal]:
+    """The present symptom codes documented in the sentence of an uncertain outpatient
+    diagnosis or the one next to it ("Probable pneumonia. Cough and fever."), one per
+    category, that are not coded already (IV.H)."""
+    near: set[int] = set()
+    for proposal in uncertain:
+        for span in proposal.evidence:
+            at = _sentence_of(span.start, sentences)
+            if at is not None:
+                near |= {at - 1, at, at + 1}
+    taken = {p.code[:3] for p in kept}
+    promoted: list[RawProposal] = []
+    for candidate in considered:
+        if not _is_symptom(candidate.code) or candidate.assertion != "present":
+            continue
+        if candidate.code[:3] in taken or not candidate.evidence:
+            continue
+        if _sentence_of(candidate.evidence[0].start, sentences) not in near:
+            continue
+        taken.add(candidate.code[:3])
+        note = (
+            " Documented beside an uncertain diagnosis, which an outpatient encounter does "
+            f"not code: the symptom is coded instead {cite(UNCERTAIN_OUTPATIENT)}."
+        )
+        promoted.append(candidate.model_copy(update={"rationale": candidate.rationale + note}))
+    return promoted
 
 
 def _still_current(proposal: RawProposal) -> RawProposal:

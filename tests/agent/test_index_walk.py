@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.codeset import default_billable
-from agent.index_walk import context_words, walk
+from agent.index_walk import context_words, documented_words, walk
 from retrieval.store import KnowledgeStore
 
 
@@ -12,7 +12,7 @@ def _code(store: KnowledgeStore, text: str) -> str | None:
     path = walk(store, "fracture", context)
     if path is None:
         return None
-    record = default_billable(store, path.code, context=set(context))
+    record = default_billable(store, path.code, context=documented_words(text))
     return record.code if record else path.code
 
 
@@ -28,3 +28,15 @@ def test_a_see_reference_inside_a_qualified_main_term_is_followed(store: Knowled
     # "Fracture, traumatic > tarsal bone > calcaneus".
     code = _code(store, "closed displaced fracture of the right calcaneus")
     assert code is not None and code.startswith("S92.0") and code.endswith("A")
+
+
+def test_a_see_reference_stays_under_its_own_qualified_main_term(store: KnowledgeStore) -> None:
+    # "Fracture, traumatic > malleolus: see Fracture, ankle" is "Fracture, traumatic > ankle",
+    # never "Fracture, pathological > ankle"; "lateral malleolus only" needs no "only".
+    code = _code(store, "closed nondisplaced fracture of right lateral malleolus")
+    assert code == "S82.64XA"
+
+
+def test_an_undocumented_side_is_the_unspecified_one(store: KnowledgeStore) -> None:
+    code = _code(store, "displaced intertrochanteric fracture of femur")
+    assert code == "S72.143A"

@@ -99,3 +99,29 @@ def test_combination_codes_replace_what_they_combine(searcher: HybridSearcher) -
     )
     assert codes(raw("E10.9", "gout"), raw("G62.9", "fever")) == (["E10.42"], ["E10.9", "G62.9"])
     assert codes(diabetes, raw("J18.9", "Pneumonia")) == (["E11.9", "J18.9"], [])
+
+
+def test_an_outpatients_uncertain_diagnosis_gives_way_to_the_symptoms_beside_it(
+    searcher: HybridSearcher,
+) -> None:
+    from agent.chart import build_chart
+
+    sentences = build_chart(TEXT).sentences
+    considered = [
+        raw("R06.00", "Dyspnea"),  # the sentence after "Probable gout": promoted
+        raw("R50.9", "fever"),
+        raw("R10.9", "DVT"),  # not beside it: kept out
+        raw("R05.9", "Dyspnea", "negated"),  # only present symptoms
+    ]
+    kwargs: dict[str, Any] = {"proposer": "t", "searcher": searcher, "sentences": sentences}
+    kept, _ = apply_policy(
+        ASSERTED, policy="claims", setting="outpatient", considered=considered, **kwargs
+    )
+    codes = [p.code for p in kept]
+    assert "R06.00" in codes and "R50.9" in codes
+    assert "R10.9" not in codes and "R05.9" not in codes
+    assert "IV.H" in next(p for p in kept if p.code == "R50.9").rationale
+    inpatient, _ = apply_policy(
+        ASSERTED, policy="claims", setting="inpatient", considered=considered, **kwargs
+    )
+    assert not {"R06.00", "R50.9"} & {p.code for p in inpatient}

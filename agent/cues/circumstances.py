@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from agent.cues import Cue
+from agent.cues.external import EXTERNAL_CAUSE_CUES
 from retrieval.lexical import tokenize
 from retrieval.records import IndexEntry
 from retrieval.store import KnowledgeStore
@@ -29,11 +30,13 @@ CIRCUMSTANCES = "external-cause-index:circumstances"
 _EVENT = (
     r"\b(?:fell|falls?|fallen|falling|slipped|tripped|stumbled|struck|bitten|tackled|"
     r"collided|collision|crash(?:ed)?|MVC|MVA|rear-ended|twisted|injured|lacerated|burned|"
-    r"burnt|scalded|landed|kicked|punched|assaulted|crushed|jammed)\b"
+    r"burnt|scalded|landed|kicked|punched|assaulted|crushed|jammed|caught|spilled|pulled)\b"
 )
+# A sentence that names an external cause ("hot coffee", "lifting boxes") tells the story too.
+_STORY = "|".join([_EVENT, *(cue.pattern.pattern for cue in EXTERNAL_CAUSE_CUES)])
 CIRCUMSTANCES_CUE = Cue(
     "circumstances of the injury",
-    re.compile(r"[^\n]*" + _EVENT + r"[^\n]*", re.IGNORECASE),
+    re.compile(r"[^\n]*(?:" + _STORY + r")[^\n]*", re.IGNORECASE),
     CIRCUMSTANCES,
     GUIDELINE,
 )

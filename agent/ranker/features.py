@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from agent.history import Association, Gram, LearnedHistory
 from agent.mentions import span_flags
 from agent.models import Assertion, Candidate, Chart, Citation, Mention, Span, System
+from agent.rules import asked_for, covered
 from retrieval.store import KnowledgeStore
 
 SECTION_WEIGHT = {
@@ -66,6 +67,7 @@ FEATURES = (
     "mention_competitors",
     "chart_lists_diagnoses",
     "listed",
+    "asked_for_by_note",
 )
 # Routes that read a code from the chart's own words, not from similarity.
 FOUND_BY_WORDS = frozenset({"index", "table", "phrase", "statement", "status"})
@@ -96,6 +98,7 @@ class CodeFinding:
     flags: set[str] = field(default_factory=set)
     negated_mentions: int = 0
     stated: bool = False  # a sentence states the code's title word for word
+    asked_for: bool = False  # a note of another code the chart's words found asks for it
 
     @property
     def assertion(self) -> Assertion:
@@ -134,7 +137,22 @@ def gather(
     _add_whole_sentences(chart, store, systems, findings)
     if history is not None:
         _add_associations(chart, history, store, systems, findings)
+    _mark_asked_for(store, findings)
     return list(findings.values())
+
+
+def _mark_asked_for(store: KnowledgeStore, findings: dict[str, CodeFinding]) -> None:
+    """E11.22's "use additional code to identify the stage of chronic kidney disease" makes
+    the N18.- beside it likelier (I.A.13, I.B.7)."""
+    for asking in findings.values():
+        if asking.system != "cm" or not FOUND_BY_WORDS & asking.routes.keys():
+            continue
+        refs = asked_for(store.notes_with_inherited(asking.code, "cm"))
+        if not refs:
+            continue
+        for finding in findings.values():
+            if finding is not asking and finding.system == "cm" and covered(refs, finding.code):
+                finding.asked_for = True
 
 
 MAX_SENTENCE_WORDS = 40
@@ -290,6 +308,7 @@ def features(
         float(finding.mention_competitors),
         float(lists_diagnoses),
         float(any(mentions[i].section in LISTING_SECTIONS for i in finding.mentions)),
+        float(finding.asked_for),
     ]
     return values
 

@@ -62,6 +62,7 @@ class Rows:
 MONOTONIC = {
     **{f"route_{route}": 1 for route in ROUTES if route not in ("table", "search")},
     "listed": 1,
+    "asked_for_by_note": 1,
     "association_strength": 1,
     "association_support": 1,
     "negated": -1,

@@ -20,6 +20,7 @@ Other packages import from here only, never from the modules.
 """
 
 from agent.rules.code_first import Requirement, requirements
+from agent.rules.code_refs import asked_for, covered
 from agent.rules.codes import code_problem, code_set_name, resolve_code
 from agent.rules.combination import combine
 from agent.rules.commit import CommitCode, Problem, Severity, commit_problems
@@ -36,11 +37,13 @@ __all__ = [
     "Requirement",
     "Severity",
     "apply_policy",
+    "asked_for",
     "code_problem",
     "code_set_name",
     "combine",
     "commit_problems",
     "companions",
+    "covered",
     "excludes1_with",
     "history_code",
     "is_chronic",

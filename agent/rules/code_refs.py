@@ -8,7 +8,10 @@ the whole range, because a note rule acting on an over-wide range would drop goo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from retrieval.records import Note
 
 _CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
 _PIECE = re.compile(rf"(?P<low>{_CODE})(?:-(?P<high>{_CODE}))?-?(?:\s*(?i:with)\s+(?P<qual>.+))?")
@@ -71,3 +74,13 @@ def code_refs(note_text: str) -> list[CodeRef]:
 
 def covered(refs: list[CodeRef], code: str) -> bool:
     return any(ref.covers(code) for ref in refs)
+
+
+# Notes that ask for another code beside this one.
+ASKING_NOTES = frozenset({"use_additional_code", "code_first", "code_also"})
+
+
+def asked_for(notes: Sequence[Note]) -> list[CodeRef]:
+    """The codes a code's notes (own and inherited) ask to report beside it: "use additional
+    code to identify the stage of chronic kidney disease (N18.1-N18.6)"."""
+    return [ref for note in notes if note.kind in ASKING_NOTES for ref in code_refs(note.text)]

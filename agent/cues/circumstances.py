@@ -36,7 +36,9 @@ _EVENT = (
 _STORY = "|".join([_EVENT, *(cue.pattern.pattern for cue in EXTERNAL_CAUSE_CUES)])
 CIRCUMSTANCES_CUE = Cue(
     "circumstances of the injury",
-    re.compile(r"[^\n]*(?:" + _STORY + r")[^\n]*", re.IGNORECASE),
+    # The whole line that tells the story; tried at line starts only (a leading [^\n]* would
+    # try every position of the sentence against every story pattern).
+    re.compile(r"^(?=[^\n]*?(?:" + _STORY + r"))[^\n]+", re.IGNORECASE | re.MULTILINE),
     CIRCUMSTANCES,
     GUIDELINE,
 )

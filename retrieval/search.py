@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -94,7 +95,9 @@ class HybridSearcher:
 
     Every lookup and search takes an optional fiscal `year`; None is the base year (FY2026),
     searched exactly as before fiscal years existed. `year_lexical` holds the lexical
-    indexes of each later year (loaded when first asked for)."""
+    indexes of each later year (loaded when first asked for). `for_year(year)` is a view
+    whose lookups and searches answer for that year when given none, over a store bound to
+    it (`store.for_year`): what a chart's coding uses."""
 
     def __init__(
         self,
@@ -114,10 +117,34 @@ class HybridSearcher:
         self._vector_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vector_lock = threading.Lock()
         self.vocabulary = default_vocabulary() if vocabulary is None else vocabulary
+        self._views: dict[int, HybridSearcher] = {}
+
+    @property
+    def year(self) -> int:
+        """The fiscal year searched when none is asked (the store's: bound, else base)."""
+        return self.store.year
+
+    def for_year(self, year: int | None) -> HybridSearcher:
+        """This searcher bound to fiscal `year` (None: as it is); indexes, caches and the
+        embedder are shared, and one view per year is kept."""
+        if year is None or year == self.store.bound_year:
+            return self
+        store = self.store.for_year(year)  # raises UnknownYearError for a year not held
+        with self._vector_lock:
+            if year not in self._views:
+                view = copy.copy(self)
+                view.store = store
+                self._views[year] = view
+            return self._views[year]
+
+    def _asked(self, year: int | None) -> int | None:
+        """The year a call is for: the one asked, else the bound year of a view."""
+        return self.store.bound_year if year is None else year
 
     def lookup(self, code: str, year: int | None = None) -> CodeRecord:
         """Exact lookup by code in fiscal `year`; unknown codes raise with the nearest valid
         ones, and a code of another year says when it was added or deleted."""
+        year = self._asked(year)
         candidate = code.strip().upper()
         if not candidate or not looks_like_code(candidate):
             raise QueryError(f"{code!r} is not a well-formed ICD-10-CM or ICD-10-PCS code")
@@ -153,7 +180,7 @@ class HybridSearcher:
             ) from None
 
     def _absent_codes(self, year: int | None) -> frozenset[str]:
-        if year is None:
+        if year is None or year == self.store.base_year:
             return frozenset()
         if year not in self._absent:
             self._absent[year] = frozenset(self.store.absent_codes(year))
@@ -176,8 +203,8 @@ class HybridSearcher:
         query = check_query(query)
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
-        year = self._checked_year(year)
-        lexical_indexes = self._lexical_for(year)
+        year = self._asked(year)
+        lexical_indexes = self._lexical_for(self._checked_year(year))
         depth = max(50, k * 5)
         fused: dict[str, _Fused] = {}
 
@@ -228,6 +255,7 @@ class HybridSearcher:
     ) -> list[str]:
         """Billable codes of `system` whose titles, inclusion terms or index lines share the
         most words with `query` (BM25 alone: no embedding, for many small lookups)."""
+        year = self._asked(year)
         index = self._lexical_for(self._checked_year(year)).get(system)
         if index is None:
             return []

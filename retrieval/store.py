@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,11 @@ def _comma_splits(text: str) -> list[tuple[str, ...]]:
 
 
 class KnowledgeStore(FiscalYearQueries):
-    """Read-only, thread-safe access to codes, notes, index entries, tables and guidelines."""
+    """Read-only, thread-safe access to codes, notes, index entries, tables and guidelines.
+
+    `for_year(year)` gives a view of the same store bound to one fiscal year: every lookup
+    that takes a year and is not given one answers for that year (what a chart's code set
+    is), so code that takes a store need not know about fiscal years."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -85,6 +91,22 @@ class KnowledgeStore(FiscalYearQueries):
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._aliases: dict[str, dict[str, list[str]]] = {}
+        self.bound_year: int | None = None
+        self._views: dict[int, KnowledgeStore] = {}
+        self._views_lock = threading.Lock()
+
+    def for_year(self, year: int | None) -> KnowledgeStore:
+        """This store bound to fiscal `year` (None: this store as it is). Views share the
+        connection and caches, and one view per year is kept, so asking again is free."""
+        if year is None or year == self.bound_year:
+            return self
+        self.check_year(year)
+        with self._views_lock:
+            if year not in self._views:
+                view = copy.copy(self)
+                view.bound_year = year
+                self._views[year] = view
+            return self._views[year]
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self._db.execute(sql, params).fetchall()
@@ -95,7 +117,7 @@ class KnowledgeStore(FiscalYearQueries):
     def get(
         self, code: str, system: str | None = None, year: int | None = None
     ) -> CodeRecord | None:
-        """The record of `code` in fiscal `year` (None: the base year, FY2026); a name both
+        """The record of `code` in fiscal `year` (None: the store's year); a name both
         systems use (B00) resolves to CM unless asked."""
         where, params = "code = ?", [code]
         if system:
@@ -298,6 +320,7 @@ class KnowledgeStore(FiscalYearQueries):
         """Whether a citation's source id resolves to a record of this KB version (a code
         citation: to a code of fiscal `year`)."""
         kind, _, key = source_id.partition(":")
+        year = self.bound_year if year is None else year
         if year is not None and kind in ("tabular", "pcs_table"):
             return self.get(key, "cm" if kind == "tabular" else "pcs", year) is not None
         queries = {

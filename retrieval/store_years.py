@@ -59,13 +59,32 @@ class FiscalYearQueries:
     def base_year(self) -> int:
         return int(self._fiscal_years["base"])
 
-    def _overlay_year(self, year: int | None) -> int | None:
-        """The year whose overlay rows apply, None for the base year (and for None)."""
-        if year is None or year == self.base_year:
-            return None
+    # The year a view from `KnowledgeStore.for_year` answers for when none is asked.
+    bound_year: int | None = None
+
+    @property
+    def year(self) -> int:
+        """The fiscal year this store answers for when no year is asked: its bound year,
+        else the base year."""
+        return self.bound_year if self.bound_year is not None else self.base_year
+
+    @property
+    def newest_year(self) -> int:
+        return max(self.years())
+
+    def check_year(self, year: int) -> int:
+        """`year`, if this KB holds it; else UnknownYearError naming the years it holds."""
         if year not in self._fiscal_years["years"]:
             raise UnknownYearError(year, self.years())
         return year
+
+    def _overlay_year(self, year: int | None) -> int | None:
+        """The year whose overlay rows apply, None for the base year; no year asked is the
+        bound year of a view (the base year of the store itself)."""
+        year = self.bound_year if year is None else year
+        if year is None or year == self.base_year:
+            return None
+        return self.check_year(year)
 
     def _code_select(
         self, where: str, params: Sequence[Any], year: int | None

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from api.cli.main import app
 from retrieval.build import BuildReport
-from retrieval.errors import CodeNotInYearError
+from retrieval.errors import CodeNotInYearError, UnknownYearError
 from retrieval.search import HybridSearcher
 from retrieval.sources.addenda import parse_addenda
 
@@ -134,6 +134,32 @@ def test_the_base_year_searched_by_name_is_the_default(searcher: HybridSearcher)
     for query in ("heart attack", "dilated cardiomyopathy", "appendectomy laparoscopic"):
         default = [(h.code, h.score) for h in searcher.search(query, k=10)]
         assert default == [(h.code, h.score) for h in searcher.search(query, k=10, year=2026)]
+
+
+def test_a_year_view_answers_for_its_year_when_none_is_asked(searcher: HybridSearcher) -> None:
+    """What a chart's coding uses: code that takes a store or a searcher, and passes no
+    year, gets the chart's year."""
+    view = searcher.for_year(2027)
+    assert (view.year, view.store.year, searcher.year) == (2027, 2027, 2026)
+    assert searcher.for_year(2027) is view and view.store is searcher.store.for_year(2027)
+    heading = view.store.get("I42.0", "cm")
+    assert heading is not None and not heading.billable
+    assert [c.code for c in view.store.children("I42.0")] == ["I42.00", "I42.01", "I42.09"]
+    assert view.store.is_billable("I42.00") and not searcher.store.is_billable("I42.00")
+    assert view.store.source_exists("tabular:I49.81")
+    assert not searcher.store.source_exists("tabular:I49.81")
+    billable = codes(view.search("dilated cardiomyopathy", k=10, billable_only=True))
+    assert "I42.0" not in billable and "I42.00" in billable
+    assert view.lookup("I49.81").code == "I49.81"
+    assert "I42.00" in view.lexical("dilated cardiomyopathy unspecified", k=5)
+    # A year asked for explicitly still wins over the view's own.
+    assert codes(view.search("dilated cardiomyopathy", k=5, year=2026)) == codes(
+        searcher.search("dilated cardiomyopathy", k=5)
+    )
+    base = view.store.get("I42.0", "cm", 2026)
+    assert base is not None and base.billable
+    with pytest.raises(UnknownYearError, match="FY2026, FY2027"):
+        searcher.for_year(2031)
 
 
 def test_kb_code_names_the_replacements_of_a_deleted_code(run: Invoke) -> None:

@@ -9,17 +9,27 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.composition import Composition
 from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
-from agent.models import Chart, ChartError, ChartMeta, Section, Sentence
+from agent.models import (
+    Chart,
+    ChartError,
+    ChartMeta,
+    CodingYear,
+    FiscalYearError,
+    Section,
+    Sentence,
+)
 
 # fhir.resources' top-level models are R5, which rejects R4 documents (R4's
 # DocumentReference.context is an object, R5's a list); R4B is R4 for these resources.
@@ -70,6 +80,69 @@ def build_chart(text: str, meta: ChartMeta | None = None, chart_id: str | None =
         sentences=split_sentences(text, sections),
         chart_id=chart_id,
     )
+
+
+# ----------------------------------------------------------------------------- fiscal year
+
+
+def fiscal_year_of(day: date) -> int:
+    """The US federal fiscal year `day` falls in: FY2027 runs 2026-10-01 to 2027-09-30."""
+    return day.year + 1 if day.month >= 10 else day.year
+
+
+def fiscal_year_dates(year: int) -> tuple[date, date]:
+    """The first and last day of fiscal `year`."""
+    return date(year - 1, 10, 1), date(year, 9, 30)
+
+
+def date_of_service(meta: ChartMeta) -> tuple[str, date] | None:
+    """(which field, date) that decides the chart's fiscal year: an inpatient's discharge
+    date (else the encounter date, else the admission date, for a patient not discharged
+    yet); an outpatient's visit date, the encounter date (else the admission date, else the
+    discharge date). None without any date."""
+    if meta.setting == "inpatient":
+        order = ("discharge_date", "encounter_date", "admission_date")
+    else:
+        order = ("encounter_date", "admission_date", "discharge_date")
+    for name in order:
+        value = getattr(meta, name)
+        if value is not None:
+            return name, value
+    return None
+
+
+def coding_year(meta: ChartMeta, years: Sequence[int]) -> CodingYear:
+    """The fiscal year (one of `years`, those the knowledge base holds) whose code set codes
+    a chart with this metadata. No date of service: the newest year, with a warning saying
+    so. A date in a year not held raises FiscalYearError naming the years held."""
+    held = sorted(years)
+    found = date_of_service(meta)
+    if found is None:
+        return CodingYear(
+            year=held[-1],
+            basis="none",
+            warning=f"the chart has no date of service: coded in FY{held[-1]}, the newest "
+            "fiscal year the knowledge base holds (give the discharge date, or the visit "
+            "date of an outpatient, to code it in the year in force)",
+        )
+    field, day = found
+    year = fiscal_year_of(day)
+    if year not in held:
+        first, last = fiscal_year_dates(held[0])[0], fiscal_year_dates(held[-1])[1]
+        names = ", ".join(f"FY{y}" for y in held)
+        raise FiscalYearError(
+            f"{field} {day} is in FY{year}, which this knowledge base does not hold: it "
+            f"holds {names} (dates of service {first} to {last})",
+            field=field,
+            years=held,
+        )
+    warning = None
+    if meta.setting == "inpatient" and field != "discharge_date":
+        warning = (
+            f"no discharge date: coded in FY{year} by the {field.replace('_', ' ')} {day}; "
+            "an inpatient's fiscal year is that of the discharge date"
+        )
+    return CodingYear(year=year, basis=field, date_of_service=day, warning=warning)
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -135,8 +208,26 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 # ----------------------------------------------------------------------------- FHIR notes
 
 
+@dataclass
+class _Dates:
+    """The dates a FHIR resource gives: the document's own, the period of service it
+    documents (DocumentReference.context.period) and the Encounter's period."""
+
+    document: date | None = None
+    service: tuple[date | None, date | None] = (None, None)
+    encounter: tuple[date | None, date | None] = (None, None)
+
+    def merge(self, other: _Dates) -> None:
+        self.document = self.document or other.document
+        if self.service == (None, None):
+            self.service = other.service
+        if self.encounter == (None, None):
+            self.encounter = other.encounter
+
+
 def _chart_from_fhir(resource: Any, meta: ChartMeta, fail: Fail) -> Chart:
-    notes, patients, when = _collect(resource, fail)
+    dates = _Dates()
+    notes, patients = _collect(resource, fail, dates)
     if not notes:
         raise fail(
             f"FHIR {resource.get_resource_type()} holds no note text "
@@ -144,29 +235,48 @@ def _chart_from_fhir(resource: Any, meta: ChartMeta, fail: Fail) -> Chart:
         )
     text = _NOTE_SEPARATOR.join(notes)
     _check_text(text, fail)
-    return build_chart(text, _fill_meta(meta, patients, when), getattr(resource, "id", None))
+    filled = _fill_meta(meta, patients, dates, fail)
+    return build_chart(text, filled, getattr(resource, "id", None))
 
 
-def _collect(resource: Any, fail: Fail) -> tuple[list[str], list[Patient], date | None]:
-    """Note texts, Patient resources and the first document date found in the resource."""
+def _collect(resource: Any, fail: Fail, dates: _Dates) -> tuple[list[str], list[Patient]]:
+    """Note texts and Patient resources of the resource; the first dates found go into
+    `dates`."""
     if isinstance(resource, Bundle):
         notes: list[str] = []
         patients: list[Patient] = []
-        when: date | None = None
         for i, entry in enumerate(resource.entry or []):
             if isinstance(entry.resource, Patient):
                 patients.append(entry.resource)
                 continue
+            if isinstance(entry.resource, Encounter):
+                dates.merge(_Dates(encounter=_period(entry.resource.period)))
+                continue
             if not isinstance(entry.resource, DocumentReference | Composition):
                 continue
-            found, contained, found_when = _collect(entry.resource, _prefixed(fail, i))
+            found, contained = _collect(entry.resource, _prefixed(fail, i), dates)
             notes, patients = notes + found, patients + contained
-            when = when or found_when
-        return notes, patients, when
+        return notes, patients
     contained = [r for r in resource.contained or [] if isinstance(r, Patient)]
+    for encounter in (r for r in resource.contained or [] if isinstance(r, Encounter)):
+        dates.merge(_Dates(encounter=_period(encounter.period)))
     if isinstance(resource, Composition):
-        return _composition_notes(resource.section or []), contained, _as_date(resource.date)
-    return _attachment_notes(resource, fail), contained, _document_date(resource)
+        dates.merge(_Dates(document=_as_date(resource.date)))
+        return _composition_notes(resource.section or []), contained
+    context = resource.context
+    dates.merge(
+        _Dates(
+            document=_as_date(resource.date),
+            service=_period(context.period if context else None),
+        )
+    )
+    return _attachment_notes(resource, fail), contained
+
+
+def _period(period: Any) -> tuple[date | None, date | None]:
+    if period is None:
+        return None, None
+    return _as_date(period.start), _as_date(period.end)
 
 
 def _prefixed(fail: Fail, index: int) -> Fail:
@@ -216,32 +326,41 @@ def _narrative(div: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _document_date(doc: DocumentReference) -> date | None:
-    context_period = doc.context.period if doc.context else None
-    return _as_date(doc.date) or _as_date(context_period.start if context_period else None)
-
-
 def _as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     return value if isinstance(value, date) else None
 
 
-def _fill_meta(meta: ChartMeta, patients: list[Patient], when: date | None) -> ChartMeta:
-    """Age, sex and date from the FHIR resources where the caller's meta leaves them unset."""
+def _fill_meta(meta: ChartMeta, patients: list[Patient], dates: _Dates, fail: Fail) -> ChartMeta:
+    """Age, sex and dates from the FHIR resources where the caller's meta leaves them unset:
+    the admission and discharge dates from the Encounter's period (else the period of service
+    the document covers), the encounter date from the period of service (else the Encounter's
+    start, else the document's date)."""
     update: dict[str, Any] = {}
-    if meta.encounter_date is None and when is not None:
-        update["encounter_date"] = when
+    start = dates.encounter[0] or dates.service[0]
+    end = dates.encounter[1] or dates.service[1]
+    found = {
+        "encounter_date": dates.service[0] or dates.encounter[0] or dates.document,
+        "admission_date": start,
+        "discharge_date": end,
+    }
+    for name, value in found.items():
+        if getattr(meta, name) is None and value is not None:
+            update[name] = value
     patient = patients[0] if patients else None
     if patient is not None and meta.sex is None and patient.gender in ("female", "male"):
         update["sex"] = "F" if patient.gender == "female" else "M"
     birth = _as_date(patient.birthDate) if patient is not None else None
     if meta.age is None and birth is not None:
-        on = meta.encounter_date or when or date.today()
+        on = meta.encounter_date or found["encounter_date"] or date.today()
         age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
         if 0 <= age <= 124:
             update["age"] = age
-    return meta.model_copy(update=update)
+    try:
+        return ChartMeta.model_validate({**meta.model_dump(), **update})
+    except ValidationError as error:
+        raise fail(f"FHIR dates: {error.errors()[0]['msg']}") from None
 
 
 # ----------------------------------------------------------------------------- sections

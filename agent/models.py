@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+import re
+from datetime import date, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 Setting = Literal["inpatient", "outpatient"]
 Sex = Literal["F", "M"]
@@ -24,6 +25,16 @@ class ChartError(ValueError):
     """A chart that cannot be coded as given (empty, binary, too large, invalid FHIR, ...)."""
 
 
+class FiscalYearError(ChartError):
+    """A chart whose date of service falls in a fiscal year the knowledge base does not
+    hold; `field` is the date that decided it, `years` the years held."""
+
+    def __init__(self, message: str, *, field: str, years: list[int]) -> None:
+        super().__init__(message)
+        self.field = field
+        self.years = years
+
+
 class Span(BaseModel):
     """A stretch of the chart text: `text[start:end] == quote` must hold."""
 
@@ -32,11 +43,58 @@ class Span(BaseModel):
     quote: str
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 class ChartMeta(BaseModel):
+    """What the chart's text does not say. The date of service decides the fiscal year, and
+    so the code set: an inpatient's discharge date, an outpatient's visit date."""
+
     setting: Setting = "inpatient"
     age: int | None = Field(default=None, ge=0, le=124)
     sex: Sex | None = None
-    encounter_date: date | None = None
+    encounter_date: date | None = Field(
+        default=None,
+        description="Date of service, YYYY-MM-DD: an outpatient's visit date (for an "
+        "inpatient, used only when there is no discharge date).",
+    )
+    admission_date: date | None = Field(
+        default=None, description="Inpatient admission date, YYYY-MM-DD."
+    )
+    discharge_date: date | None = Field(
+        default=None,
+        description="Inpatient discharge date, YYYY-MM-DD: decides an inpatient's fiscal year.",
+    )
+
+    @field_validator("encounter_date", "admission_date", "discharge_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        """A calendar date written YYYY-MM-DD (a FHIR dateTime's date part is taken)."""
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+            raise ValueError(f"{value!r} is not a date written YYYY-MM-DD (e.g. 2026-11-15)")
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not a calendar date ({error})") from None
+
+    @model_validator(mode="after")
+    def _discharge_after_admission(self) -> ChartMeta:
+        if (
+            self.admission_date is not None
+            and self.discharge_date is not None
+            and self.discharge_date < self.admission_date
+        ):
+            raise ValueError(
+                f"discharge_date {self.discharge_date} is before admission_date "
+                f"{self.admission_date}"
+            )
+        return self
 
 
 class Section(BaseModel):
@@ -60,9 +118,28 @@ class Chart(BaseModel):
     sections: list[Section] = []
     sentences: list[Sentence] = []
     chart_id: str | None = None
+    # The fiscal year whose code set codes the chart: set by the coding agent from the date
+    # of service (`agent.chart.coding_year`); proposers read it, None before coding.
+    fiscal_year: int | None = None
 
     def quote(self, start: int, end: int) -> Span:
         return Span(start=start, end=end, quote=self.text[start:end])
+
+
+class CodingYear(BaseModel):
+    """The fiscal year a chart is coded in, and what decided it."""
+
+    year: int
+    # "discharge_date", "encounter_date", "admission_date", "asked" (the caller chose the
+    # year) or "none" (no date: the newest year held).
+    basis: str
+    date_of_service: date | None = None
+    warning: str | None = None
+
+    def describe(self) -> str:
+        if self.date_of_service is None:
+            return f"FY{self.year} ({'as asked' if self.basis == 'asked' else 'no date'})"
+        return f"FY{self.year} ({self.basis.replace('_', ' ')} {self.date_of_service})"
 
 
 class Mention(BaseModel):
@@ -144,6 +221,7 @@ class Proposal(BaseModel):
     model: str | None = None
     prompt_version: str | None = None
     kb_release: str
+    fiscal_year: int | None = None  # the code set it was validated in
 
 
 class Dropped(BaseModel):
@@ -171,5 +249,8 @@ class CodingResult(BaseModel):
     considered: list[Considered] = []
     kb_release: str
     proposer: str
+    fiscal_year: int | None = None
+    coding_year: CodingYear | None = None  # what decided the fiscal year
+    warnings: list[str] = []  # about the run as a whole (no date of service, ...)
     timings_ms: dict[str, float] = {}
     usage: Usage = Usage()

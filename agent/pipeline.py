@@ -7,12 +7,14 @@ import time
 from dataclasses import dataclass
 
 from agent.candidates import find_candidates
+from agent.chart import coding_year
 from agent.lexicon import Lexicon
 from agent.mentions import find_mentions
 from agent.models import (
     Candidate,
     Chart,
     CodingResult,
+    CodingYear,
     Considered,
     Dropped,
     Mention,
@@ -39,9 +41,32 @@ class CodingAgent:
     def kb_release(self) -> str:
         return str(self.searcher.store.meta().get("release", "unknown"))
 
-    def code(self, chart: Chart, policy: Policy = "claims") -> CodingResult:
+    def year_for(self, chart: Chart, year: int | None = None) -> CodingYear:
+        """The fiscal year `chart` is coded in: `year` when the caller chose one, else the
+        year of its date of service among those the KB holds (FiscalYearError when it holds
+        none such; no date: the newest, with a warning)."""
+        store = self.searcher.store
+        if year is not None:
+            return CodingYear(year=store.check_year(year), basis="asked")
+        return coding_year(chart.meta, store.years())
+
+    def code(
+        self, chart: Chart, policy: Policy = "claims", *, year: int | None = None
+    ) -> CodingResult:
         """Proposals for `chart` under `policy` (claims: the Official Guidelines; mentions:
-        every concept mentioned, each with its assertion)."""
+        every concept mentioned, each with its assertion), in the code set of fiscal `year`
+        (None: the year of the chart's date of service, see `year_for`). Every lookup,
+        search and rule of the run reads that year's code set."""
+        chosen = self.year_for(chart, year)
+        chart = chart.model_copy(update={"fiscal_year": chosen.year})
+        result = self._code(chart, policy, self.searcher.for_year(chosen.year))
+        for proposal in result.proposals:
+            proposal.fiscal_year = chosen.year
+        result.fiscal_year, result.coding_year = chosen.year, chosen
+        result.warnings += [chosen.warning] if chosen.warning else []
+        return result
+
+    def _code(self, chart: Chart, policy: Policy, searcher: HybridSearcher) -> CodingResult:
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
 
@@ -53,7 +78,7 @@ class CodingAgent:
 
         mentions = find_mentions(chart, self.lexicon)
         lap("mentions")
-        candidates = find_candidates(chart, mentions, self.searcher, self.lexicon)
+        candidates = find_candidates(chart, mentions, searcher, self.lexicon)
         lap("candidates")
         output, proposer_name, dropped = self._propose(chart, mentions, candidates, policy)
         lap("propose")
@@ -62,20 +87,20 @@ class CodingAgent:
             policy=policy,
             setting=chart.meta.setting,
             proposer=proposer_name,
-            searcher=self.searcher,
+            searcher=searcher,
             considered=output.considered,
             sentences=chart.sentences,
         )
         if policy == "claims":
-            coded, combined = combine(coded, store=self.searcher.store, proposer=proposer_name)
+            coded, combined = combine(coded, store=searcher.store, proposer=proposer_name)
             coded, alone = companions(
-                coded, proposer=proposer_name, chart=chart, store=self.searcher.store
+                coded, proposer=proposer_name, chart=chart, store=searcher.store
             )
             not_coded += combined + alone
         proposals, invalid = validate_proposals(
             coded,
             chart=chart,
-            store=self.searcher.store,
+            store=searcher.store,
             proposer=proposer_name,
             kb_release=self.kb_release,
             model=output.model,
@@ -83,7 +108,7 @@ class CodingAgent:
             policy=policy,
         )
         lap("validate")
-        considered = self._considered(output, {p.code for p in proposals})
+        considered = self._considered(output, {p.code for p in proposals}, searcher)
         timings["total"] = round((time.perf_counter() - started) * 1000, 1)
         return CodingResult(
             proposals=proposals,
@@ -95,12 +120,14 @@ class CodingAgent:
             usage=output.usage,
         )
 
-    def _considered(self, output: ProposerOutput, proposed: set[str]) -> list[Considered]:
+    def _considered(
+        self, output: ProposerOutput, proposed: set[str], searcher: HybridSearcher
+    ) -> list[Considered]:
         """The proposer's below-cut-off codes that are valid and billable and not proposed."""
         found: list[Considered] = []
         for raw in output.considered:
-            code, system = resolve_code(raw.code, self.searcher.store)
-            record = self.searcher.store.get(code, system)
+            code, system = resolve_code(raw.code, searcher.store)
+            record = searcher.store.get(code, system)
             if code in proposed or record is None or not record.billable:
                 continue
             found.append(

@@ -138,6 +138,8 @@ class LlmProposer:
         # Few-shot lines from coded history, chosen for the phrases of each chart.
         self.examples_for = examples_for
         self.prompt: Prompt = load_prompt(PROMPT_NAME)
+        self._searcher = searcher
+        # Bound to the model once; each chart's calls are answered by tools over its year.
         self._tools = KbTools(searcher)
         self._plain: Runnable[Any, Any] = chat_model
         self._with_tools: Runnable[Any, Any] = (
@@ -160,10 +162,11 @@ class LlmProposer:
         examples = self.examples
         if self.examples_for is not None:
             examples = examples + self.examples_for([m.text for m in mentions])
+        tools = KbTools(self._searcher.for_year(chart.fiscal_year))
         if chart.text.strip():
             for chunk, block in self._plan(chart, mentions, candidates, notes):
                 messages = build_messages(self.prompt, chart, chunk, block, examples)
-                entries = self._converse(messages, meter, notes)
+                entries = self._converse(messages, meter, notes, tools)
                 text = chart.text[chunk.start : chunk.end]
                 proposals, more = to_proposals(entries, text, chunk.start)
                 notes += more
@@ -181,7 +184,11 @@ class LlmProposer:
     def _available(self, chart: Chart) -> int:
         """Tokens left for chart text and candidates once instructions and reserve are in."""
         frame = build_messages(
-            self.prompt, Chart(text="", meta=chart.meta), Chunk(0, 0), "", self.examples
+            self.prompt,
+            Chart(text="", meta=chart.meta, fiscal_year=chart.fiscal_year),
+            Chunk(0, 0),
+            "",
+            self.examples,
         )
         used = sum(count_tokens(_flat(message)) for message in frame)
         available = self.context_tokens - self.context_tokens // RESERVE_SHARE - used
@@ -236,15 +243,18 @@ class LlmProposer:
             )
         return block
 
-    def _converse(self, messages: list[BaseMessage], meter: Meter, notes: list[str]) -> list:
-        """The answer entries of one conversation, within 1 + max_tool_rounds calls."""
+    def _converse(
+        self, messages: list[BaseMessage], meter: Meter, notes: list[str], tools: KbTools
+    ) -> list:
+        """The answer entries of one conversation, within 1 + max_tool_rounds calls; `tools`
+        answers the model's tool calls (over the chart's fiscal year)."""
         spare = self.max_tool_rounds
         while True:
             final = spare == 0
             reply = self._call(self._plain if final else self._with_tools, messages, meter)
             asked = reply.tool_calls or reply.invalid_tool_calls
             if asked and not final:
-                answers = self._tools.answer(reply.tool_calls, reply.invalid_tool_calls)
+                answers = tools.answer(reply.tool_calls, reply.invalid_tool_calls)
                 messages += [reply, *answers]
                 spare -= 1
                 if spare == 0:

@@ -119,6 +119,13 @@ def metadata_text(chart: Chart) -> str:
         )
     if meta.encounter_date is not None:
         lines.append(f"Encounter date: {meta.encounter_date.isoformat()}")
+    if meta.discharge_date is not None:
+        lines.append(f"Discharge date: {meta.discharge_date.isoformat()}")
+    if chart.fiscal_year is not None:
+        lines.append(
+            f"Code set: ICD-10-CM and ICD-10-PCS FY{chart.fiscal_year} (the tools answer for "
+            "this year; a code of another year is invalid)"
+        )
     return "\n".join(lines)
 
 

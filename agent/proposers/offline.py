@@ -60,7 +60,9 @@ class OfflineProposer:
         *,
         policy: Policy = "claims",
     ) -> ProposerOutput:
-        findings = gather(chart, mentions, candidates, self.history, self.store)
+        # The chart's code set: the store bound to its fiscal year (set by the agent).
+        store = self.store.for_year(chart.fiscal_year)
+        findings = gather(chart, mentions, candidates, self.history, store)
         if self.ranker is not None:
             ranker = self.ranker
             rows = feature_rows(findings, mentions, self.history)

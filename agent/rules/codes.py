@@ -38,9 +38,12 @@ def resolve_code(raw: str, store: KnowledgeStore) -> tuple[str, System]:
     return dotted, "cm"
 
 
-def code_set_name(system: System, kb_release: str) -> str:
-    """ "ICD-10-CM FY2026" as named by the KB release string, else by the tabular package."""
+def code_set_name(system: System, kb_release: str, year: int | None = None) -> str:
+    """ "ICD-10-CM FY2027" for fiscal `year`; without one, as named by the KB release string,
+    else by the tabular package."""
     label = "ICD-10-CM" if system == "cm" else "ICD-10-PCS"
+    if year is not None:
+        return f"{label} FY{year}"
     found = re.search(rf"{label} FY\d{{4}}", kb_release)
     if found:
         return found[0]
@@ -55,9 +58,14 @@ def code_problem(code: str, system: System, store: KnowledgeStore, code_set: str
     placeholder X (I.A.4) and the 7th character (I.A.5) where the category needs them."""
     record = store.get(code, system) if code else None
     if record is None or (system == "cm" and record.kind not in _CM_KINDS):
+        other_year = store.why_absent(code, store.year, system) if code else None
+        if other_year is not None:  # a code of another fiscal year the KB holds
+            return f"{code} is not a code in {code_set}: {other_year} {cite(REPORTING)}"
         return unknown_code_reason(code, system, store, code_set)
     if not record.billable:
-        return heading_reason(record, store)
+        reason = heading_reason(record, store)
+        change = store.code_change(code, system, store.year)
+        return f"{reason}; {change.describe()}" if change is not None else reason
     return None
 
 

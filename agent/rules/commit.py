@@ -71,7 +71,7 @@ def commit_problems(
     problems: list[Problem] = []
     records: list[tuple[CommitCode, CodeRecord]] = []
     for final in codes:
-        label = code_set_name(final.system, kb_release)
+        label = code_set_name(final.system, kb_release, store.year)
         invalid = code_problem(final.code, final.system, store, label)
         record = store.get(final.code, final.system)
         if invalid is not None or record is None:

@@ -145,7 +145,8 @@ def merge_duplicates(raw: Sequence[RawProposal], store: KnowledgeStore) -> list[
 def _first_problem(draft: _Draft, chart: Chart, store: KnowledgeStore, release: str) -> str | None:
     """The reason to drop the draft (invalid code, no evidence, MCE conflict), filling in
     its record, verified evidence, MCE edits and warnings on the way."""
-    problem = code_problem(draft.code, draft.system, store, code_set_name(draft.system, release))
+    label = code_set_name(draft.system, release, store.year)
+    problem = code_problem(draft.code, draft.system, store, label)
     if problem is not None:
         return problem
     draft.record = store.get(draft.code, draft.system)

@@ -202,8 +202,41 @@ def test_fhir_document_reference() -> None:
     chart = load_chart(json.dumps(doc))
     assert chart.text == "Assessment: acute appendicitis."
     assert chart.chart_id == "doc-1"
-    assert chart.meta.encounter_date == date(2024, 3, 5)
+    # The date of service is the period the document covers, not the day it was written.
+    assert chart.meta.encounter_date == date(2024, 3, 4)
+    assert chart.meta.admission_date == date(2024, 3, 4) and chart.meta.discharge_date is None
     assert [s.name for s in chart.sections] == ["assessment"]
+
+
+def test_fhir_document_without_a_period_is_dated_by_the_document() -> None:
+    chart = load_chart(json.dumps(_docref("Cough.", date="2024-03-05T10:00:00Z")))
+    assert chart.meta.encounter_date == date(2024, 3, 5)
+    assert chart.meta.discharge_date is None
+
+
+def test_fhir_encounter_period_gives_admission_and_discharge() -> None:
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"code": "IMP"},
+        "period": {"start": "2026-09-28T22:10:00Z", "end": "2026-10-03"},
+    }
+    doc = _docref("Dilated cardiomyopathy.", context={"period": {"start": "2026-09-29"}})
+    chart = load_chart(json.dumps(_bundle(encounter, doc)))
+    meta = chart.meta
+    assert (meta.admission_date, meta.discharge_date) == (date(2026, 9, 28), date(2026, 10, 3))
+    assert meta.encounter_date == date(2026, 9, 29)
+    # What the caller sends wins over the FHIR dates.
+    given = load_chart(
+        json.dumps(_bundle(encounter, doc)), meta=ChartMeta(discharge_date=date(2026, 10, 1))
+    )
+    assert given.meta.discharge_date == date(2026, 10, 1)
+
+
+def test_fhir_period_ending_before_it_starts_is_refused() -> None:
+    doc = _docref("Cough.", context={"period": {"start": "2026-10-05", "end": "2026-10-01"}})
+    with pytest.raises(ChartError, match="discharge_date 2026-10-01 is before admission_date"):
+        load_chart(json.dumps(doc))
 
 
 def test_fhir_document_reference_joins_notes_and_skips_other_types() -> None:

@@ -38,14 +38,18 @@ def test_every_proposal_is_billable_cited_and_quoted(agent: CodingAgent) -> None
     for name in sorted(p.name for p in CHARTS.iterdir()):
         text = (CHARTS / name).read_text()
         result = agent.code(build_chart(text, ChartMeta()))
+        # No date of service: the newest year the KB holds, whose code set every check uses.
+        assert result.fiscal_year == max(agent.searcher.store.years())
+        store = agent.searcher.store.for_year(result.fiscal_year)
         for proposal in result.proposals:
-            record = agent.searcher.store.get(proposal.code, proposal.system)
+            record = store.get(proposal.code, proposal.system)
             assert record is not None and record.billable, proposal.code
             assert proposal.evidence and proposal.citations and proposal.rationale
+            assert proposal.fiscal_year == result.fiscal_year
             for span in proposal.evidence:
                 assert text[span.start : span.end] == span.quote
             for citation in proposal.citations:
-                assert agent.searcher.store.source_exists(citation.source_id), citation
+                assert store.source_exists(citation.source_id), citation
         assert [p.sequence for p in result.proposals] == list(range(1, len(result.proposals) + 1))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from agent.chart import load_chart
@@ -22,36 +23,79 @@ def code(
     setting: Annotated[Literal["inpatient", "outpatient"], typer.Option()] = "inpatient",
     age: Annotated[int | None, typer.Option(help="Patient age in years.")] = None,
     sex: Annotated[Literal["F", "M"] | None, typer.Option(help="Patient sex: F or M.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Date of service, YYYY-MM-DD: an inpatient's discharge date, an "
+            "outpatient's visit date. Its fiscal year chooses the code set (FY2027: "
+            "2026-10-01 to 2027-09-30); without a date, the newest year the KB holds.",
+        ),
+    ] = None,
+    admission_date: Annotated[
+        str | None, typer.Option(help="Inpatient admission date, YYYY-MM-DD.")
+    ] = None,
+    discharge_date: Annotated[
+        str | None, typer.Option(help="Inpatient discharge date, YYYY-MM-DD (same as --date).")
+    ] = None,
     proposer: Annotated[
         Literal["offline", "llm"] | None,
         typer.Option(help="Override the configured proposer."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Propose ICD-10-CM / ICD-10-PCS codes for a chart, each with evidence and citations."""
+    """Propose ICD-10-CM / ICD-10-PCS codes for a chart, each with evidence and citations,
+    in the code set of the fiscal year of its date of service."""
     settings = load_settings()
     if age is not None and age < 0:
         fail(f"--age must be 0 or more, got {age}", 2)
+    meta = _meta(setting, age, sex, date, admission_date, discharge_date)
     data = _read(file)
     try:
-        chart = load_chart(
-            data,
-            meta=ChartMeta(setting=setting, age=age, sex=sex),
-            max_bytes=settings.max_chart_bytes,
-            source_name=file,
-        )
+        chart = load_chart(data, meta=meta, max_bytes=settings.max_chart_bytes, source_name=file)
     except ChartError as error:
         fail(str(error))
     with user_errors():
         agent = make_agent(settings, proposer)
         try:
             result = agent.code(chart)
+        except ChartError as error:  # a date of service in a year the KB does not hold
+            fail(str(error))
         except ProposerError as error:
             fail(f"the {agent.proposer.name} proposer failed: {error}")
     if as_json:
         print(result.model_dump_json(indent=2))
     else:
         print_result(result)
+
+
+def _meta(
+    setting: str,
+    age: int | None,
+    sex: str | None,
+    date: str | None,
+    admission_date: str | None,
+    discharge_date: str | None,
+) -> ChartMeta:
+    """The chart metadata the options give; a bad date is a usage error naming its option."""
+    fields: dict[str, Any] = {"setting": setting, "age": age, "sex": sex}
+    fields |= {"admission_date": admission_date, "discharge_date": discharge_date}
+    options = {"admission_date": "--admission-date", "discharge_date": "--discharge-date"}
+    if date is not None:
+        # An inpatient's date of service is the discharge date, an outpatient's the visit.
+        if setting == "outpatient":
+            fields["encounter_date"], options["encounter_date"] = date, "--date"
+        elif discharge_date is None:
+            fields["discharge_date"], options["discharge_date"] = date, "--date"
+        elif discharge_date != date:
+            fail("--date and --discharge-date differ; give one of them", 2)
+    try:
+        return ChartMeta.model_validate(fields)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = options.get(str(first["loc"][0]), "--date") if first["loc"] else "dates"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        fail(f"{where}: {message}", 2)
 
 
 def _read(file: str) -> bytes:
@@ -78,9 +122,12 @@ def print_result(result: CodingResult) -> None:
         for d in result.dropped:
             dropped.add_row(d.code, d.reason, d.proposer)
         console.print(dropped)
+    year = result.coding_year.describe() if result.coding_year else "the base year"
     console.print(
-        f"{result.proposer} proposer, {result.kb_release}, "
+        f"{result.proposer} proposer, code set {year}, {result.kb_release}, "
         f"{result.timings_ms.get('total', 0):.0f} ms",
         highlight=False,
     )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(json.dumps(result.usage.model_dump()), highlight=False)

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from agent.models import ChartError
+from agent.models import ChartError, FiscalYearError
 from agent.proposers.base import ProposerError
 from retrieval.errors import KnowledgeBaseError, QueryError, UnknownCodeError
 from review.errors import ReviewError
@@ -60,6 +60,15 @@ async def on_http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def on_chart_error(request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, FiscalYearError):  # the chart's stored date of service
+        return problem(
+            request,
+            422,
+            "Invalid chart",
+            str(error),
+            field=f"meta.{error.field}",
+            fiscal_years=error.years,
+        )
     return problem(request, 422, "Invalid chart", str(error), field="body")
 
 

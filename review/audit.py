@@ -48,6 +48,7 @@ def record_event(
             model=versions.get("model"),
             prompt_version=versions.get("prompt_version"),
             kb_release=versions.get("kb_release"),
+            fiscal_year=versions.get("fiscal_year"),
         ),
     )
 

@@ -7,12 +7,13 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
-from agent.models import Chart
+from agent.chart import coding_year
+from agent.models import Chart, ChartMeta, FiscalYearError
 from review.actors import Actor
 from review.audit import now, record_event
-from review.errors import Conflict, NotFound
+from review.errors import Conflict, InvalidInput, NotFound
 from review.states import chart_state
-from review.tables import ChartRow
+from review.tables import ChartRow, CodingRunRow
 
 STATUSES = ("new", "coded", "in_review", "committed")
 # UPDATE ... RETURNING the row: refresh any copy already loaded in this session.
@@ -31,6 +32,8 @@ def create_chart(
         age=chart.meta.age,
         sex=chart.meta.sex,
         encounter_date=chart.meta.encounter_date,
+        admission_date=chart.meta.admission_date,
+        discharge_date=chart.meta.discharge_date,
         status="new",
         version=1,
         committed_version=0,
@@ -45,6 +48,44 @@ def create_chart(
     after = {**chart_state(row), "source_format": source_format, "chars": len(chart.text)}
     record_event(session, actor=actor, action="chart.create", chart_id=row.id, after=after)
     return row
+
+
+def chart_meta(row: ChartRow) -> ChartMeta:
+    """The agent's metadata of a stored chart (validated when the chart was created)."""
+    return ChartMeta.model_construct(
+        setting=row.setting,
+        age=row.age,
+        sex=row.sex,
+        encounter_date=row.encounter_date,
+        admission_date=row.admission_date,
+        discharge_date=row.discharge_date,
+    )
+
+
+def date_year(meta: ChartMeta, years: list[int], *, field_prefix: str = "meta") -> int:
+    """The fiscal year of the chart's date of service among `years` (the newest without a
+    date); a date in no year held is InvalidInput naming the date's field and the years."""
+    try:
+        return coding_year(meta, years).year
+    except FiscalYearError as error:
+        raise InvalidInput(
+            str(error), field=f"{field_prefix}.{error.field}", fiscal_years=error.years
+        ) from None
+
+
+def chart_year(session: Session, row: ChartRow, years: list[int], base_year: int) -> int:
+    """The fiscal year whose code set a chart's review uses: the year its latest coding run
+    used (`base_year` for a run made before years were recorded), else that of its date of
+    service."""
+    run = session.scalar(
+        select(CodingRunRow)
+        .where(CodingRunRow.chart_id == row.id)
+        .order_by(CodingRunRow.id.desc())
+        .limit(1)
+    )
+    if run is not None:
+        return run.fiscal_year or base_year
+    return date_year(chart_meta(row), years)
 
 
 def get_chart(session: Session, *, chart_id: int) -> ChartRow:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from agent.rules import Problem
 from review.actors import Actor
 from review.audit import record_event
-from review.charts import lock_chart
+from review.charts import chart_year, lock_chart
 from review.codebook import CodeBook, FinalCode
 from review.errors import CommitBlocked, NotAllowed, NotFound
 from review.runs import active_proposals
@@ -68,6 +68,8 @@ def commit_chart(
     if reason is not None and actor.role != "lead":
         raise NotAllowed(f"role {actor.role!r} may not override commit blockers; it needs lead")
     chart = lock_chart(session, chart_id=chart_id, expected_version=expected_version)
+    # Checked in the chart's code set: the fiscal year of its date of service.
+    codebook = codebook.for_year(chart_year(session, chart, codebook.years, codebook.base_year))
     proposals = active_proposals(session, chart_id=chart_id)
     undecided = [
         Problem(
@@ -100,6 +102,7 @@ def commit_chart(
         version=chart.committed_version + 1,
         codes=[_code_entry(number, c) for number, c in enumerate(codes, start=1)],
         kb_release=codebook.kb_release,
+        fiscal_year=codebook.year,
         committed_by=actor.name,
         committed_at=chart.updated_at,
     )
@@ -119,7 +122,7 @@ def commit_chart(
             "overridden": [p.as_dict() for p in blockers],
         },
         reason=reason,
-        versions={"kb_release": codebook.kb_release},
+        versions={"kb_release": codebook.kb_release, "fiscal_year": codebook.year},
     )
     return Committed(code_set, warnings, blockers, reason)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from review.actors import Actor
 from review.audit import now, record_event
-from review.charts import lock_chart, lock_chart_for_review
+from review.charts import chart_year, lock_chart, lock_chart_for_review
 from review.codebook import CodeBook
 from review.errors import Conflict, InvalidInput, NotFound
 from review.states import decision_state, proposal_state
@@ -99,6 +99,8 @@ def decide(
     if row.version != expected_version:
         raise _stale(session, proposal_id, expected_version)
     before = decision_state(row)
+    # The chart's code set: the year the proposal was coded (or added) in.
+    codebook = codebook.for_year(row.fiscal_year)
     values = _decision_values(row, decision, codebook)
     values.update(decided_by=actor.name, decided_at=now(), version=expected_version + 1)
     if decision.principal:
@@ -122,7 +124,10 @@ def decide(
         before=before,
         after=decision_state(row),
         reason=_reason_text(decision),
-        versions=_run_versions(session, row.run_id, codebook.kb_release),
+        versions={
+            **_run_versions(session, row.run_id, codebook.kb_release),
+            "fiscal_year": codebook.year,
+        },
     )
     return row
 
@@ -244,6 +249,8 @@ def add_code(
     """A code the agent missed, added by a coder with the chart text that supports it."""
     chart = lock_chart(session, chart_id=chart_id, start_review=True)
     _check_reason(Decision(action="modify", reason=reason, note=note), ADD_REASONS)
+    year = chart_year(session, chart, codebook.years, codebook.base_year)
+    codebook = codebook.for_year(year)
     final, system, title = codebook.billable(code, field="code")
     if principal and system != "cm":
         raise InvalidInput("only a diagnosis can be principal", field="principal")
@@ -275,6 +282,7 @@ def add_code(
         ],
         rationale="added by a coder",
         warnings=[],
+        fiscal_year=year,
         status="added",
         reason=reason,
         note=note,
@@ -292,7 +300,7 @@ def add_code(
         proposal_id=row.id,
         after={**proposal_state(row), "evidence": spans},
         reason=_reason_text(Decision(action="modify", reason=reason, note=note)),
-        versions={"kb_release": codebook.kb_release},
+        versions={"kb_release": codebook.kb_release, "fiscal_year": year},
     )
     return row
 

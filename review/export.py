@@ -36,6 +36,7 @@ _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:medcoder:export")
 CSV_COLUMNS = (
     "chart_id", "external_id", "code_set_version", "sequence", "system", "code", "title",
     "principal", "origin", "action", "committed_by", "committed_at", "kb_release",
+    "fiscal_year",
 )  # fmt: skip
 
 
@@ -61,6 +62,9 @@ class ExportCodeSet:
     setting: str  # "inpatient" | "outpatient"
     encounter_date: date | None
     codes: tuple[ExportCode, ...]
+    # The fiscal year of the code set the codes were checked in (Coding.version in FHIR);
+    # None for a set committed before years were recorded.
+    fiscal_year: int | None = None
 
 
 def fhir_bundle(code_set: ExportCodeSet) -> dict[str, Any]:
@@ -90,6 +94,7 @@ def csv_text(code_set: ExportCodeSet) -> str:
             "code": c.code, "title": c.title, "principal": "true" if c.principal else "false",
             "origin": c.origin, "action": c.action, "committed_by": code_set.committed_by,
             "committed_at": committed_at, "kb_release": code_set.kb_release,
+            "fiscal_year": code_set.fiscal_year or "",
         })  # fmt: skip
     return out.getvalue()
 
@@ -142,25 +147,27 @@ def _claim(code_set: ExportCodeSet, codes: list[ExportCode]) -> Claim:
         # Claim.diagnosis and Claim.procedure are numbered separately (item.diagnosisSequence
         # and item.procedureSequence point into each), so each list is renumbered 1..n in
         # code-set order; the code-set sequence itself is kept in the CSV.
-        diagnosis=[_diagnosis(i, c) for i, c in enumerate(diagnoses, 1)],
-        procedure=[_procedure(i, c, code_set.encounter_date) for i, c in enumerate(procedures, 1)],
+        diagnosis=[_diagnosis(i, c, code_set) for i, c in enumerate(diagnoses, 1)],
+        procedure=[_procedure(i, c, code_set) for i, c in enumerate(procedures, 1)],
     )
 
 
-def _diagnosis(sequence: int, code: ExportCode) -> ClaimDiagnosis:
+def _diagnosis(sequence: int, code: ExportCode, code_set: ExportCodeSet) -> ClaimDiagnosis:
     # ex-diagnosistype has "principal" but no "secondary"; its other codes (admitting,
     # discharge, ...) say something we do not know, so the other diagnoses carry no type.
     kind = [_concept(_TERMINOLOGY + "ex-diagnosistype", "principal")] if code.principal else None
-    return ClaimDiagnosis(sequence=sequence, diagnosisCodeableConcept=_code(code), type=kind)
+    return ClaimDiagnosis(
+        sequence=sequence, diagnosisCodeableConcept=_code(code, code_set), type=kind
+    )
 
 
-def _procedure(sequence: int, code: ExportCode, when: date | None) -> ClaimProcedure:
+def _procedure(sequence: int, code: ExportCode, code_set: ExportCodeSet) -> ClaimProcedure:
     # FHIR dateTime allows a bare date, and fhir.resources keeps one as a date at run time;
     # only its static annotation (datetime) is narrower.
     return ClaimProcedure(
         sequence=sequence,
-        procedureCodeableConcept=_code(code),
-        date=when,  # type: ignore[arg-type]
+        procedureCodeableConcept=_code(code, code_set),
+        date=code_set.encounter_date,  # type: ignore[arg-type]
     )
 
 
@@ -169,7 +176,7 @@ def _condition(code_set: ExportCodeSet, code: ExportCode) -> Condition:
         clinicalStatus=_concept(_TERMINOLOGY + "condition-clinical", "active"),
         verificationStatus=_concept(_TERMINOLOGY + "condition-ver-status", "confirmed"),
         category=[_concept(_TERMINOLOGY + "condition-category", "encounter-diagnosis")],
-        code=_code(code),
+        code=_code(code, code_set),
         subject=_patient(code_set),
         recordedDate=_utc(code_set.committed_at),
     )
@@ -183,12 +190,17 @@ def _patient(code_set: ExportCodeSet) -> Reference:
     return Reference(display=f"patient of {_label(code_set)}")
 
 
-def _code(code: ExportCode) -> CodeableConcept:
-    return _concept(CODE_SYSTEMS[code.system], code.code, code.title)
+def _code(code: ExportCode, code_set: ExportCodeSet) -> CodeableConcept:
+    # Coding.version: the code system's version, the fiscal year ("2027" for FY2027).
+    version = str(code_set.fiscal_year) if code_set.fiscal_year is not None else None
+    return _concept(CODE_SYSTEMS[code.system], code.code, code.title, version)
 
 
-def _concept(system: str, code: str, display: str | None = None) -> CodeableConcept:
-    return CodeableConcept(coding=[Coding(system=system, code=code, display=display)])
+def _concept(
+    system: str, code: str, display: str | None = None, version: str | None = None
+) -> CodeableConcept:
+    coding = Coding(system=system, version=version, code=code, display=display)
+    return CodeableConcept(coding=[coding])
 
 
 def _urn(code_set: ExportCodeSet, what: str) -> str:

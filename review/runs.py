@@ -43,6 +43,8 @@ def record_coding_run(
         model=first.model if first else None,
         prompt_version=first.prompt_version if first else None,
         kb_release=result.kb_release,
+        fiscal_year=result.fiscal_year,
+        warnings=list(result.warnings),
         usage=result.usage.model_dump(),
         timings_ms=result.timings_ms,
         dropped=[d.model_dump() for d in result.dropped],
@@ -70,6 +72,7 @@ def record_coding_run(
             "model": run.model,
             "prompt_version": run.prompt_version,
             "kb_release": run.kb_release,
+            "fiscal_year": run.fiscal_year,
         },
     )
     return run, rows
@@ -92,6 +95,7 @@ def _proposal_row(chart_id: int, run_id: int, proposal: Proposal, index: int) ->
         citations=[c.model_dump() for c in proposal.citations],
         rationale=proposal.rationale,
         warnings=list(proposal.warnings),
+        fiscal_year=proposal.fiscal_year,
         status="pending",
         version=1,
     )

@@ -66,7 +66,9 @@ class ChartRow(Base):
     setting: Mapped[str] = mapped_column(String(20))
     age: Mapped[int | None] = mapped_column(Integer)
     sex: Mapped[str | None] = mapped_column(String(1))
-    encounter_date: Mapped[date | None] = mapped_column(Date)
+    encounter_date: Mapped[date | None] = mapped_column(Date)  # the visit date
+    admission_date: Mapped[date | None] = mapped_column(Date)
+    discharge_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)  # new|coded|in_review|committed
     version: Mapped[int] = mapped_column(Integer, default=1)  # the chart's ETag
     committed_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -83,6 +85,9 @@ class CodingRunRow(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     prompt_version: Mapped[str | None] = mapped_column(String(40))
     kb_release: Mapped[str] = mapped_column(String(200))
+    # The fiscal year whose code set the run used (NULL: before years were recorded, FY2026).
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    warnings: Mapped[list[str] | None] = mapped_column(Json)  # about the run (no date, ...)
     usage: Mapped[dict[str, Any]] = mapped_column(Json)
     timings_ms: Mapped[dict[str, Any]] = mapped_column(Json)
     dropped: Mapped[list[dict[str, Any]]] = mapped_column(Json)
@@ -110,6 +115,7 @@ class ProposalRow(Base):
     citations: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     rationale: Mapped[str] = mapped_column(Text, default="")
     warnings: Mapped[list[str]] = mapped_column(Json)
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)  # the code set it is checked in
     # pending | accepted | rejected | modified | added
     status: Mapped[str] = mapped_column(String(10))
     final_code: Mapped[str | None] = mapped_column(String(10))
@@ -131,6 +137,7 @@ class CodeSetRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     codes: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     kb_release: Mapped[str] = mapped_column(String(200))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)  # the code set committed in
     committed_by: Mapped[str] = mapped_column(String(100))
     committed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -154,6 +161,7 @@ class AuditRow(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     prompt_version: Mapped[str | None] = mapped_column(String(40))
     kb_release: Mapped[str | None] = mapped_column(String(200))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
 
 
 class IdempotentResponseRow(Base):

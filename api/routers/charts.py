@@ -14,7 +14,7 @@ from agent.models import ChartError
 from api.deps import INT4_MAX, Coder, IdempotencyKey, Reader, RowId, ServicesDep, etag
 from api.once import run_once
 from api.schemas.charts import ChartCreate, ChartPage, ChartPublic, ChartWithText
-from review.charts import STATUSES, create_chart, get_chart, list_charts
+from review.charts import STATUSES, create_chart, date_year, get_chart, list_charts
 from review.db import transaction
 from review.errors import InvalidInput, TooLarge
 
@@ -41,6 +41,9 @@ def post_chart(
         chart = load_chart(data, meta=body.meta, max_bytes=limit, source_name="chart")
     except ChartError as error:
         raise InvalidInput(str(error), field="body.text" if body.text else "body.fhir") from None
+    # A date of service in a fiscal year the knowledge base does not hold is refused now,
+    # naming the years it holds, rather than at the first coding run.
+    date_year(chart.meta, services.codebook().years, field_prefix="body.meta")
 
     def work(session: Session) -> tuple[int, Any, dict[str, str]]:
         row = create_chart(

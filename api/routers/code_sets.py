@@ -151,6 +151,7 @@ def _export_input(chart: ChartRow, row: CodeSetRow) -> ExportCodeSet:
         committed_at=row.committed_at,
         committed_by=row.committed_by,
         kb_release=row.kb_release,
+        fiscal_year=row.fiscal_year,
         setting=chart.setting,
         encounter_date=chart.encounter_date,
         codes=tuple(

@@ -10,6 +10,15 @@ from api.code_records import code_record_dict
 from api.deps import Reader, ServicesDep
 
 router = APIRouter(prefix="/codes", tags=["codes"])
+Year = Annotated[
+    int | None,
+    Query(
+        ge=2000,
+        le=2100,
+        description="The fiscal year's code set (a chart's: its proposals' fiscal_year); "
+        "default: the base year.",
+    ),
+]
 
 
 @router.get("/search")
@@ -20,17 +29,26 @@ def search_codes(
     system: Annotated[Literal["cm", "pcs"] | None, Query()] = None,
     billable_only: bool = True,
     k: Annotated[int, Query(ge=1, le=50)] = 10,
+    year: Year = None,
 ) -> list[dict[str, Any]]:
-    """Hybrid search (index terms, titles, tables) over the loaded code set."""
+    """Hybrid search (index terms, titles, tables) over one fiscal year's code set."""
     searcher = services.agent("offline").searcher
-    hits = searcher.search(q, k=k, system=system, billable_only=billable_only)
+    hits = searcher.search(q, k=k, system=system, billable_only=billable_only, year=year)
     return [hit.as_dict() for hit in hits]
 
 
 @router.get("/{code}")
-def get_code(code: str, services: ServicesDep, actor: Reader) -> dict[str, Any]:
-    """One code: title, billable flag, instructional notes (inherited ones marked), index
-    entries and table cells that lead to it."""
+def get_code(code: str, services: ServicesDep, actor: Reader, year: Year = None) -> dict[str, Any]:
+    """One code in a fiscal year: title, billable flag, instructional notes (inherited ones
+    marked), index entries and table cells that lead to it, and what that year's addenda
+    changed about it. A code of another year is 404 saying when it was added or deleted."""
     agent = services.agent("offline")
-    record = agent.searcher.lookup(code)
-    return {**code_record_dict(agent.searcher.store, record), "kb_release": agent.kb_release}
+    store = agent.searcher.store
+    record = agent.searcher.lookup(code, year)
+    change = store.code_change(record.code, record.system, year) if year else None
+    return {
+        **code_record_dict(store, record, year),
+        "fiscal_year": year or store.base_year,
+        "change": change.describe() if change else None,
+        "kb_release": agent.kb_release,
+    }

@@ -9,11 +9,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from agent.chart import build_chart
-from agent.models import ChartMeta
 from api.deps import Coder, IdempotencyKey, RowId, ServicesDep, etag
 from api.once import run_once
 from api.schemas.proposals import CodingRunCreate, CodingRunPublic, ProposalPublic
-from review.charts import get_chart
+from review.charts import chart_meta, get_chart
 from review.db import transaction
 from review.errors import Conflict
 from review.runs import record_coding_run
@@ -35,13 +34,7 @@ def post_coding_run(
         row = get_chart(session, chart_id=chart_id)
         if row.status == "committed":
             raise Conflict(f"chart {chart_id} is committed; a lead must reopen it first")
-        meta = ChartMeta(
-            setting=row.setting,  # type: ignore[arg-type]  # validated on create
-            age=row.age,
-            sex=row.sex,  # type: ignore[arg-type]
-            encounter_date=row.encounter_date,
-        )
-        chart = build_chart(row.text, meta, chart_id=str(chart_id))
+        chart = build_chart(row.text, chart_meta(row), chart_id=str(chart_id))
     agent = services.agent(body.proposer)
     # Coding is CPU-heavy (or waits on an LLM): a few at a time, outside any transaction.
     with services.coding_slots:

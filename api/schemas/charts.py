@@ -12,7 +12,12 @@ from agent.models import ChartMeta
 
 class ChartCreate(BaseModel):
     """Exactly one of `text` (the note as plain text) and `fhir` (a FHIR R4
-    DocumentReference, Composition or Bundle, as JSON)."""
+    DocumentReference, Composition or Bundle, as JSON). `meta` carries the dates of service
+    (YYYY-MM-DD): `discharge_date` (and `admission_date`) for an inpatient, `encounter_date`
+    (the visit date) for an outpatient; FHIR fills those the meta leaves unset from
+    Encounter.period and DocumentReference.context.period. Their fiscal year chooses the
+    code set (FY2027: 2026-10-01 to 2027-09-30); a chart without a date is coded in the
+    newest year the knowledge base holds."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +46,8 @@ class ChartPublic(BaseModel):
     age: int | None
     sex: str | None
     encounter_date: date | None
+    admission_date: date | None = None
+    discharge_date: date | None = None
     created_by: str
     created_at: datetime
     updated_at: datetime

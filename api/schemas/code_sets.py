@@ -43,6 +43,9 @@ class CodeSetPublic(BaseModel):
     version: int
     codes: list[dict[str, Any]]
     kb_release: str
+    fiscal_year: int | None = Field(
+        default=None, description="The fiscal year whose code set the codes were checked in."
+    )
     committed_by: str
     committed_at: datetime
 
@@ -82,3 +85,4 @@ class AuditEventPublic(BaseModel):
     model: str | None
     prompt_version: str | None
     kb_release: str | None
+    fiscal_year: int | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ProposalPublic(BaseModel):
@@ -25,6 +25,9 @@ class ProposalPublic(BaseModel):
     citations: list[dict[str, Any]]
     rationale: str
     warnings: list[str]
+    fiscal_year: int | None = Field(
+        default=None, description="The fiscal year whose code set the code is checked in."
+    )
     status: Literal["pending", "accepted", "rejected", "modified", "added"]
     final_code: str | None
     final_title: str | None
@@ -85,9 +88,21 @@ class CodingRunPublic(BaseModel):
     model: str | None
     prompt_version: str | None
     kb_release: str
+    fiscal_year: int | None = Field(
+        default=None,
+        description="The fiscal year whose code set coded the chart (from its date of service).",
+    )
+    warnings: list[str] = Field(
+        default=[], description="About the run as a whole, such as a chart with no date."
+    )
     usage: dict[str, Any]
     timings_ms: dict[str, Any]
     dropped: list[dict[str, Any]]
     created_by: str
     created_at: datetime
     proposals: list[ProposalPublic] = []
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value

@@ -78,7 +78,8 @@ def test_bad_bodies_are_422_with_field_paths(api: Api) -> None:
         assert field in fields, (body, problem)
         assert problem["detail"]
     unknown = api.decide(proposal, action="modify", code="K99.12", reason="wrong_code")
-    assert "not a code in ICD-10-CM FY2026" in unknown.json()["detail"]
+    # The chart has no date of service: it is coded, and checked, in the newest year held.
+    assert "not a code in ICD-10-CM FY2027" in unknown.json()["detail"]
     heading = api.decide(proposal, action="modify", code="E11.2", reason="wrong_code")
     assert "E11.21" in heading.json()["detail"]  # names the billable children
     for broken in (b"{not json", b"[]", b'{"action": 5}'):

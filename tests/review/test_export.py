@@ -44,6 +44,7 @@ def _code_set(**changes: Any) -> ExportCodeSet:
         setting="inpatient",
         encounter_date=date(2025, 9, 30),
         codes=codes,
+        fiscal_year=2025,
     )
     return dataclasses.replace(base, **changes)
 
@@ -118,9 +119,21 @@ def test_csv_round_trips_including_commas_and_quotes() -> None:
         "system": "cm", "code": "E11.22", "title": "", "principal": "true",
         "origin": "agent", "action": "accept", "committed_by": "coder@example.org",
         "committed_at": "2025-10-02T14:30:05Z",
-        "kb_release": "ICD-10-CM FY2026 + ICD-10-PCS FY2026",
+        "kb_release": "ICD-10-CM FY2026 + ICD-10-PCS FY2026", "fiscal_year": "2025",
     }  # fmt: skip
     assert [r["principal"] for r in rows] == ["true", "false", "false"]
+    unknown = list(csv.DictReader(io.StringIO(csv_text(_code_set(fiscal_year=None)))))
+    assert unknown[0]["fiscal_year"] == ""
+
+
+def test_every_coding_names_the_code_set_version_its_fiscal_year() -> None:
+    claim, conditions = _resources(fhir_bundle(_code_set(fiscal_year=2027)))
+    codings = [d.diagnosisCodeableConcept.coding[0] for d in claim.diagnosis]
+    codings += [p.procedureCodeableConcept.coding[0] for p in claim.procedure]
+    codings += [c.code.coding[0] for c in conditions]
+    assert {c.version for c in codings} == {"2027"}
+    claim, _ = _resources(fhir_bundle(_code_set(fiscal_year=None)))
+    assert claim.diagnosis[0].diagnosisCodeableConcept.coding[0].version is None
 
 
 def test_empty_code_set() -> None:

@@ -1,0 +1,79 @@
+"""The migrations build exactly the tables review/tables.py declares, on SQLite and on
+PostgreSQL, and 0002 (fiscal years) goes down and up again keeping the audit trail
+append-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DatabaseError
+
+from review.db import alembic_config, current_revision, upgrade
+from review.tables import Base
+from tests.api.databases import PostgresDatabases, postgres_databases, sqlite_url
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresDatabases]:
+    with postgres_databases() as databases:
+        yield databases
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    return databases.fresh()
+
+
+def differences(url: str) -> list[object]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def columns(url: str, table: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_is_the_declared_one(url: str) -> None:
+    upgrade(url)
+    assert current_revision(url) == "0002"
+    assert differences(url) == []
+    for table in ("coding_runs", "proposals", "code_sets", "audit_events"):
+        assert "fiscal_year" in columns(url, table)
+    assert {"admission_date", "discharge_date"} <= columns(url, "charts")
+
+
+def test_0002_goes_down_and_up_and_the_audit_stays_append_only(url: str) -> None:
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0001")
+    assert "fiscal_year" not in columns(url, "proposals")
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO audit_events (at, actor, role, action, fiscal_year) "
+                    "VALUES (CURRENT_TIMESTAMP, 'a', 'lead', 'test', 2027)"
+                )
+            )
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("UPDATE audit_events SET fiscal_year = 2026"))
+    finally:
+        engine.dispose()

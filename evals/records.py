@@ -22,6 +22,10 @@ class CodeLookup(Protocol):
 
     def children(self, code: str, system: str = "cm") -> list[CodeRecord]: ...
 
+    def for_year(self, year: int | None) -> CodeLookup:
+        """The same lookups in fiscal `year`'s code set (None: as it is)."""
+        ...
+
 
 class PredictedCode(BaseModel):
     code: str

@@ -45,7 +45,9 @@ class Agent(Protocol):
     @property
     def kb_release(self) -> str: ...
 
-    def code(self, chart: Chart, policy: Policy = "claims") -> CodingResult: ...
+    def code(
+        self, chart: Chart, policy: Policy = "claims", *, year: int | None = None
+    ) -> CodingResult: ...
 
 
 @dataclass
@@ -90,7 +92,7 @@ def run_suite(
         progress(done, len(suite.cases))
     try:
         with CaseWriter(out_dir) as writer:
-            for record in _coded(pending, agent, workers, chosen):
+            for record in _coded(pending, agent, workers, chosen, suite.year):
                 writer.append(record)
                 done += 1
                 if progress:
@@ -124,20 +126,26 @@ def read_info_policy(out_dir: Path) -> str | None:
     return str(policy) if policy else None
 
 
-def code_case(case: Case, agent: Agent, policy: Policy = "claims") -> CaseRecord:
+def code_case(
+    case: Case, agent: Agent, policy: Policy = "claims", year: int | None = None
+) -> CaseRecord:
+    """One case coded in fiscal `year` (None: the year of its date of service) and checked
+    against that year's code set."""
     chart = build_chart(case.text, case.meta, chart_id=case.case_id)
     started = time.perf_counter()
-    result = agent.code(chart, policy)
+    result = agent.code(chart, policy, year=year)
     latency = (time.perf_counter() - started) * 1000
-    return case_record(case, result, latency, agent.searcher.store)
+    return case_record(case, result, latency, agent.searcher.store.for_year(result.fiscal_year))
 
 
-def _coded(cases: list[Case], agent: Agent, workers: int, policy: Policy) -> Iterator[CaseRecord]:
+def _coded(
+    cases: list[Case], agent: Agent, workers: int, policy: Policy, year: int | None = None
+) -> Iterator[CaseRecord]:
     """Records as cases finish. With several workers, the first failure cancels the cases
     not started; those already running are still yielded before the failure is raised."""
     if workers <= 1:
         for case in cases:
-            yield code_case(case, agent, policy)
+            yield code_case(case, agent, policy, year)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         running: set[Future[CaseRecord]] = set()
@@ -148,7 +156,7 @@ def _coded(cases: list[Case], agent: Agent, workers: int, policy: Policy) -> Ite
                 following = next(queue, None)
                 if following is None:
                     break
-                running.add(pool.submit(code_case, following, agent, policy))
+                running.add(pool.submit(code_case, following, agent, policy, year))
             if not running:
                 break
             finished, running = wait(running, return_when=FIRST_COMPLETED)
@@ -181,6 +189,8 @@ def _start_info(
         "systems": list(suite.systems),
         "cases": len(suite.cases),
         "kb_release": agent.kb_release,
+        # The code set the suite is scored in ("by date": each case's date of service).
+        "fiscal_year": suite.year if suite.year is not None else "by date",
         "proposer": getattr(getattr(agent, "proposer", None), "name", None),
         "model": None,
         "prompt_version": None,

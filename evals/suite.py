@@ -47,3 +47,6 @@ class Suite(BaseModel):
     # The policy a run uses unless told otherwise: a suite annotated as every mention
     # (CodiEsp) is scored as such by default, everything else as claims.
     policy: Policy = "claims"
+    # The fiscal year whose code set its gold codes are written in, and so the one its cases
+    # are coded and scored in; None: each case in the year of its own date of service.
+    year: int | None = None

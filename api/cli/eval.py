@@ -21,7 +21,15 @@ from evals.report import chapter_rows, format_value, render_html, summary_rows, 
 from evals.rundir import Run, RunError, load_run
 from evals.runner import RunSummary, run_suite
 from evals.scoring import score_run
-from evals.suites import CODIESP_SYSTEMS, SUITE_NAMES, Suite, SuiteError, load_suite
+from evals.suites import (
+    CODIESP_SYSTEMS,
+    NEEDS_KB,
+    SUITE_NAMES,
+    AddendaChecker,
+    Suite,
+    SuiteError,
+    load_suite,
+)
 from retrieval.errors import KnowledgeBaseError
 
 app = typer.Typer(
@@ -72,11 +80,13 @@ def run_command(
     if limit is not None and limit < 1:
         fail(f"--limit must be 1 or more, got {limit}", 2)
     settings = load_settings()
-    # Only desc2code needs the KB to load; every other suite is checked before the KB opens.
-    loaded = None if suite == "desc2code" else _load(suite, settings, data, None, limit, seed)
+    # Only desc2code and addenda need the KB to load; the others are checked before it opens.
+    loaded = None if suite in NEEDS_KB else _load(suite, settings, data, None, limit, seed)
     with user_errors():
-        agent = make_agent(settings, proposer)
+        agent: Any = make_agent(settings, proposer)
         loaded = loaded or _load(suite, settings, data, agent.searcher.store, limit, seed)
+        if suite == "addenda":  # checks of the KB's code sets by year, not of the agent
+            agent = AddendaChecker(agent.searcher)
         mode = agent.proposer.name
         out_dir = out or _default_out(settings, loaded.name)
         info = _run_info(settings, mode, limit, seed)

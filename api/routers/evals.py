@@ -15,12 +15,12 @@ from api.services import Services
 from evals.report import render_html
 from evals.rundir import RunError
 from evals.suite import SuiteError
-from evals.suites import load_suite
+from evals.suites import AddendaChecker, load_suite
 from review.actors import Actor
 from review.errors import InvalidInput, NotFound, TooLarge
 
 router = APIRouter(prefix="/evals", tags=["evals"])
-NamedSuite = Literal["codiesp-d", "codiesp-p", "codiesp", "desc2code", "rules"]
+NamedSuite = Literal["codiesp-d", "codiesp-p", "codiesp", "desc2code", "rules", "addenda"]
 
 
 class EvalCreate(BaseModel):
@@ -58,7 +58,9 @@ def post_eval(body: EvalCreate, services: ServicesDep, actor: Coder) -> EvalStar
     except SuiteError as error:
         raise InvalidInput(str(error), field="body.suite") from None
     job_id, _ = services.eval_jobs.new_dir()
-    return _start(services, job_id, suite, agent, body.model_dump(), actor)
+    # The addenda suite checks the KB's code sets by year; a checker codes its cases.
+    runner: Any = AddendaChecker(agent.searcher) if body.suite == "addenda" else agent
+    return _start(services, job_id, suite, runner, body.model_dump(), actor)
 
 
 @router.post("/upload", status_code=202, response_model=EvalStarted)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent.models import System
 from evals.suite import Suite, SuiteError
+from evals.suites.addenda import AddendaChecker, addenda_suite
 from evals.suites.codiesp import codiesp_suite
 from evals.suites.desc2code import DEFAULT_SEED, DEFAULT_SIZE, desc2code_suite
 from evals.suites.jsonl import load_jsonl_suite
@@ -17,7 +18,10 @@ CODIESP_SYSTEMS: dict[str, tuple[System, ...]] = {
     "codiesp-p": ("pcs",),
     "codiesp": ("cm", "pcs"),
 }
-SUITE_NAMES = (*CODIESP_SYSTEMS, "desc2code", "rules")
+SUITE_NAMES = (*CODIESP_SYSTEMS, "desc2code", "rules", "addenda")
+# Suites loaded from the knowledge base itself (the others load before it opens).
+NEEDS_KB = ("desc2code", "addenda")
+RULES_YEAR = 2026
 
 
 def load_suite(
@@ -31,8 +35,9 @@ def load_suite(
     """The suite called `name` (see SUITE_NAMES) or read from a JSONL file path.
 
     `data` is the CodiEsp split folder (codiesp-*); `store` the knowledge base desc2code
-    samples from. `limit` keeps N cases: a seeded sample for CodiEsp and desc2code (default
-    200 there), the first N of a JSONL file."""
+    samples from and whose addenda the addenda suite checks. `limit` keeps N cases: a
+    seeded sample for CodiEsp and desc2code (default 200 there), the first N of a JSONL
+    file or of the addenda checks."""
     if limit is not None and limit < 1:
         raise SuiteError(f"limit must be 1 or more, got {limit}")
     if name in CODIESP_SYSTEMS:
@@ -43,8 +48,14 @@ def load_suite(
         if store is None:
             raise SuiteError("desc2code: needs a knowledge base to sample codes from")
         return desc2code_suite(store, limit or DEFAULT_SIZE, seed)
+    if name == "addenda":
+        if store is None:
+            raise SuiteError("addenda: needs a knowledge base whose addenda it checks")
+        return addenda_suite(store, limit)
     if name == "rules":
-        return _first(load_jsonl_suite(RULES_FILE, "rules"), limit)
+        # Written and coded for FY2026, the code set it is scored in.
+        rules = load_jsonl_suite(RULES_FILE, "rules").model_copy(update={"year": RULES_YEAR})
+        return _first(rules, limit)
     path = Path(name)
     if path.suffix == ".jsonl" or path.is_file():
         return _first(load_jsonl_suite(path), limit)
@@ -57,4 +68,11 @@ def _first(suite: Suite, limit: int | None) -> Suite:
     return suite if limit is None else suite.model_copy(update={"cases": suite.cases[:limit]})
 
 
-__all__ = ["SUITE_NAMES", "Suite", "SuiteError", "load_suite"]
+__all__ = [
+    "NEEDS_KB",
+    "SUITE_NAMES",
+    "AddendaChecker",
+    "Suite",
+    "SuiteError",
+    "load_suite",
+]

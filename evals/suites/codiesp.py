@@ -11,6 +11,9 @@ from agent.models import ChartMeta, System
 from evals.suite import Case, GoldCode, Suite, SuiteError
 from retrieval.text import with_dot
 
+# The fiscal year CodiEsp is scored in.
+CODIESP_YEAR = 2026
+
 __all__ = ["CodiEspDoc", "SuiteError", "codiesp_suite", "load_codiesp"]
 
 
@@ -118,4 +121,7 @@ def codiesp_suite(
         cases=cases,
         systems=systems,
         policy="mentions",  # its annotators coded every concept mentioned, negated ones too
+        # 2020 annotations, undated case reports: scored against FY2026 (the carried-forward
+        # gold maps its codes into that year's code set).
+        year=CODIESP_YEAR,
     )

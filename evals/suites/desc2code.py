@@ -44,4 +44,5 @@ def desc2code_suite(
         f"sampled with seed {seed}; the long title is the chart",
         cases=cases,
         systems=("cm",),
+        year=store.base_year,  # the titles sampled are the base year's
     )

@@ -23,6 +23,9 @@ class FakeStore:
     def children(self, code: str, system: str = "cm") -> list[CodeRecord]:
         return []  # every fake code is a billable leaf
 
+    def for_year(self, year: int | None) -> FakeStore:
+        return self  # one code set for every year
+
 
 @dataclass
 class FakeSearcher:
@@ -40,11 +43,15 @@ class FakeAgent:
 
     fail_on: int | None = None
     calls: list[str] = field(default_factory=list)
+    years: list[int | None] = field(default_factory=list)
     searcher: FakeSearcher = field(default_factory=FakeSearcher)
     kb_release: str = "test-release"
 
-    def code(self, chart: Chart, policy: Policy = "claims") -> CodingResult:
+    def code(
+        self, chart: Chart, policy: Policy = "claims", *, year: int | None = None
+    ) -> CodingResult:
         self.calls.append(chart.chart_id or "")
+        self.years.append(year)
         if self.fail_on is not None and len(self.calls) == self.fail_on:
             raise Stop(f"stopped at chart {chart.chart_id}")
         codes = chart.text.split("codes:", 1)[1].split() if "codes:" in chart.text else []
@@ -72,6 +79,7 @@ class FakeAgent:
             kb_release=self.kb_release,
             proposer="fake",
             usage=usage,
+            fiscal_year=year,
         )
 
 

@@ -40,6 +40,8 @@ def test_run_rules_prints_one_json_object(run: Invoke, rules_run: Path) -> None:
     info = json.loads((rules_run / "run.json").read_text())
     assert info["proposer"] == "offline" and "FY2026" in info["kb_release"]
     assert info["settings"]["history"] in (True, False)
+    # The rules suite is written for FY2026 and states it; every case is coded in that year.
+    assert info["fiscal_year"] == 2026
 
 
 def test_running_again_into_the_same_directory_continues(run: Invoke, rules_run: Path) -> None:

@@ -30,7 +30,9 @@ def shared_data() -> Path:
     return path
 
 
-# The session knowledge base (built once from the real files) is shared by every test package.
+# Shared by every test package: the session knowledge base (built once from the real files)
+# and the review database on SQLite and on PostgreSQL.
+from tests.api.databases import database_url, postgres  # noqa: E402, F401
 from tests.cli_fixtures import run  # noqa: E402, F401
 from tests.kb_fixtures import built_kb, kb_settings, searcher, trained_settings  # noqa: E402, F401
 

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.lexicon import Lexicon
+from agent.pipeline import CodingAgent
 from agent.proposers.llm_prompt import reset_tokenizer
+from agent.proposers.offline import OfflineProposer
 from api.settings import Settings
 from api.wiring import prepare_tiktoken
 from retrieval.build import BuildReport
+from retrieval.search import HybridSearcher
 from retrieval.store import KnowledgeStore
 from tests.llm_server import ScriptedLlmServer
 
@@ -49,3 +53,13 @@ def tiktoken_ready(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) 
         os.environ.pop("TIKTOKEN_CACHE_DIR", None)
     else:
         os.environ["TIKTOKEN_CACHE_DIR"] = before
+
+
+@pytest.fixture(scope="module")
+def agent(searcher: HybridSearcher) -> CodingAgent:
+    """The offline agent without a ranker or history: hand-set scores, as the tests expect."""
+    return CodingAgent(
+        searcher=searcher,
+        lexicon=Lexicon.from_store(searcher.store),
+        proposer=OfflineProposer(searcher.store),
+    )

@@ -9,25 +9,14 @@ from datetime import date
 import pytest
 
 from agent.chart import build_chart
-from agent.lexicon import Lexicon
 from agent.models import Chart, ChartMeta, CodingResult, FiscalYearError, RawProposal, Span
 from agent.pipeline import CodingAgent
-from agent.proposers.offline import OfflineProposer
 from agent.rules import validate_proposals
 from retrieval.errors import UnknownYearError
 from retrieval.search import HybridSearcher
 
 TEXT = "Discharge diagnoses:\n1. Dilated cardiomyopathy.\n2. Essential hypertension.\n"
 I42_0_CHILDREN = {"I42.00", "I42.01", "I42.09"}
-
-
-@pytest.fixture(scope="module")
-def agent(searcher: HybridSearcher) -> CodingAgent:
-    return CodingAgent(
-        searcher=searcher,
-        lexicon=Lexicon.from_store(searcher.store),
-        proposer=OfflineProposer(searcher.store),
-    )
 
 
 def coded(agent: CodingAgent, **meta: object) -> CodingResult:

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from agent.chart import build_chart
-from agent.lexicon import Lexicon
 from agent.models import ChartMeta, CodingResult
 from agent.pipeline import CodingAgent
-from agent.proposers.offline import OfflineProposer
-from retrieval.search import HybridSearcher
 
 CHARTS = Path(__file__).parent / "charts"
-
-
-@pytest.fixture(scope="module")
-def agent(searcher: HybridSearcher) -> CodingAgent:
-    return CodingAgent(
-        searcher=searcher,
-        lexicon=Lexicon.from_store(searcher.store),
-        proposer=OfflineProposer(searcher.store),
-    )
 
 
 def run(agent: CodingAgent, name: str, **meta: object) -> CodingResult:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,21 +12,6 @@ from api.settings import Settings
 from retrieval.build import BuildReport
 from tests.agent.conftest import llm_server, tiktoken_ready  # noqa: F401  (shared fixtures)
 from tests.api.client import Api
-from tests.api.databases import PostgresDatabases, postgres_databases, sqlite_url
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresDatabases]:
-    with postgres_databases() as databases:
-        yield databases
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path)
-    databases: PostgresDatabases = request.getfixturevalue("postgres")
-    return databases.fresh()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import pytest
 from sqlalchemy.engine import make_url
 
 from review.db import upgrade
@@ -64,3 +65,17 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'review.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    with postgres_databases() as databases:
+        yield databases
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    return databases.fresh()

@@ -4,9 +4,6 @@ append-only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -16,21 +13,11 @@ from sqlalchemy.exc import DatabaseError
 
 from review.db import alembic_config, current_revision, upgrade
 from review.tables import Base
-from tests.api.databases import PostgresDatabases, postgres_databases, sqlite_url
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresDatabases]:
-    with postgres_databases() as databases:
-        yield databases
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path)
-    databases: PostgresDatabases = request.getfixturevalue("postgres")
-    return databases.fresh()
+@pytest.fixture
+def url(database_url: str) -> str:
+    return database_url
 
 
 def differences(url: str) -> list[object]:

@@ -30,10 +30,15 @@ class ReviewedChart:
     age: int | None
     sex: str | None
     encounter_date: date | None
+    admission_date: date | None
+    discharge_date: date | None
     codes: tuple[str, ...]
     principal: str | None
     rejected: tuple[str, ...]
     kb_release: str
+    # The code set the codes were committed in (None: committed before years were recorded,
+    # which was FY2026); the chart is learned in that year so its codes are valid there.
+    fiscal_year: int | None = None
 
     @property
     def source_id(self) -> str:
@@ -82,10 +87,13 @@ def reviewed_charts(session: Session, *, limit: int | None = None) -> ReviewLabe
                 age=chart.age,
                 sex=chart.sex,
                 encounter_date=chart.encounter_date,
+                admission_date=chart.admission_date,
+                discharge_date=chart.discharge_date,
                 codes=codes,
                 principal=principal,
                 rejected=tuple(code for code in rejected if code not in codes),
                 kb_release=code_set.kb_release,
+                fiscal_year=code_set.fiscal_year,
             )
         )
     return ReviewLabels(charts, dict(sorted(decisions.items())))

@@ -51,6 +51,9 @@ class CodedDoc:
     # CodiEsp's annotators coded every concept mentioned; the US charts and the committed
     # reviews are coded for claims. The ranker learns both conventions apart.
     policy: Policy = "claims"
+    # The fiscal year the codes belong to (None: the knowledge base's base year, FY2026 for
+    # CodiEsp's 2020 annotations and the hand-written cases).
+    year: int | None = None
 
 
 def learn_command(
@@ -112,8 +115,9 @@ def learn_command(
             for doc in track(docs, description=f"reading {source.split(':')[0]}", console=console):
                 chart = build_chart(doc.text, doc.meta, chart_id=doc.doc_id)
                 mentions = find_mentions(chart, lexicon)
-                candidates = find_candidates(chart, mentions, searcher, lexicon)
-                codes = _billable(doc.codes, searcher.store)
+                coded_in = searcher.for_year(doc.year)
+                candidates = find_candidates(chart, mentions, coded_in, lexicon)
+                codes = _billable(doc.codes, coded_in.store)
                 charts.append(TrainingChart(chart, mentions, candidates, codes, doc.policy))
         everything = [chart for charts in by_source.values() for chart in charts]
         console.print(f"training the ranker on {len(everything)} charts ({folds}-fold CV) ...")
@@ -188,9 +192,12 @@ def _review_docs(settings: Settings) -> list[CodedDoc]:
                     "age": c.age,
                     "sex": c.sex,
                     "encounter_date": c.encounter_date,
+                    "admission_date": c.admission_date,
+                    "discharge_date": c.discharge_date,
                 }
             ),
             list(c.codes),
+            year=c.fiscal_year,  # None: committed before years were recorded, the base year
         )
         for c in labels.charts
     ]

@@ -79,6 +79,16 @@ def test_committed_decisions_are_the_labels(api: Api, api_settings: Settings) ->
     assert labels.decisions.get("rejected", 0) == len(rejected)
 
 
+def _accept_and_commit(api: Api, text: str, **meta: Any) -> list[str]:
+    """Code `text`, accept every proposal and commit; the committed codes."""
+    proposals = api.coded_chart(text, **meta)
+    for proposal in proposals:
+        assert api.decide(proposal, action="accept").status_code == 200
+    committed = api.post(f"/charts/{proposals[0]['chart_id']}/commit", json={})
+    assert committed.status_code == 201, committed.text
+    return [c["code"] for c in committed.json()["codes"]]
+
+
 # Small coded charts to reach the ranker's minimum beside one reviewed chart; the test is of
 # the plumbing (sources, counts, files), not of what is learned.
 _PHRASES = [
@@ -111,6 +121,16 @@ def test_learn_from_reviews_and_cases(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _review_one(api)
+    # The same words committed in two fiscal years: each chart is learned in its own year's
+    # code set (I42.0 was split into I42.00/.01/.09 in FY2027), so neither code is lost.
+    cardiomyopathy = "Discharge diagnoses:\n1. Dilated cardiomyopathy.\n"
+    fy2027 = _accept_and_commit(
+        api, cardiomyopathy, setting="inpatient", discharge_date="2026-11-15"
+    )
+    fy2026 = _accept_and_commit(
+        api, cardiomyopathy, setting="inpatient", discharge_date="2026-09-15"
+    )
+    assert "I42.00" in fy2027 and "I42.0" in fy2026
     home = tmp_path / "home"
     home.mkdir()
     (home / "kb").symlink_to((api_settings.home / "kb").resolve())
@@ -120,7 +140,7 @@ def test_learn_from_reviews_and_cases(
     nothing = run("learn", "--no-builtin-cases")
     assert nothing.exit_code == 1 and "nothing to learn from" in nothing.output
     too_few = run("learn", "--reviews", "--no-builtin-cases")
-    assert too_few.exit_code == 1 and "only 1 coded charts" in too_few.output
+    assert too_few.exit_code == 1 and "only 3 coded charts" in too_few.output
     suite = Path(__file__).parents[2] / "evals" / "cases" / "rules.jsonl"
     refused = run("learn", "--cases", str(suite))
     assert refused.exit_code == 1 and "evaluation suite" in refused.output
@@ -132,11 +152,15 @@ def test_learn_from_reviews_and_cases(
     builtin = {f"cases:{path.resolve()}" for path in builtin_case_files()}
     # medcoder's own training charts come in by default
     assert sum(report["sources"].pop(source) for source in builtin) >= 80
-    assert report["sources"] == {f"cases:{cases.resolve()}": 24, "reviews": 1}
+    assert report["sources"] == {f"cases:{cases.resolve()}": 24, "reviews": 3}
     assert Path(report["ranker_file"]).is_file()
     history = sqlite3.connect(home / "history.sqlite")
     sources = dict(history.execute("SELECT source, charts FROM sources"))
+    reviewed = dict(
+        history.execute("SELECT code, charts FROM code_charts WHERE source = 'reviews'")
+    )
     history.close()
     assert set(sources) == builtin | {f"cases:{cases.resolve()}", "reviews"}
-    assert sources["reviews"] == 1
+    assert sources["reviews"] == 3
+    assert reviewed["I42.00"] == 1 and reviewed["I42.0"] == 1, reviewed
     assert report["associations"] > 0

@@ -8,8 +8,6 @@ index lacks.
 
 from __future__ import annotations
 
-import numpy as np
-
 from agent.codeset import default_billable
 from agent.cues import cue_code
 from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
@@ -28,7 +26,7 @@ from agent.specificity import (
 )
 from agent.tables import pcs_candidates, table_candidates
 from retrieval.records import CodeRecord
-from retrieval.search import HybridSearcher
+from retrieval.search import Hit, HybridSearcher
 from retrieval.store import KnowledgeStore
 from retrieval.text import normalise
 
@@ -132,17 +130,19 @@ def search_query(mention: Mention, context: str) -> str:
     return f"{mention.text} {' '.join(window)}".strip()
 
 
+def search_system(mention: Mention) -> str:
+    return "pcs" if mention.kind == "procedure" else "cm"
+
+
 def search_candidates(
     searcher: HybridSearcher,
     mention: Mention,
     index: int,
-    context: str,
-    vector: np.ndarray | None = None,
+    hits: list[Hit],
     statement: Statement | None = None,
 ) -> list[Candidate]:
-    system = "pcs" if mention.kind == "procedure" else "cm"
-    query = search_query(mention, context)
-    hits = searcher.search(query, k=SEARCH_DEPTH, system=system, vector=vector)
+    """Candidates from the hybrid search `hits` for the mention's `search_query`."""
+    system = search_system(mention)
     found = []
     for rank, hit in enumerate(hits):
         if hit.code is None:
@@ -216,23 +216,24 @@ def find_candidates(
 
     lookups = [_lookup_wording(chart, m, lexicon) for m in mentions]
     statements = statements_of(chart, mentions, lexicon)
-    # One embedding call for every searched mention's query instead of one per mention
-    # (status cues name their code and are never searched).
+    # Every searched mention's query in one batch: one embedding call and one vector query
+    # per collection instead of one each per mention (status cues name their code and are
+    # never searched).
     searched = [i for i, (m, _) in enumerate(lookups) if m.kind != "status"]
-    vectors = searcher.query_vectors([search_query(*lookups[i]) for i in searched])
-    row = {mention: n for n, mention in enumerate(searched)}
+    queries = [(search_query(*lookups[i]), search_system(lookups[i][0])) for i in searched]
+    hit_lists = searcher.search_many(queries, k=SEARCH_DEPTH)
+    found_by_search = dict(zip(searched, hit_lists, strict=True))
     candidates: list[Candidate] = []
     for index, (mention, sentence) in enumerate(lookups):
         if mention.kind == "status":
             candidates += status_candidates(chart, searcher.store, mention, index)
             continue
         merged: dict[str, Candidate] = {}
-        vector = vectors[row[index]] if vectors is not None else None
         statement = statements[index]
         pools = [
             index_candidates(searcher.store, mention, index, sentence, statement),
             table_candidates(searcher.store, mention, sentence, index),
-            search_candidates(searcher, mention, index, sentence, vector, statement),
+            search_candidates(searcher, mention, index, found_by_search[index], statement),
             statement_candidates(searcher, mention, index, statement),
         ]
         if mention.kind == "procedure":

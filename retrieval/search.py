@@ -22,7 +22,7 @@ from retrieval.lexical import LexicalDoc, LexicalIndex
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 from retrieval.text import looks_like_code, with_dot
-from retrieval.vectors import VectorIndex
+from retrieval.vectors import VectorHit, VectorIndex
 from retrieval.vocabulary import Vocabulary, default_vocabulary
 
 # A small k lets a first place in one list outweigh middling places in several.
@@ -204,6 +204,53 @@ class HybridSearcher:
         if k < 1:
             raise QueryError(f"k must be at least 1, got {k}")
         year = self._asked(year)
+        self._checked_year(year)
+        depth = max(50, k * 5)
+        nearest: list[VectorHit] = []
+        if vector is None and self._embedder is not None:
+            vector = self._vectors_of([self._embedded_text(query)])[0]
+        if self._vectors is not None and vector is not None:
+            fetch = depth * 3 if (billable_only or chapters) else depth
+            nearest = self._vectors.search(vector, fetch, system, year)
+        return self._fused(
+            query, k, system, billable_only, chapters, include_guidelines, nearest, year
+        )
+
+    def search_many(
+        self, queries: Sequence[tuple[str, str | None]], k: int = 10, year: int | None = None
+    ) -> list[list[Hit]]:
+        """`search` for many (query, system) pairs at once, as the agent asks for a chart's
+        mentions: one embedding call and one vector query per collection for all of them."""
+        if k < 1:
+            raise QueryError(f"k must be at least 1, got {k}")
+        texts = [check_query(query) for query, _ in queries]
+        if not texts:
+            return []
+        year = self._asked(year)
+        self._checked_year(year)
+        depth = max(50, k * 5)
+        vectors = self.query_vectors(texts)
+        nearest: list[list[VectorHit]] = [[] for _ in texts]
+        if self._vectors is not None and vectors is not None:
+            systems = [system for _, system in queries]
+            nearest = self._vectors.search_many(vectors, depth, systems, year)
+        return [
+            self._fused(text, k, system, False, None, False, hits, year)
+            for text, (_, system), hits in zip(texts, queries, nearest, strict=True)
+        ]
+
+    def _fused(
+        self,
+        query: str,
+        k: int,
+        system: str | None,
+        billable_only: bool,
+        chapters: Sequence[str] | None,
+        include_guidelines: bool,
+        nearest: Sequence[VectorHit],
+        year: int | None,
+    ) -> list[Hit]:
+        """The exact, BM25 and vector lists of `query` fused by reciprocal rank."""
         lexical_indexes = self._lexical_for(self._checked_year(year))
         depth = max(50, k * 5)
         fused: dict[str, _Fused] = {}
@@ -232,12 +279,8 @@ class HybridSearcher:
             for rank, (doc, _) in enumerate(self._dedupe(lexical, include_guidelines)):
                 key = doc.code or doc.source_id
                 add(key, "bm25" + tag, rank, 1.0, (doc.code, doc.source_id, doc.text))
-        if vector is None and self._embedder is not None:
-            vector = self._vectors_of([self._embedded_text(query)])[0]
         for rank, (vector_code, source) in enumerate(
-            self._vector_hits(
-                vector, depth, system, billable_only, chapters, include_guidelines, year
-            )
+            self._vector_hits(nearest, depth, billable_only, chapters, include_guidelines, year)
         ):
             key = vector_code or source
             add(key, "vector", rank, 1.0, (vector_code, source, ""))
@@ -332,23 +375,19 @@ class HybridSearcher:
 
     def _vector_hits(
         self,
-        vector: np.ndarray | None,
+        nearest: Sequence[VectorHit],
         depth: int,
-        system: str | None,
         billable_only: bool,
         chapters: Sequence[str] | None,
         include_guidelines: bool,
         year: int | None = None,
     ) -> list[tuple[str | None, str]]:
-        """(code, source id) of the nearest texts passing the filters, best first."""
-        if self._vectors is None or vector is None:
-            return []
-        # Filters are applied here, not in Chroma (its filtered queries are ~300x slower).
-        fetch = depth * 3 if (billable_only or chapters) else depth
+        """(code, source id) of the nearest texts passing the filters, best first (filters
+        are applied here, not in Chroma: its filtered queries are ~300x slower)."""
         seen: set[str] = set()
         hits = []
         absent = self._absent_codes(year)
-        for hit in self._vectors.search(vector, fetch, system, year):
+        for hit in nearest:
             key = hit.code or hit.source_id
             if key in seen or (hit.code is None and not include_guidelines) or key in absent:
                 continue

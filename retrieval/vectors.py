@@ -151,21 +151,35 @@ class VectorIndex:
     ) -> list[VectorHit]:
         """The k nearest documents of one system (or of both, merged by similarity); with a
         fiscal `year`, that year's added texts compete too."""
+        return self.search_many(vector[None, :], k, [system], year)[0]
+
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        k: int,
+        systems: Sequence[str | None],
+        year: int | None = None,
+    ) -> list[list[VectorHit]]:
+        """`search` for each row of `vectors` in its own system, with one Chroma query per
+        collection for all of them: a query's fixed cost (~1 ms) is most of a small one's."""
+        found: list[list[VectorHit]] = [[] for _ in systems]
         searched = [(name, c, False) for name, c in self._collections.items()]
         searched += [(n, c, True) for (n, y), c in self._year_collections.items() if y == year]
-        hits: list[VectorHit] = []
         for name, collection, small in searched:
-            if system and name != system:
-                continue
+            rows = [n for n, system in enumerate(systems) if not system or system == name]
             # A year's collection can hold fewer than k texts, which Chroma refuses to ask for.
             size = min(k, int(collection.count())) if small else k
-            if size == 0:
+            if size == 0 or not rows:
                 continue
             result = collection.query(
-                query_embeddings=[vector.tolist()], n_results=size, include=["distances"]
+                query_embeddings=vectors[rows].tolist(), n_results=size, include=["distances"]
             )
-            for doc_id, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-                code, source_id = _decode(doc_id)
-                hits.append(VectorHit(code, source_id, 1.0 - float(distance)))
-        hits.sort(key=lambda hit: -hit.similarity)
-        return hits[:k]
+            distances = result["distances"] or []
+            for row, ids, far in zip(rows, result["ids"], distances, strict=True):
+                for doc_id, distance in zip(ids, far, strict=True):
+                    code, source_id = _decode(doc_id)
+                    found[row].append(VectorHit(code, source_id, 1.0 - float(distance)))
+        for hits in found:
+            hits.sort(key=lambda hit: -hit.similarity)
+            del hits[k:]
+        return found

@@ -85,3 +85,27 @@ def test_index_navigation_by_term_path(searcher: HybridSearcher) -> None:
     entries = searcher.store.index_lookup(["Infarction", "myocardium"])
     assert entries[0].code == "I21.9"
     assert len(entries) > 1  # the subterms beneath it come along
+
+
+def test_search_many_answers_as_search_does_one_query_at_a_time(
+    searcher: HybridSearcher,
+) -> None:
+    """The agent's batched search (one embedding call, one vector query per collection) gives
+    each query exactly the hits `search` gives it alone, whatever the systems mixed, and in a
+    later year's code set too."""
+    queries: list[tuple[str, str | None]] = [
+        ("chest pain", "cm"),
+        ("laparoscopic appendectomy", "pcs"),
+        ("CHF exacerbation", "cm"),
+        ("dilated cardiomyopathy", "cm"),
+        ("insertion of pacemaker", None),
+    ]
+    for year in (None, 2027):
+        batched = searcher.search_many(queries, k=5, year=year)
+        alone = [searcher.search(q, k=5, system=s, year=year) for q, s in queries]
+        assert [[(h.code, h.source, h.ranks) for h in hits] for hits in batched] == [
+            [(h.code, h.source, h.ranks) for h in hits] for hits in alone
+        ]
+    assert searcher.search_many([], k=5) == []
+    with pytest.raises(QueryError):
+        searcher.search_many([("   ", "cm")], k=5)

@@ -83,15 +83,37 @@ class LexicalIndex:
         tokens = [t for t in tokenize(query) if t in self._vocab]
         if not tokens or not self.docs:
             return []
-        # Score every document (sparse, fast), then rank only those that matched a word:
-        # a full-length argpartition was most of the query time.
-        scores = self._retriever.get_scores(tokens)
-        matched = np.flatnonzero(scores)
+        matched, scores = self._matched_scores(tokens)
         if billable_only:
-            matched = matched[self._billable[matched] > 0]
+            keep = self._billable[matched] > 0
+            matched, scores = matched[keep], scores[keep]
         if chapters:
-            matched = matched[np.isin(self._chapters[matched], list(chapters))]
+            keep = np.isin(self._chapters[matched], list(chapters))
+            matched, scores = matched[keep], scores[keep]
         if matched.size > k:
-            matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
-        ranked = matched[np.argsort(-scores[matched], kind="stable")]
-        return [(self.docs[int(i)], float(scores[i])) for i in ranked]
+            top = np.argpartition(-scores, k - 1)[:k]
+            matched, scores = matched[top], scores[top]
+        order = np.argsort(-scores, kind="stable")
+        return [(self.docs[int(matched[i])], float(scores[i])) for i in order]
+
+    def _matched_scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows of the documents that contain a query word, ascending; their BM25 scores).
+
+        Read from the index's sparse token columns, as bm25s scores them, without the dense
+        array over every document that `get_scores` builds: at ~100k documents, building and
+        scanning it was most of a query's time."""
+        retriever = self._retriever
+        if retriever.nonoccurrence_array is not None:  # variants that score absent words
+            dense = retriever.get_scores(tokens)
+            matched = np.flatnonzero(dense)
+            return matched, dense[matched]
+        columns = retriever.scores
+        ids = np.asarray(retriever.get_tokens_ids(tokens), dtype=np.int64)
+        starts, ends = columns["indptr"][ids], columns["indptr"][ids + 1]
+        rows = np.concatenate([columns["indices"][a:b] for a, b in zip(starts, ends, strict=True)])
+        parts = np.concatenate([columns["data"][a:b] for a, b in zip(starts, ends, strict=True)])
+        matched, where = np.unique(rows, return_inverse=True)
+        # Summed in float32, word by word, as bm25s sums them.
+        scores = np.zeros(matched.size, dtype=np.float32)
+        np.add.at(scores, where, parts.astype(np.float32))
+        return matched, scores

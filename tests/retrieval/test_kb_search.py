@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 import simple_icd_10_cm as cm
 
 from retrieval.errors import QueryError, UnknownCodeError
 from retrieval.langchain_retriever import KnowledgeBaseRetriever
+from retrieval.lexical import tokenize
 from retrieval.search import HybridSearcher
 
 
@@ -109,3 +111,19 @@ def test_search_many_answers_as_search_does_one_query_at_a_time(
     assert searcher.search_many([], k=5) == []
     with pytest.raises(QueryError):
         searcher.search_many([("   ", "cm")], k=5)
+
+
+@pytest.mark.parametrize(
+    "query", ["pain in right knee", "fracture femur fracture", "type 2 diabetes", "zzzz fever"]
+)
+def test_bm25_scores_read_sparsely_equal_the_dense_scores(
+    searcher: HybridSearcher, query: str
+) -> None:
+    """The lexical index scores only documents holding a query word; each must score as
+    bm25s's own dense scoring does, and no document bm25s scores may be missing."""
+    index = searcher._lexical["cm"]
+    tokens = [t for t in tokenize(query) if t in index._vocab]
+    matched, scores = index._matched_scores(tokens)
+    dense = index._retriever.get_scores(tokens)
+    assert matched.tolist() == np.flatnonzero(dense).tolist()
+    assert np.allclose(scores, dense[matched], rtol=1e-6, atol=0)

@@ -78,6 +78,9 @@ def _comma_splits(text: str) -> list[tuple[str, ...]]:
     return splits
 
 
+RECORD_CACHE_SIZE = 30_000
+
+
 class KnowledgeStore(FiscalYearQueries):
     """Read-only, thread-safe access to codes, notes, index entries, tables and guidelines.
 
@@ -94,6 +97,10 @@ class KnowledgeStore(FiscalYearQueries):
         self.bound_year: int | None = None
         self._views: dict[int, KnowledgeStore] = {}
         self._views_lock = threading.Lock()
+        # Records are immutable and the file is read-only, so they are kept once read: a
+        # chart's coding asks for the same few hundred codes about a thousand times. Keyed
+        # by the overlay year (None: the base year), so year views share it safely.
+        self._record = functools.lru_cache(maxsize=RECORD_CACHE_SIZE)(self._read_record)
 
     def for_year(self, year: int | None) -> KnowledgeStore:
         """This store bound to fiscal `year` (None: this store as it is). Views share the
@@ -119,10 +126,15 @@ class KnowledgeStore(FiscalYearQueries):
     ) -> CodeRecord | None:
         """The record of `code` in fiscal `year` (None: the store's year); a name both
         systems use (B00) resolves to CM unless asked."""
+        return self._record(code, system or None, self._overlay_year(year))
+
+    def _read_record(self, code: str, system: str | None, overlay: int | None) -> CodeRecord | None:
         where, params = "code = ?", [code]
         if system:
             where, params = where + " AND system = ?", [code, system]
-        rows = self._code_rows(where, params, year, "ORDER BY system")
+        # `overlay` is explicit (None: the base year), never this store's bound year.
+        sql, values = self._code_select(where, params, overlay or self.base_year)
+        rows = self._rows(f"{sql} ORDER BY system", values)
         if not rows:
             return None
         return _code(rows[0], self.own_notes(code, rows[0]["system"]))

@@ -238,3 +238,15 @@ def test_kb_build_refuses_years_it_cannot_build(
     result = runner.invoke(app, data)
     assert result.exit_code == 1 and "no FY2028 addenda in the data dir" in result.stderr
     assert not (tmp_path / "kb" / "current").exists()
+
+
+def test_records_kept_in_memory_answer_for_the_year_asked(searcher: HybridSearcher) -> None:
+    """Records are cached by year: whichever year asks first, each year gets its own."""
+    view = searcher.store.for_year(2027)
+    first = view.get("I42.0", "cm")
+    assert first is not None and not first.billable
+    base = searcher.store.get("I42.0", "cm")
+    assert base is not None and base.billable
+    assert view.get("I42.0") == first and searcher.store.get("I42.0", year=2027) == first
+    assert view.get("I42.00") is not None and searcher.store.get("I42.00") is None
+    assert searcher.store.for_year(2026).get("I42.0") == base

@@ -7,6 +7,7 @@ where nothing more is documented; the deepest line that carries a code wins.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -44,15 +45,50 @@ def _words(level: str) -> set[str]:
     return set(walk_keys(level.replace(",", " ")))
 
 
+_OR = re.compile(r"\s+or\s+", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _requirements(level: str) -> tuple[tuple[frozenset[str], tuple[frozenset[str], ...]], ...]:
+    """For each spelling of a subterm: the words it needs, and its "or" groups, each of which
+    needs one of its words. "atrial or auricular" needs atrial or auricular, not both;
+    "ectopic or molar pregnancy" needs pregnancy and ectopic or molar. The words either side
+    of an "or" are the alternatives; a group with a stopword side ("with or following") asks
+    for nothing."""
+    found = []
+    for variant in spelling_variants(level):
+        words = [w for w in variant.replace(",", " ").split() if w]
+        groups: list[frozenset[str]] = []
+        taken: set[int] = set()
+        for at, word in enumerate(words):
+            if word.lower() != "or" or at == 0 or at == len(words) - 1:
+                continue
+            sides = [walk_keys(words[at - 1]), walk_keys(words[at + 1])]
+            taken |= {at - 1, at, at + 1}
+            if all(sides):
+                groups.append(frozenset(key for side in sides for key in side) - OPTIONAL_WORDS)
+        rest = " ".join(w for at, w in enumerate(words) if at not in taken)
+        needed = frozenset(walk_keys(rest)) - OPTIONAL_WORDS
+        found.append((needed, tuple(group for group in groups if group)))
+    return tuple(found)
+
+
 def _supported(level: str, context: Context) -> int:
     """How many words the subterm needs from the chart, 0 if any of them is missing.
 
     "femur, femoral" is two spellings of one subterm: either one fully present counts."""
     best = 0
-    for variant in spelling_variants(level):
-        needed = _words(variant) - OPTIONAL_WORDS
-        if needed and needed <= context.keys():
-            best = max(best, sum(context[word] for word in needed))
+    for needed, groups in _requirements(level):
+        if not (needed or groups) or not needed <= context.keys():
+            continue
+        score = sum(context[word] for word in needed)
+        for group in groups:
+            present = [context[word] for word in group if word in context]
+            if not present:
+                break
+            score += max(present)
+        else:
+            best = max(best, score)
     return best
 
 

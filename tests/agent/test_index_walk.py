@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.codeset import default_billable
-from agent.index_walk import context_words, documented_words, walk
+from agent.index_walk import _requirements, context_words, documented_words, walk, walk_keys
 from retrieval.store import KnowledgeStore
 
 
@@ -40,3 +40,22 @@ def test_a_see_reference_stays_under_its_own_qualified_main_term(store: Knowledg
 def test_an_undocumented_side_is_the_unspecified_one(store: KnowledgeStore) -> None:
     code = _code(store, "displaced intertrochanteric fracture of femur")
     assert code == "S72.143A"
+
+
+def _walked(store: KnowledgeStore, main_term: str, text: str) -> str | None:
+    path = walk(store, main_term, context_words(text))
+    return path.code if path is not None else None
+
+
+def test_or_in_a_subterm_lists_alternatives(store: KnowledgeStore) -> None:
+    # "Fibrillation > atrial or auricular (established)": either word is enough, while
+    # "ectopic or molar pregnancy" still needs the word both alternatives share.
+    assert _walked(store, "fibrillation", "atrial fibrillation") == "I48.91"
+    assert _walked(store, "fibrillation", "auricular fibrillation") == "I48.91"
+    assert _walked(store, "fibrillation", "paroxysmal atrial fibrillation") == "I48.0"
+    assert _walked(store, "fibrillation", "fibrillation") is None
+    # An "or" group is one requirement: "acute or subacute" takes either word.
+    either = frozenset(walk_keys("acute subacute"))
+    assert _requirements("acute or subacute") == ((frozenset(), (either,)),)
+    needed, groups = _requirements("ectopic or molar pregnancy")[0]
+    assert needed == frozenset(walk_keys("pregnancy")) and len(groups) == 1

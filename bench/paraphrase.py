@@ -1,9 +1,11 @@
 """Benchmark lay / clinical paraphrases -> code, from bench/paraphrases.jsonl.
 
 Each line: {"query", "system" ("cm" | "pcs"), "expected": [acceptable billable codes]}. A query
-counts as a hit at k when any expected code is among the first k results. Runs twice: as
+counts as a hit at k when any expected code is among the first k results. Runs as
 searched, and with billable_only=True (what a coder can submit). Expected codes are
-checked (exist in the KB, billable) before anything is measured.
+checked (exist in the KB, billable) before anything is measured. A third run answers each
+query with the agent's lookup (`medcoder kb search --by agent`, `GET /codes/search?by=agent`):
+the phrase coded as a one-line diagnostic statement, then search.
 
     MEDCODER_HOME=/tmp/mc-home .venv/bin/python bench/paraphrase.py [--any-system]
 """
@@ -19,8 +21,9 @@ from pathlib import Path
 import simple_icd_10_cm as cm
 from machine_info import machine  # bench/ is on sys.path when a script runs
 
+from agent.lookup import find_codes
 from api.settings import Settings
-from api.wiring import make_searcher
+from api.wiring import make_agent, make_searcher
 from retrieval.errors import KnowledgeBaseError
 
 CASES = Path(__file__).resolve().parent / "paraphrases.jsonl"
@@ -43,13 +46,14 @@ def check_expected(searcher, case: dict) -> list[str]:
     return problems
 
 
-def evaluate(searcher, cases: list[dict], any_system: bool, billable_only: bool):
-    """(top-1 hits, top-10 hits, cases whose first result is not an expected code)."""
+def evaluate(find, cases: list[dict], any_system: bool):
+    """(top-1 hits, top-10 hits, cases whose first result is not an expected code);
+    `find(query, system)` answers a query with ranked hits."""
     top1 = top10 = 0
     misses = []
     for case in cases:
         system = None if any_system else case["system"]
-        hits = searcher.search(case["query"], k=10, system=system, billable_only=billable_only)
+        hits = find(case["query"], system)
         found = [hit.code for hit in hits]
         ranks = [found.index(code) + 1 for code in case["expected"] if code in found]
         top1 += 1 in ranks
@@ -84,9 +88,17 @@ def main() -> None:
         "n": n,
         "system_filter": not args.any_system,
     }
-    for billable_only in (False, True):
-        top1, top10, misses = evaluate(searcher, cases, args.any_system, billable_only)
-        mode = "billable_only" if billable_only else "default"
+    agent = make_agent(Settings(home=args.home), "offline")
+    finders = {
+        "default": lambda q, system: searcher.search(q, k=10, system=system),
+        "billable_only": lambda q, system: searcher.search(
+            q, k=10, system=system, billable_only=True
+        ),
+        # The phrase coded as a one-line statement by the agent, then search (billable).
+        "agent": lambda q, system: find_codes(agent, q, system=system, k=10),
+    }
+    for mode, find in finders.items():
+        top1, top10, misses = evaluate(find, cases, args.any_system)
         print(f"\n{mode}: top-1 {top1 / n:.2%}  top-10 {top10 / n:.2%}  not first: {len(misses)}")
         for miss in misses:
             want, rank = "/".join(miss["expected"]), miss["rank"] or ">10"

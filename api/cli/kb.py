@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,16 +12,17 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agent.lookup import find_codes
 from api.cli.common import console, fail, load_settings, user_errors
 from api.cli.render import print_code_record
 from api.code_records import code_record_dict
-from api.wiring import make_embedder, make_searcher
+from api.wiring import make_agent, make_embedder, make_searcher
 from retrieval.build import build_knowledge_base
 from retrieval.discover import discover_sources
 from retrieval.errors import KnowledgeBaseError
 from retrieval.layout import KBLayout
 from retrieval.records import CodeChange
-from retrieval.search import HybridSearcher
+from retrieval.search import Hit
 
 app = typer.Typer(
     help="Build, inspect and search the code-set knowledge base.", no_args_is_help=True
@@ -177,16 +179,26 @@ def info(as_json: AsJson = False) -> None:
         console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
 
-def _search_one(
-    searcher: HybridSearcher,
-    query: str,
-    k: int,
-    system: str | None,
-    billable: bool,
-    year: int | None = None,
-) -> dict[str, object]:
-    hits = searcher.search(query, k=k, system=system, billable_only=billable, year=year)
-    return {"query": query, "hits": [hit.as_dict() for hit in hits]}
+Finder = Callable[[str], list[Hit]]
+
+
+def _finder(
+    by: str, k: int, system: Literal["cm", "pcs"] | None, billable: bool, year: int | None
+) -> Finder:
+    """What answers a query: hybrid search, or the agent reading it as a diagnostic
+    statement (billable codes only, whatever --billable says)."""
+    settings = load_settings()
+    if by == "agent":
+        agent = make_agent(settings, "offline")
+        return lambda query: find_codes(agent, query, system=system, k=k, year=year)
+    searcher = make_searcher(settings)
+    return lambda query: searcher.search(
+        query, k=k, system=system, billable_only=billable, year=year
+    )
+
+
+def _search_one(find: Finder, query: str) -> dict[str, object]:
+    return {"query": query, "hits": [hit.as_dict() for hit in find(query)]}
 
 
 @app.command()
@@ -196,17 +208,23 @@ def search(
     system: Annotated[Literal["cm", "pcs"] | None, typer.Option(help="Code system.")] = None,
     billable: Annotated[bool, typer.Option(help="Billable codes only.")] = False,
     jsonl: Annotated[bool, typer.Option(help="Queries from stdin, one JSON line each.")] = False,
+    by: Annotated[
+        Literal["search", "agent"],
+        typer.Option(
+            help="search: hybrid search of the code sets' texts; agent: the phrase coded as "
+            "a one-line diagnostic statement (Index, tables, ranker), then search.",
+        ),
+    ] = "search",
     year: Year = None,
     as_json: AsJson = False,
 ) -> None:
     """Hybrid (lexical + vector) search over titles, inclusion terms, index paths, guidelines."""
     if (query is None) == (not jsonl):
         fail("give a QUERY or --jsonl (queries on stdin), not both or neither", 2)
-    settings = load_settings()
     with user_errors():
-        searcher = make_searcher(settings)
+        find = _finder(by, k, system, billable, year)
         if not jsonl:
-            result = _search_one(searcher, query or "", k, system, billable, year)
+            result = _search_one(find, query or "")
             if as_json:
                 print(json.dumps(result))
             else:
@@ -215,7 +233,7 @@ def search(
     failures = 0
     for number, line in enumerate(sys.stdin, start=1):
         try:
-            found = _search_one(searcher, line.strip(), k, system, billable, year)
+            found = _search_one(find, line.strip())
             print(json.dumps(found), flush=True)
         except KnowledgeBaseError as error:
             failures += 1

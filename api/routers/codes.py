@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from agent.lookup import find_codes
 from api.code_records import code_record_dict
 from api.deps import Reader, ServicesDep
 
@@ -30,10 +31,17 @@ def search_codes(
     billable_only: bool = True,
     k: Annotated[int, Query(ge=1, le=50)] = 10,
     year: Year = None,
+    by: Annotated[Literal["search", "agent"], Query()] = "search",
 ) -> list[dict[str, Any]]:
-    """Hybrid search (index terms, titles, tables) over one fiscal year's code set."""
-    searcher = services.agent("offline").searcher
-    hits = searcher.search(q, k=k, system=system, billable_only=billable_only, year=year)
+    """Hybrid search (index terms, titles, tables) over one fiscal year's code set; with
+    `by=agent`, the phrase is coded as a one-line diagnostic statement first (Index, tables,
+    cues, the learned ranker: "h/o breast CA" -> Z85.3), search filling the rest (billable
+    codes only; no year: the newest)."""
+    agent = services.agent("offline")
+    if by == "agent":
+        hits = find_codes(agent, q, system=system, k=k, year=year)
+    else:
+        hits = agent.searcher.search(q, k=k, system=system, billable_only=billable_only, year=year)
     return [hit.as_dict() for hit in hits]
 
 

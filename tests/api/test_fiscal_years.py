@@ -191,3 +191,14 @@ def test_codes_by_year(api: Api) -> None:
     unknown = api.get("/codes/search", params={"q": "Brugada", "year": 2031})
     assert unknown.status_code == 422 and "FY2026, FY2027" in unknown.json()["detail"]
     assert json.dumps(found)  # plain JSON
+
+
+def test_code_search_by_the_agent(api: Api) -> None:
+    """`by=agent` codes the phrase as a one-line statement in the year asked, then searches."""
+    params: dict[str, Any] = {"q": "dilated cardiomyopathy", "system": "cm", "by": "agent"}
+    later = api.get("/codes/search", params={**params, "year": 2027}).json()
+    assert later[0]["code"] in I42_0_CHILDREN and "I42.0" not in [h["code"] for h in later]
+    earlier = api.get("/codes/search", params={**params, "year": 2026}).json()
+    assert earlier[0]["code"] == "I42.0" and all(hit["billable"] for hit in earlier)
+    wrong = api.get("/codes/search", params={**params, "by": "magic"})
+    assert wrong.status_code == 422 and "by" in wrong.text

@@ -83,6 +83,13 @@ def test_search_json(run: Invoke) -> None:
     assert set(payload["hits"][0]) >= {"code", "title", "score", "source"}
 
 
+def test_search_by_the_agent(run: Invoke) -> None:
+    result = run("kb", "search", "laparoscopic appendectomy", "--by", "agent", "--json", "-k", "3")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)["hits"]
+    assert hits[0]["code"] == "0DTJ4ZZ" and all(hit["billable"] for hit in hits)
+
+
 def test_search_jsonl_reads_stdin_and_reports_bad_lines(run: Invoke) -> None:
     result = run("kb", "search", "--jsonl", "-k", "3", stdin="chest pain\n\nfractured femur\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]

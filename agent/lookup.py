@@ -1,0 +1,68 @@
+"""Find the code for a phrase the way the agent codes a chart ("broken hip, first visit",
+"h/o breast CA", "lap appy").
+
+Hybrid search ranks texts that resemble the phrase; a coder instead reads the phrase as a
+diagnostic statement: the Alphabetic Index and its default codes, the PCS tables, status and
+history cues, abbreviations, all weighed by the learned ranker. So the phrase is coded as a
+one-line chart under the claims policy; its proposals and the codes the agent weighed below
+its cut-off come first, by confidence, then search hits fill the list. Every result is a
+billable code of the year asked.
+"""
+
+from __future__ import annotations
+
+from agent.chart import build_chart
+from agent.models import ChartMeta, Setting, System
+from agent.pipeline import CodingAgent
+from retrieval.search import Hit, check_query
+
+# Where a lookup result came from, in `Hit.ranks` (the searcher's own lists are named there).
+AGENT_RANK = "agent"
+
+
+def find_codes(
+    agent: CodingAgent,
+    phrase: str,
+    *,
+    system: System | None = None,
+    k: int = 10,
+    year: int | None = None,
+    setting: Setting = "outpatient",
+) -> list[Hit]:
+    """The k likeliest billable codes of `system` (None: either) for `phrase` in fiscal
+    `year` (None: the searcher's own, as `search` takes it), best first: the agent's codes
+    (`score` is its confidence), then search hits (`score` is the fused search score)."""
+    phrase = check_query(phrase)
+    coded_year = agent.searcher.store.year if year is None else year
+    searcher = agent.searcher.for_year(coded_year)
+    result = agent.code(build_chart(phrase, ChartMeta(setting=setting)), year=coded_year)
+    weighed = [
+        (p.confidence, p.code, p.system, p.citations[0].source_id if p.citations else "")
+        for p in result.proposals
+    ] + [(c.confidence, c.code, c.system, "") for c in result.considered]
+    hits: dict[str, Hit] = {}
+    for rank, (confidence, code, code_system, source) in enumerate(
+        sorted(weighed, key=lambda item: -item[0])
+    ):
+        record = searcher.store.get(code, code_system, coded_year)
+        if code in hits or record is None or not record.billable:
+            continue
+        if system and code_system != system:
+            continue
+        hits[code] = Hit(
+            code=code,
+            title=record.title,
+            score=confidence,
+            source=source or record.source_id,
+            system=code_system,
+            billable=True,
+            matched=phrase,
+            ranks={AGENT_RANK: rank},
+        )
+    if len(hits) < k:
+        for hit in searcher.search(
+            phrase, k=k, system=system, billable_only=True, year=coded_year
+        ):
+            if hit.code and hit.code not in hits:
+                hits[hit.code] = hit
+    return list(hits.values())[:k]

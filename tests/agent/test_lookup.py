@@ -1,0 +1,42 @@
+"""Finding the code for a phrase through the agent (`agent.lookup.find_codes`): the phrase
+read as a one-line diagnostic statement, then search, every result billable in the year."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.lookup import AGENT_RANK, find_codes
+from agent.pipeline import CodingAgent
+from retrieval.errors import QueryError, UnknownYearError
+
+
+def _codes(agent: CodingAgent, phrase: str, **options: object) -> list[str]:
+    return [hit.code or "" for hit in find_codes(agent, phrase, **options)]  # type: ignore[arg-type]
+
+
+def test_the_index_default_comes_first(agent: CodingAgent) -> None:
+    # "Attack, heart: see Infarct, myocardium" -> I21.9, where search alone ranks titles.
+    hits = find_codes(agent, "heart attack", system="cm", k=5)
+    assert hits[0].code == "I21.9" and AGENT_RANK in hits[0].ranks
+    assert len(hits) == 5 and all(hit.billable and hit.system == "cm" for hit in hits)
+    assert len({hit.code for hit in hits}) == 5
+
+
+def test_a_procedure_phrase_gets_its_pcs_code(agent: CodingAgent) -> None:
+    codes = _codes(agent, "laparoscopic appendectomy", system="pcs", k=3)
+    assert codes[0] == "0DTJ4ZZ" and all(len(code) == 7 for code in codes)
+
+
+def test_the_year_asked_decides_the_code_set(agent: CodingAgent) -> None:
+    # I42.0 Dilated cardiomyopathy became a heading in FY2027 (I42.00, I42.01, I42.09).
+    before = _codes(agent, "dilated cardiomyopathy", system="cm", year=2026)
+    after = _codes(agent, "dilated cardiomyopathy", system="cm", year=2027)
+    assert before[0] == "I42.0" and not {"I42.00", "I42.01", "I42.09"} & set(before)
+    assert after[0] in {"I42.00", "I42.01", "I42.09"} and "I42.0" not in after
+
+
+def test_bad_phrases_and_years_are_refused(agent: CodingAgent) -> None:
+    with pytest.raises(QueryError, match="empty"):
+        find_codes(agent, "   ")
+    with pytest.raises(UnknownYearError):
+        find_codes(agent, "heart attack", year=2031)

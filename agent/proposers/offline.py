@@ -16,6 +16,7 @@ from agent.history import LearnedHistory
 from agent.models import Candidate, Chart, Mention, Policy, ProposerOutput, RawProposal
 from agent.ranker import CodeFinding, Ranker, feature_rows, gather
 from agent.ranker.features import SECTION_WEIGHT
+from agent.rules import first_listed_rank
 from retrieval.store import KnowledgeStore
 
 # Only for an agent with no trained ranker: the hand-set cut-off it replaced.
@@ -143,12 +144,13 @@ _PRINCIPAL_SECTIONS = ("diagnoses", "assessment", "hospital_course", "plan", "hp
 
 
 def principal_choice(findings: Sequence[CodeFinding], mentions: Sequence[Mention]) -> str | None:
-    """The diagnosis to sequence first (Guidelines II, IV.A): a definitive diagnosis before
-    a symptom or status code (II.A, IV.D), then the one stated first in the diagnosis list,
-    the assessment, the course or the reason for admission, in that order."""
+    """The diagnosis to sequence first (Guidelines II, IV.A): the reason for an encounter
+    for a service or a systemic infection, then a definitive diagnosis before a symptom or
+    status code (`first_listed_rank`), then the one stated first in the diagnosis list, the
+    assessment, the course or the reason for admission, in that order."""
 
     def where(finding: CodeFinding) -> tuple[int, int, int, int]:
-        definitive = 0 if finding.code[0] not in "RZVWXY" else 1
+        definitive = first_listed_rank(finding.code)
         places = [
             (_PRINCIPAL_SECTIONS.index(m.section), m.span.start)
             for m in (mentions[i] for i in finding.mentions)

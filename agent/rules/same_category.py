@@ -2,7 +2,8 @@
 same condition: E10.9 (without complications) beside E10.21, I11.9 (without heart failure)
 beside I11.0, I50.9 beside I50.23. The unspecified one goes (I.A.9.b, I.B.18).
 
-A code is "unspecified" here when its title says "unspecified" or is a "without ..." residual,
+A code is "unspecified" here when its title says "unspecified" or is a "without ..." (or
+"uncomplicated") residual,
 and it is less specific than another code only when every word its title keeps (once the
 "unspecified" and "without ..." parts are taken out) is in the other title. Two specific
 codes of one category are distinct concepts and both stay: S72.001A and S72.002A (right and
@@ -23,6 +24,9 @@ from retrieval.store import KnowledgeStore
 _WORD = re.compile(r"[a-z0-9]+")
 _WITHOUT = re.compile(r"\bwithout\b[^,]*")
 _IGNORED = {"unspecified", "complication", "complications", "of", "the", "a", "an", "and", "nos"}
+# Residual wordings: "unspecified", "without ...", and "uncomplicated" (J45.40 beside J45.41,
+# F10.20 beside F10.239), which says "without complications" in one word.
+_RESIDUAL = {"unspecified", "without", "uncomplicated"}
 
 
 def _words(title: str) -> set[str]:
@@ -33,9 +37,9 @@ def residual_words(title: str) -> set[str] | None:
     """The words an unspecified title keeps once "unspecified" and its "without ..." clauses
     are taken out; None when the title is neither unspecified nor a "without" residual."""
     lower = title.lower()
-    if "unspecified" not in _WORD.findall(lower) and "without" not in _WORD.findall(lower):
+    if not _RESIDUAL & set(_WORD.findall(lower)):
         return None
-    return _words(_WITHOUT.sub(" ", lower))
+    return _words(_WITHOUT.sub(" ", lower)) - {"uncomplicated"}
 
 
 def less_specific(unspecified: CodeRecord, specific: CodeRecord) -> bool:

@@ -123,12 +123,21 @@ def choose_principal(
 
 
 ENCOUNTER_REASONS = ("Z00.", "Z01.8", "Z12.", "Z51.0", "Z51.1", "Z51.81", "Z08", "Z09", "Z34.")
+# Sepsis with a localized infection: the systemic infection is sequenced first (I.C.1.d.4).
+SYSTEMIC_INFECTIONS = ("A40.", "A41.")
+
+
+def first_listed_rank(code: str) -> int:
+    """Which diagnoses come first when nothing else decides: 0 the reason for an encounter
+    for a service (I.C.21.c, IV.K-M) or a systemic infection (I.C.1.d.4), 1 a definitive
+    diagnosis, 2 a symptom (R), status (Z) or external cause (II.A, IV.D)."""
+    if code.startswith(ENCOUNTER_REASONS + SYSTEMIC_INFECTIONS):
+        return 0
+    return 2 if code.startswith(("R", "Z", "V", "W", "X", "Y")) else 1
 
 
 def _first_listed_rank(item: Ranked) -> int:
-    if item.code.startswith(ENCOUNTER_REASONS):
-        return 0
-    return 2 if item.code.startswith(("R", "Z")) else 1
+    return first_listed_rank(item.code)
 
 
 def _respecting(items: list[Ranked], precede: set[tuple[str, str]]) -> list[Ranked]:

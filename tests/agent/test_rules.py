@@ -15,7 +15,9 @@ from retrieval.store import KnowledgeStore
 TEXT = (
     "Type 1 diabetes mellitus with diabetic nephropathy; an old note says type 1 diabetes "
     "without complications. Hypertensive heart disease with heart failure. "
-    "Fracture of the neck of the right femur and of the left femur after a fall."
+    "Fracture of the neck of the right femur and of the left femur after a fall. "
+    "Known moderate persistent asthma with acute exacerbation, on a history of mild intermittent "
+    "asthma; alcohol dependence with withdrawal."
 )
 
 
@@ -73,6 +75,25 @@ def test_the_unspecified_code_of_a_category_is_dropped_beside_a_specific_one(
     assert set(reasons) == {"E10.9", "I11.9"}
     assert "E10.21" in reasons["E10.9"] and "I11.0" in reasons["I11.9"]
     assert reasons["E10.9"].endswith("(ICD-10-CM Official Guidelines I.A.9.b, I.B.18)")
+
+
+def test_an_uncomplicated_code_is_dropped_beside_its_complicated_sibling(
+    store: KnowledgeStore,
+) -> None:
+    kept, dropped = run(
+        store,
+        [
+            raw("J45.40", "moderate persistent asthma"),
+            raw("J45.41", "moderate persistent asthma with acute exacerbation"),
+            raw("F10.20", "alcohol dependence"),
+            raw("F10.239", "alcohol dependence with withdrawal"),
+            raw("J45.20", "mild intermittent asthma"),
+        ],
+    )
+    # J45.20 is another kind of asthma than J45.41's: it stays.
+    assert sorted(kept) == ["F10.239", "J45.20", "J45.41"]
+    reasons = {d.code: d.reason for d in dropped}
+    assert "J45.41" in reasons["J45.40"] and "F10.239" in reasons["F10.20"]
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

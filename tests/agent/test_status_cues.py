@@ -8,7 +8,9 @@ import pytest
 from agent.chart import build_chart
 from agent.cues import cue_code, cue_mentions, find_cues
 from agent.mentions import span_flags
-from agent.models import Chart, ChartMeta, RawProposal, Span
+from agent.models import Chart, ChartMeta, Mention, RawProposal, Span
+from agent.proposers.offline import principal_choice
+from agent.ranker import CodeFinding
 from agent.rules import companions
 from agent.rules.sequencing import Ranked, sequence
 from retrieval.store import KnowledgeStore
@@ -136,6 +138,24 @@ def test_the_reason_for_a_service_encounter_is_first_listed() -> None:
     assert order[0] == "Z51.11"  # before the more confident neoplasm and status codes
     order, _ = sequence(items[:1] + items[2:], set(), "first-listed")
     assert order[0] == "C34.11"  # a status code is never first over a diagnosis
+
+
+def _finding(code: str, mention: int) -> CodeFinding:
+    return CodeFinding(code, "cm", code, mentions=[mention], best_mention=mention)
+
+
+def test_the_offline_proposer_asks_for_the_encounter_reason_or_sepsis_first() -> None:
+    """The proposer's principal: a screening encounter's Z12 code before the diagnosis the
+    physician listed first, sepsis before its localized infection, a diagnosis before a
+    status code."""
+    span = Span(start=0, end=1, quote="x")
+    listed = [Mention(text="x", span=span, kind="condition", section="diagnoses")] * 3
+    screening = [_finding("C50.919", 0), _finding("Z12.31", 1), _finding("Z80.3", 2)]
+    assert principal_choice(screening, listed) == "Z12.31"
+    sepsis = [_finding("J15.212", 0), _finding("A41.02", 1), _finding("R65.21", 2)]
+    assert principal_choice(sepsis, listed) == "A41.02"
+    status = [_finding("Z79.01", 0), _finding("I48.91", 1)]
+    assert principal_choice(status, listed) == "I48.91"
 
 
 @pytest.mark.parametrize(

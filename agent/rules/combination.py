@@ -69,36 +69,68 @@ def _merged(code: str, parts: list[RawProposal], why: str) -> RawProposal:
     )
 
 
+# Hypertension coded alone or already combined with part of the picture: what the proposals
+# say of the heart and the kidneys decides the one code they all become.
+_HYPERTENSIVE = ("I10", "I11.0", "I11.9", "I12.0", "I12.9", "I13.0", "I13.10", "I13.11", "I13.2")
+_WITH_FAILURE = ("I11.0", "I13.0", "I13.2")
+_WITH_HEART = ("I11.", "I13.")
+_WITH_KIDNEY = ("I12.", "I13.")
+_STAGE_5 = ("I12.0", "I13.11", "I13.2")
+
+
+def _hypertension_code(codes: set[str], stage_5: bool) -> str | None:
+    """The hypertension code for what `codes` document together (I.C.9.a.1-3), None when
+    hypertension has nothing to combine with."""
+    failure = any(c.startswith("I50") for c in codes) or bool(codes & set(_WITH_FAILURE))
+    heart = failure or any(c.startswith(_WITH_HEART) for c in codes)
+    kidney = any(c.startswith(("N18", *_WITH_KIDNEY)) for c in codes)
+    if kidney and failure:
+        return "I13.2" if stage_5 else "I13.0"
+    if kidney and heart:
+        return "I13.11" if stage_5 else "I13.10"
+    if failure:
+        return "I11.0"
+    if kidney:
+        return "I12.0" if stage_5 else "I12.9"
+    return None
+
+
 def _hypertension(
     raw: list[RawProposal], store: KnowledgeStore, proposer: str
 ) -> tuple[list[RawProposal], list[Dropped]]:
-    essential = next((p for p in raw if p.code == "I10"), None)
-    if essential is None:
+    hypertensive = [p for p in raw if p.code in _HYPERTENSIVE]
+    if not hypertensive:
+        return raw, []
+    codes = {p.code for p in raw}
+    stage_5 = bool(codes & {*_ESRD_OR_5, *_STAGE_5})
+    code = _hypertension_code(codes, stage_5)
+    if code is None or [p.code for p in hypertensive] == [code]:
+        return raw, []
+    record = store.get(code, "cm")
+    if record is None or not record.billable:
         return raw, []
     failure = [p for p in raw if p.code.startswith("I50")]
     kidney = [p for p in raw if p.code.startswith("N18")]
-    if not failure and not kidney:
-        return raw, []
-    stage_5 = any(p.code in _ESRD_OR_5 for p in kidney)
-    if failure and kidney:
-        code = "I13.2" if stage_5 else "I13.0"
-    elif failure:
-        code = "I11.0"
-    else:
-        code = "I12.0" if stage_5 else "I12.9"
-    record = store.get(code, "cm")
-    if record is None:
-        return raw, []
     partners = [*failure[:1], *kidney[:1]]
+    said = " and ".join(p.code for p in [*hypertensive, *partners])
     why = (
-        f"hypertension with {' and '.join(p.code for p in partners)}: the Guidelines presume "
-        f"the link, {code} {record.title}; the partners stay coded {cite(HYPERTENSION)}"
+        f"{said}: the Guidelines presume the link, {code} {record.title}; heart failure and "
+        f"the CKD stage stay coded {cite(HYPERTENSION)}"
     )
-    combined = _merged(code, [essential], why)
+    combined = _merged(code, hypertensive, why)
     combined.evidence += [e for p in partners for e in p.evidence if e not in combined.evidence]
-    reason = f"I10 with {', '.join(p.code for p in partners)} is {code} {cite(HYPERTENSION)}"
-    kept = [combined if p is essential else p for p in raw]
-    return kept, [Dropped(code="I10", reason=reason, proposer=proposer)]
+    first = hypertensive[0]
+    kept = [combined if p is first else p for p in raw if p is first or p not in hypertensive]
+    dropped = [
+        Dropped(
+            code=p.code,
+            reason=f"{said} together are {code} {cite(HYPERTENSION)}",
+            proposer=proposer,
+        )
+        for p in hypertensive
+        if p.code != code
+    ]
+    return kept, dropped
 
 
 def _diabetes(

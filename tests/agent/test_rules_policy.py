@@ -91,6 +91,20 @@ def test_combination_codes_replace_what_they_combine(searcher: HybridSearcher) -
         ["I10"],
     )
     assert codes(hypertension, raw("N18.6", "DVT"))[0] == ["I12.0", "N18.6"]
+    # Hypertension already coded with part of the picture takes in the rest: hypertensive
+    # heart disease with heart failure beside hypertensive CKD is I13.0, both go.
+    heart, ckd = raw("I11.0", "hypertension"), raw("I12.9", "hypertension")
+    assert codes(heart, ckd, failure, raw("N18.4", "DVT")) == (
+        ["I13.0", "I50.32", "N18.4"],
+        ["I11.0", "I12.9"],
+    )
+    assert codes(raw("I11.9", "hypertension"), failure) == (["I11.0", "I50.32"], ["I11.9"])
+    assert codes(raw("I11.9", "hypertension"), raw("N18.6", "DVT"))[0] == ["I13.11", "N18.6"]
+    assert codes(raw("I11.0", "hypertension"), failure) == (["I11.0", "I50.32"], [])
+    assert codes(raw("I10", "hypertension"), raw("I12.0", "hypertension"), failure)[0] == [
+        "I13.2",
+        "I50.32",
+    ]
     diabetes = raw("E11.9", "gout")
     # The CKD stage stays beside E11.22; hyperglycemia is part of E11.65 and goes.
     assert codes(diabetes, raw("N18.32", "DVT"), raw("R73.9", "fever")) == (

@@ -27,7 +27,8 @@ def find_codes(
     system: System | None = None,
     k: int = 10,
     year: int | None = None,
-    setting: Setting = "outpatient",
+    # Inpatient: the setting in which both code sets apply (PCS is inpatient only).
+    setting: Setting = "inpatient",
 ) -> list[Hit]:
     """The k likeliest billable codes of `system` (None: either) for `phrase` in fiscal
     `year` (None: the searcher's own, as `search` takes it), best first: the agent's codes

@@ -4,7 +4,8 @@
 condition is not the patient's; a resolved ("history of") condition is not coded as current
 (its personal-history Z code is, I.C.21.c.4); an uncertain diagnosis ("probable", "suspected")
 is coded as if established at an inpatient discharge (II.H, III.C) but not for an outpatient
-(IV.H), where the symptoms are coded instead. `mentions` keeps every concept mentioned, each
+(IV.H), where the symptoms are coded instead; an outpatient's procedures are CPT/HCPCS, never
+ICD-10-PCS. `mentions` keeps every concept mentioned, each
 proposal carrying its assertion: what abstraction, registries and CodiEsp's annotators want.
 """
 
@@ -29,6 +30,18 @@ _CLAIMS_DROP = {
     "historical": "a past condition that no longer exists or is no longer treated is not "
     f"coded as current; a personal-history code applies {cite(HISTORY)}",
 }
+
+# The HIPAA code set standard names ICD-10-PCS for inpatient hospital procedures only.
+_PCS_OUTPATIENT = (
+    "ICD-10-PCS reports the procedures of an inpatient hospital stay (HIPAA code set "
+    "standard, 45 CFR 162.1002); an outpatient's procedures are reported with CPT/HCPCS"
+)
+
+
+def is_pcs_code(code: str) -> bool:
+    """A PCS code is seven characters without a dot; CM codes of that length have one."""
+    return len(code) == 7 and "." not in code
+
 
 _NOT_CODED_OUTPATIENT = (
     "an uncertain diagnosis is not coded for an outpatient encounter; code the documented "
@@ -57,6 +70,9 @@ def apply_policy(
     dropped: list[Dropped] = []
     uncertain: list[RawProposal] = []
     for proposal in raw:
+        if setting == "outpatient" and is_pcs_code(proposal.code):
+            dropped.append(Dropped(code=proposal.code, reason=_PCS_OUTPATIENT, proposer=proposer))
+            continue
         if proposal.assertion == "historical" and is_chronic(proposal.code):
             kept.append(_still_current(proposal))
             continue

@@ -79,6 +79,19 @@ def test_integral_symptoms_go_under_claims_and_warn_under_mentions(
     assert any("a claim would drop it" in w for w in dyspnea.warnings)
 
 
+def test_an_outpatients_procedures_are_not_icd_10_pcs() -> None:
+    """ICD-10-PCS is the inpatient procedure code set: an outpatient's PCS proposals go under
+    claims (CPT/HCPCS reports them) and stay for an inpatient and under mentions."""
+    proposals = [raw("0DTJ4ZZ", "Pneumonia"), raw("J18.9", "Pneumonia"), raw("BW03ZZZ", "fever")]
+    kept, dropped = apply_policy(proposals, policy="claims", setting="outpatient", proposer="t")
+    assert [p.code for p in kept] == ["J18.9"]
+    assert {d.code for d in dropped} == {"0DTJ4ZZ", "BW03ZZZ"}
+    assert all("CPT/HCPCS" in d.reason for d in dropped)
+    for setting, policy in (("inpatient", "claims"), ("outpatient", "mentions")):
+        kept, _ = apply_policy(proposals, policy=policy, setting=setting, proposer="t")  # type: ignore[arg-type]
+        assert [p.code for p in kept] == ["0DTJ4ZZ", "J18.9", "BW03ZZZ"]
+
+
 def test_combination_codes_replace_what_they_combine(searcher: HybridSearcher) -> None:
     def codes(*proposals: RawProposal) -> tuple[list[str], list[str]]:
         kept, dropped = combine(list(proposals), store=searcher.store, proposer="t")

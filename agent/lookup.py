@@ -61,9 +61,7 @@ def find_codes(
             ranks={AGENT_RANK: rank},
         )
     if len(hits) < k:
-        for hit in searcher.search(
-            phrase, k=k, system=system, billable_only=True, year=coded_year
-        ):
+        for hit in searcher.search(phrase, k=k, system=system, billable_only=True, year=coded_year):
             if hit.code and hit.code not in hits:
                 hits[hit.code] = hit
     return list(hits.values())[:k]

@@ -22,6 +22,7 @@ from agent.history import CodedChart, LearnedHistory, learn
 from agent.models import Candidate, Chart, Mention, Policy
 from agent.ranker.features import FEATURES, ROUTES, feature_rows, gather
 from agent.ranker.model import Ranker
+from agent.rules import becomes_one_of
 from retrieval.store import KnowledgeStore
 
 FOLDS = 5
@@ -88,6 +89,12 @@ def coded_charts(charts: Sequence[TrainingChart]) -> list[CodedChart]:
             for i, c in enumerate(charts)]  # fmt: skip
 
 
+def _right(code: str, item: TrainingChart) -> bool:
+    """A candidate is right when the chart is coded with it or, for claims, when the
+    combination rules make it one of the chart's codes (I10 beside heart failure is I11.0)."""
+    return code in item.codes or (item.policy == "claims" and becomes_one_of(code, item.codes))
+
+
 def build_rows(
     charts: Sequence[TrainingChart],
     histories: Sequence[LearnedHistory | None],
@@ -104,7 +111,7 @@ def build_rows(
     for i, item in enumerate(charts):
         findings = gather(item.chart, item.mentions, item.candidates, histories[i], store)
         features += feature_rows(findings, item.mentions, histories[i])
-        labels += [f.code in item.codes for f in findings]
+        labels += [_right(f.code, item) for f in findings]
         owners += [i] * len(findings)
         systems += [f.system for f in findings]
         policies += [item.policy] * len(findings)

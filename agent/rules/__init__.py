@@ -22,7 +22,7 @@ Other packages import from here only, never from the modules.
 from agent.rules.code_first import Requirement, requirements
 from agent.rules.code_refs import asked_for, covered
 from agent.rules.codes import code_problem, code_set_name, resolve_code
-from agent.rules.combination import combine
+from agent.rules.combination import becomes_one_of, combine
 from agent.rules.commit import CommitCode, Problem, Severity, commit_problems
 from agent.rules.companions import companions
 from agent.rules.history_codes import history_code, is_chronic
@@ -38,6 +38,7 @@ __all__ = [
     "Severity",
     "apply_policy",
     "asked_for",
+    "becomes_one_of",
     "code_problem",
     "code_set_name",
     "combine",

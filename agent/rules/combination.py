@@ -12,6 +12,7 @@ ulcer site, gastroparesis) stays.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from agent.models import Dropped, RawProposal
@@ -45,6 +46,37 @@ _DIABETES_COMPLICATIONS = (
     _Complication(("M14.6",), ".610", absorbed=True),
     _Complication(("N28.9", "N05", "N08"), ".29", absorbed=True),
 )
+
+
+def _includes(combined: str, part: str) -> bool:
+    """Whether hypertension code `combined` says all that `part` says, for the parts a chart
+    states as hypertension alone: I10 (any of them), I11.9 (I11.0 and I13.-). I11 and I12
+    codes are not counted: a search for the CKD alone finds I12.9, and the chart may not
+    document hypertension at all."""
+    if combined == part:
+        return False
+    if part == "I10":
+        return True
+    return part == "I11.9" and combined.startswith(("I11.0", "I13"))
+
+
+def becomes_one_of(code: str, codes: Collection[str]) -> bool:
+    """Whether the combination rules would turn `code` into one of `codes` (or leave it
+    inside one): I10 when I13.0 is coded, E11.9 when E11.22 is, G62.9 when E11.42 is. A
+    ranker learning from coded charts counts such a code as right: the rules finish it."""
+    if code in _HYPERTENSIVE:
+        return any(other in _HYPERTENSIVE and _includes(other, code) for other in codes)
+    if code in _DIABETES_WITHOUT:
+        return any(
+            other.startswith(code[:3]) and other[3:] == complication.suffix
+            for other in codes
+            for complication in _DIABETES_COMPLICATIONS
+        )
+    for complication in _DIABETES_COMPLICATIONS:
+        if complication.absorbed and code.startswith(complication.prefixes):
+            combined = {f"{without[:3]}{complication.suffix}" for without in _DIABETES_WITHOUT}
+            return bool(combined & set(codes))
+    return False
 
 
 def combine(

@@ -17,7 +17,13 @@ import re
 from collections.abc import Sequence
 
 from agent.codeset import default_billable
-from agent.rules.guidelines import UNSPECIFIED, UNSPECIFIED_CODES, cite
+from agent.rules.guidelines import (
+    ACUTE_AND_CHRONIC,
+    COMBINATION_CODE,
+    UNSPECIFIED,
+    UNSPECIFIED_CODES,
+    cite,
+)
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 
@@ -56,14 +62,33 @@ def less_specific(unspecified: CodeRecord, specific: CodeRecord) -> bool:
     return kept <= words and not words <= _words(unspecified.title)
 
 
+def within_acute_on_chronic(part: CodeRecord, whole: CodeRecord) -> bool:
+    """Whether `whole` is the "acute on chronic" (or "acute and chronic") combination code of
+    the same category that says everything `part` says: I50.33 beside I50.32 or I50.31."""
+    if part.system != "cm" or whole.system != "cm" or part.code[:3] != whole.code[:3]:
+        return False
+    title = whole.title.lower()
+    if "acute on chronic" not in title and "acute and chronic" not in title:
+        return False
+    return _words(part.title) < _words(whole.title)
+
+
 def same_category_conflicts(records: Sequence[CodeRecord]) -> dict[str, str]:
-    """Unspecified codes to drop, each with its reason naming the more specific code. When
+    """Unspecified codes to drop, each with its reason naming the more specific code, and
+    acute or chronic codes an "acute on chronic" combination code of theirs includes. When
     two codes are each less specific than the other neither is dropped."""
     dropped: dict[str, str] = {}
     for record in records:
         for other in records:
             if less_specific(record, other) and not less_specific(other, record):
                 dropped[record.code] = same_category_reason(record, other)
+                break
+            if within_acute_on_chronic(record, other):
+                dropped[record.code] = (
+                    f"{record.code} ({record.title}) is part of {other.code} ({other.title}), "
+                    f"the one code for the acute and the chronic condition together "
+                    f"{cite(ACUTE_AND_CHRONIC, COMBINATION_CODE)}"
+                )
                 break
     return dropped
 

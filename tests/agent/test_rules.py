@@ -17,7 +17,7 @@ TEXT = (
     "without complications. Hypertensive heart disease with heart failure. "
     "Fracture of the neck of the right femur and of the left femur after a fall. "
     "Known moderate persistent asthma with acute exacerbation, on a history of mild intermittent "
-    "asthma; alcohol dependence with withdrawal."
+    "asthma; alcohol dependence with withdrawal. Acute on chronic diastolic heart failure."
 )
 
 
@@ -94,6 +94,23 @@ def test_an_uncomplicated_code_is_dropped_beside_its_complicated_sibling(
     assert sorted(kept) == ["F10.239", "J45.20", "J45.41"]
     reasons = {d.code: d.reason for d in dropped}
     assert "J45.41" in reasons["J45.40"] and "F10.239" in reasons["F10.20"]
+
+
+def test_acute_or_chronic_goes_beside_its_acute_on_chronic_code(store: KnowledgeStore) -> None:
+    kept, dropped = run(
+        store,
+        [
+            raw("I50.33", "Acute on chronic diastolic heart failure"),
+            raw("I50.32", "chronic diastolic heart failure"),
+            raw("I50.31", "Acute on chronic diastolic heart failure"),
+            raw("I50.22", "heart failure"),
+        ],
+    )
+    # I50.22 (chronic systolic) is another condition: it stays.
+    assert sorted(kept) == ["I50.22", "I50.33"]
+    reasons = {d.code: d.reason for d in dropped}
+    assert set(reasons) == {"I50.31", "I50.32"} and "I50.33" in reasons["I50.32"]
+    assert reasons["I50.31"].endswith("(ICD-10-CM Official Guidelines I.B.8, I.B.9)")
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

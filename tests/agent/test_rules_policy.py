@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.models import Chart, ChartMeta, RawProposal, Span
-from agent.rules import apply_policy, combine, validate_proposals
+from agent.rules import apply_policy, becomes_one_of, combine, validate_proposals
 from agent.rules.integral import explained_by
 from retrieval.search import HybridSearcher
 
@@ -77,6 +77,22 @@ def test_integral_symptoms_go_under_claims_and_warn_under_mentions(
     assert {p.code for p in mentions} == {"J18.9", "R06.00", "R50.9"}
     dyspnea = next(p for p in mentions if p.code == "R06.00")
     assert any("a claim would drop it" in w for w in dyspnea.warnings)
+
+
+def test_which_codes_the_combination_rules_turn_into_a_coded_one() -> None:
+    """What a ranker trained on coded charts counts as right for a candidate the rules
+    finish: I10 where I13.0 is coded, E11.9 where E11.22 is, G62.9 inside E11.42."""
+    assert becomes_one_of("I10", {"I13.0", "I50.32", "N18.4"})
+    assert becomes_one_of("I11.9", {"I13.0"}) and becomes_one_of("I11.9", {"I11.0"})
+    assert becomes_one_of("E11.9", {"E11.22", "N18.32"})
+    assert becomes_one_of("G62.9", {"E11.42"}) and becomes_one_of("R73.9", {"E11.65"})
+    assert not becomes_one_of("I10", {"I10"}) and not becomes_one_of("I10", {"I50.32"})
+    # A combination code never "becomes" a lesser one: I13.0 is wrong where I12.9 is coded.
+    assert not becomes_one_of("I13.0", {"I12.9"}) and not becomes_one_of("I11.0", {"I12.9"})
+    # I12.9 is what a search for "CKD" alone finds: it is no sign of hypertension.
+    assert not becomes_one_of("I12.9", {"I13.0"}) and not becomes_one_of("I11.0", {"I13.0"})
+    assert not becomes_one_of("E11.9", {"E10.22"}) and not becomes_one_of("N18.4", {"I13.0"})
+    assert not becomes_one_of("L97.419", {"E11.621"})  # the ulcer is coded beside E11.621
 
 
 def test_an_outpatients_procedures_are_not_icd_10_pcs() -> None:

@@ -8,6 +8,8 @@ index lacks.
 
 from __future__ import annotations
 
+import re
+
 from agent.codeset import default_billable
 from agent.cues import cue_code
 from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
@@ -168,6 +170,7 @@ def search_candidates(
 
 
 STATEMENT_SCORE = 0.9
+_OTHER = re.compile(r"\bother\b", re.IGNORECASE)
 STATEMENT_DEPTH = 20
 STATEMENT_KEEP = 2
 
@@ -189,6 +192,10 @@ def statement_candidates(
             continue
         terms = title_terms(record.title)
         if not set(head) & terms.required:
+            continue
+        if _OTHER.search(record.title) and not _OTHER.search(statement.text):
+            # "Other fracture of shaft" is for a kind the index names; a statement that names
+            # no kind is the unspecified code's, which the index walk gives.
             continue
         found.append((len(terms.required), record))
     found.sort(key=lambda item: -item[0])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from agent.candidates import statement_candidates
+from agent.models import Mention, Span
 from agent.specificity import Statement, clause, most_specific, support, title_terms
+from retrieval.search import HybridSearcher
 from retrieval.store import KnowledgeStore
 
 
@@ -101,3 +104,18 @@ def test_support_is_the_documented_share_of_the_title(store: KnowledgeStore) -> 
     assert record is not None
     assert support(store, record, Statement.read("second degree burn of right palm")) == 1.0
     assert support(store, record, Statement.read("second degree burn of left palm")) == 0.0
+
+
+def test_a_statement_naming_no_kind_is_not_an_other_code(searcher: HybridSearcher) -> None:
+    """ "Other fracture of shaft of right tibia" is for a kind of fracture the index names;
+    the statement route leaves it out unless the chart says "other"."""
+    mention = Mention(
+        text="fracture", span=Span(start=0, end=8, quote="fracture"), kind="condition"
+    )
+
+    def codes(statement: str) -> set[str]:
+        found = statement_candidates(searcher, mention, 0, Statement.read(statement))
+        return {c.code[:6] for c in found}
+
+    assert "S82.29" not in codes("closed displaced fracture of the shaft of the right tibia")
+    assert "S82.29" in codes("other fracture of the shaft of the right tibia")

@@ -50,6 +50,35 @@ def _bmi(match: re.Match[str], sentence: str, chart: Chart) -> str | None:
     return "Z68.45"
 
 
+_TBSA = (
+    r"(?:%|percent)\s*(?:of\s+(?:the\s+)?)?"
+    r"(?:TBSA|total body surface(?:\s+area)?|BSA|body surface(?:\s+area)?)"
+)
+_BURN_EXTENT = re.compile(r"(?P<value>\d{1,3}(?:\.\d+)?)\s*" + _TBSA, re.I)
+_THIRD_DEGREE = re.compile(
+    r"(?P<value>\d{1,3}(?:\.\d+)?)\s*(?:%|percent)\s*(?:TBSA\s+)?"
+    r"(?:full[- ]thickness|third[- ]degree|3rd[- ]degree)",
+    re.I,
+)
+_BURN = re.compile(r"\b(?:burn\w*|scald\w*|TBSA)\b", re.I)
+
+
+def _burn_extent(match: re.Match[str], sentence: str, chart: Chart) -> str | None:
+    """T31 by the extent of body surface burned: the largest percentage the chart gives (the
+    total where it states one), with the tens of third-degree (full-thickness) burn where
+    documented (I.C.19.d.6). "<10%" reads as under ten."""
+    if not _BURN.search(chart.text):
+        return None
+    total = max(float(m.group("value")) for m in _BURN_EXTENT.finditer(chart.text))
+    if total > 100:
+        return None
+    tens = min(int(total // 10), 9)
+    if tens == 0:
+        return "T31.0"
+    third = max((float(m.group("value")) for m in _THIRD_DEGREE.finditer(chart.text)), default=0)
+    return f"T31.{tens}{min(int(third // 10), tens)}"
+
+
 _PREGNANT = re.compile(
     r"\b(pregnan\w*|gestation\w*|G\d+\s*P\d+|IUP|EGA|prenatal|antepartum|gravid\w*|OB)\b",
     re.IGNORECASE,
@@ -454,6 +483,7 @@ STATUS_CUES: tuple[Cue, ...] = (
         _bmi,
         "I.B.14",
     ),
+    Cue("burn extent", _BURN_EXTENT, _burn_extent, "I.C.19.d.6"),
     Cue(
         "weeks of gestation",
         re.compile(r"\b(?P<weeks>\d{1,2})\s*(?:\+\s*\d\s*)?(?:w\d?d?|weeks?|wks?)\b", re.I),

@@ -73,6 +73,18 @@ def within_acute_on_chronic(part: CodeRecord, whole: CodeRecord) -> bool:
     return _words(part.title) < _words(whole.title)
 
 
+# A code for an unspecified body region beside codes that name the region: T30 (burn of
+# unspecified body region) beside a burn of a named site (T20-T25).
+_REGION_UNSPECIFIED: dict[str, tuple[str, ...]] = {
+    "T30": ("T20", "T21", "T22", "T23", "T24", "T25")
+}
+
+
+def region_named_by(record: CodeRecord, other: CodeRecord) -> bool:
+    named = _REGION_UNSPECIFIED.get(record.code[:3])
+    return named is not None and other.code.startswith(named) and record.system == other.system
+
+
 def same_category_conflicts(records: Sequence[CodeRecord]) -> dict[str, str]:
     """Unspecified codes to drop, each with its reason naming the more specific code, and
     acute or chronic codes an "acute on chronic" combination code of theirs includes. When
@@ -82,6 +94,13 @@ def same_category_conflicts(records: Sequence[CodeRecord]) -> dict[str, str]:
         for other in records:
             if less_specific(record, other) and not less_specific(other, record):
                 dropped[record.code] = same_category_reason(record, other)
+                break
+            if region_named_by(record, other):
+                dropped[record.code] = (
+                    f"{record.code} ({record.title}) is for a burn whose site is not "
+                    f"documented; {other.code} ({other.title}) names the site "
+                    f"{cite(UNSPECIFIED, UNSPECIFIED_CODES)}"
+                )
                 break
             if within_acute_on_chronic(record, other):
                 dropped[record.code] = (

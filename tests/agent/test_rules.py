@@ -17,7 +17,8 @@ TEXT = (
     "without complications. Hypertensive heart disease with heart failure. "
     "Fracture of the neck of the right femur and of the left femur after a fall. "
     "Known moderate persistent asthma with acute exacerbation, on a history of mild intermittent "
-    "asthma; alcohol dependence with withdrawal. Acute on chronic diastolic heart failure."
+    "asthma; alcohol dependence with withdrawal. Acute on chronic diastolic heart failure. "
+    "Second degree burn of right palm."
 )
 
 
@@ -111,6 +112,18 @@ def test_acute_or_chronic_goes_beside_its_acute_on_chronic_code(store: Knowledge
     reasons = {d.code: d.reason for d in dropped}
     assert set(reasons) == {"I50.31", "I50.32"} and "I50.33" in reasons["I50.32"]
     assert reasons["I50.31"].endswith("(ICD-10-CM Official Guidelines I.B.8, I.B.9)")
+
+
+def test_a_burn_of_unspecified_region_goes_beside_a_burn_of_a_named_site(
+    store: KnowledgeStore,
+) -> None:
+    kept, dropped = run(
+        store, [raw("T30.0", "burn"), raw("T23.251A", "Second degree burn of right palm")]
+    )
+    assert kept == ["T23.251A"] and dropped[0].code == "T30.0"
+    assert "names the site" in dropped[0].reason
+    kept, _ = run(store, [raw("T30.0", "burn")])
+    assert kept == ["T30.0"]
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

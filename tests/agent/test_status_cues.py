@@ -192,3 +192,20 @@ def test_external_causes_need_an_injury_and_take_its_seventh_character(
     first = _chart("ED visit: slipped on ice today, right wrist deformity.", setting="outpatient")
     kept, _ = companions(_raw("S52.501A", "W00.0XXA"), proposer="o", chart=first, store=store)
     assert [p.code for p in kept] == ["S52.501A", "W00.0XXA"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Second degree burn of right palm from hot oil, ~1% TBSA.", "T31.0"),
+        ("Scald burns of chest and abdomen, total 14 percent of body surface area.", "T31.10"),
+        ("Flame burns of both legs and trunk, total 35% TBSA with 22% full thickness.", "T31.32"),
+    ],
+)
+def test_the_extent_of_a_burn_is_its_t31_code(text: str, expected: str) -> None:
+    assert expected in _codes(text, setting="inpatient", age=40)
+
+
+def test_a_body_surface_percentage_without_a_burn_is_no_t31_code() -> None:
+    codes = _codes("Psoriasis plaques on elbows and knees, about 5% BSA.", setting="outpatient")
+    assert not any(code.startswith("T31") for code in codes)

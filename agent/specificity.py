@@ -85,7 +85,13 @@ _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 def stems(text: str) -> list[str]:
     """The stems of a text's words, as title matching compares them; a number joins the
     word it qualifies ("stage 3a" -> "stage3a")."""
-    found = [_SAME_STEM.get(stem, stem) for stem in _STEMMER.stemWords(normalise(text).split())]
+    words = normalise(text).split()
+    # The stemmer reads "esophagitis" as "esophageal" and "hepatitis" as "hepatic"; an
+    # inflammation is not its organ, so an "-itis" keeps its own stem ("esophagiti").
+    found = [
+        word[:-1] if word.endswith("itis") else _SAME_STEM.get(stem, stem)
+        for word, stem in zip(words, _STEMMER.stemWords(words), strict=True)
+    ]
     joined: list[str] = []
     for stem in found:
         if joined and joined[-1] in _NUMBERED and _NUMBER.match(stem):

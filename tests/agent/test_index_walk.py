@@ -59,3 +59,12 @@ def test_or_in_a_subterm_lists_alternatives(store: KnowledgeStore) -> None:
     assert _requirements("acute or subacute") == ((frozenset(), (either,)),)
     needed, groups = _requirements("ectopic or molar pregnancy")[0]
     assert needed == frozenset(walk_keys("pregnancy")) and len(groups) == 1
+
+
+def test_an_inflammation_is_not_its_organ(store: KnowledgeStore) -> None:
+    # "Reflux > gastroesophageal > with esophagitis": "esophageal" must not read as
+    # "esophagitis" (the stemmer gives both "esophag"), nor "hepatic" as "hepatitis".
+    assert _walked(store, "reflux", "gastro-esophageal reflux disease") == "K21.9"
+    assert _walked(store, "reflux", "gastroesophageal reflux with esophagitis") == "K21.00"
+    assert set(walk_keys("hepatitis")).isdisjoint(walk_keys("hepatic"))
+    assert set(walk_keys("esophagitis")).isdisjoint(walk_keys("esophageal"))

@@ -13,7 +13,7 @@ import re
 from agent.codeset import default_billable
 from agent.cues import cue_code
 from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
-from agent.index_walk import context_words, documented_words, walk
+from agent.index_walk import DENIED, context_words, documented_words, walk
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
 from agent.rules import history_code, is_chronic
@@ -55,6 +55,8 @@ def index_candidates(
     # to nail", wherever in the sentence the denial is.
     for word in statement.denied | (Statement.read(sentence).denied - statement.words):
         context.pop(word, None)
+        # ... but walks "no loss of consciousness" for "without loss of consciousness".
+        context[DENIED + word] = 2
     documented = documented_words(mention.text, sentence, statement.text)
     documented -= statement.denied_words
     seen: set[str] = set()

@@ -46,6 +46,9 @@ def _words(level: str) -> set[str]:
 
 
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
+_NEGATIVE = re.compile(r"^\s*(?:no|without)\s+(?=\S)", re.IGNORECASE)
+# Prefix of a word the chart denies ("without loss of consciousness"), in the walk's context.
+DENIED = "-"
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -55,8 +58,15 @@ def _requirements(level: str) -> tuple[tuple[frozenset[str], tuple[frozenset[str
     "ectopic or molar pregnancy" needs pregnancy and ectopic or molar. The words either side
     of an "or" are the alternatives; a group with a stopword side ("with or following") asks
     for nothing."""
-    found = []
+    found: list[tuple[frozenset[str], tuple[frozenset[str], ...]]] = []
     for variant in spelling_variants(level):
+        negative = _NEGATIVE.match(variant)
+        if negative:
+            # "no loss of consciousness", "without status epilepticus": the chart must deny
+            # those words (the walk's context holds a denied word as DENIED + word).
+            denied = frozenset(DENIED + key for key in walk_keys(variant[negative.end() :]))
+            found.append((denied - {DENIED + w for w in OPTIONAL_WORDS}, ()))
+            continue
         words = [w for w in variant.replace(",", " ").split() if w]
         groups: list[frozenset[str]] = []
         taken: set[int] = set()

@@ -125,15 +125,17 @@ def choose_principal(
 ENCOUNTER_REASONS = ("Z00.", "Z01.8", "Z12.", "Z51.0", "Z51.1", "Z51.81", "Z08", "Z09", "Z34.")
 # Sepsis with a localized infection: the systemic infection is sequenced first (I.C.1.d.4).
 SYSTEMIC_INFECTIONS = ("A40.", "A41.")
+# The extent of burns (T31, T32) comes after the burns by site (I.C.19.d.6).
+SUPPLEMENTARY = ("R", "Z", "V", "W", "X", "Y", "T31", "T32")
 
 
 def first_listed_rank(code: str) -> int:
     """Which diagnoses come first when nothing else decides: 0 the reason for an encounter
     for a service (I.C.21.c, IV.K-M) or a systemic infection (I.C.1.d.4), 1 a definitive
-    diagnosis, 2 a symptom (R), status (Z) or external cause (II.A, IV.D)."""
+    diagnosis, 2 a symptom (R), status (Z), external cause (II.A, IV.D) or burn extent."""
     if code.startswith(ENCOUNTER_REASONS + SYSTEMIC_INFECTIONS):
         return 0
-    return 2 if code.startswith(("R", "Z", "V", "W", "X", "Y")) else 1
+    return 2 if code.startswith(SUPPLEMENTARY) else 1
 
 
 def _first_listed_rank(item: Ranked) -> int:

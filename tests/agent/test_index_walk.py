@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from agent.codeset import default_billable
-from agent.index_walk import _requirements, context_words, documented_words, walk, walk_keys
+from agent.index_walk import (
+    DENIED,
+    _requirements,
+    context_words,
+    documented_words,
+    walk,
+    walk_keys,
+)
 from retrieval.store import KnowledgeStore
 
 
@@ -68,3 +75,13 @@ def test_an_inflammation_is_not_its_organ(store: KnowledgeStore) -> None:
     assert _walked(store, "reflux", "gastroesophageal reflux with esophagitis") == "K21.00"
     assert set(walk_keys("hepatitis")).isdisjoint(walk_keys("hepatic"))
     assert set(walk_keys("esophagitis")).isdisjoint(walk_keys("esophageal"))
+
+
+def test_a_denied_subterm_is_walked_when_the_chart_denies_it(store: KnowledgeStore) -> None:
+    # "Concussion > no loss of consciousness S06.0X0": the chart's "without loss of
+    # consciousness" reaches it; the words alone ("with loss of consciousness") do not.
+    denied = context_words("concussion")
+    denied.update({DENIED + key: 2 for key in walk_keys("loss of consciousness")})
+    path = walk(store, "concussion", denied)
+    assert path is not None and path.code == "S06.0X0"
+    assert _walked(store, "concussion", "concussion with loss of consciousness") != "S06.0X0"

@@ -156,6 +156,8 @@ def test_the_offline_proposer_asks_for_the_encounter_reason_or_sepsis_first() ->
     assert principal_choice(sepsis, listed) == "A41.02"
     status = [_finding("Z79.01", 0), _finding("I48.91", 1)]
     assert principal_choice(status, listed) == "I48.91"
+    burns = [_finding("T31.0", 0), _finding("T23.251A", 1)]
+    assert principal_choice(burns, listed) == "T23.251A"
 
 
 @pytest.mark.parametrize(

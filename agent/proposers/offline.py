@@ -126,12 +126,20 @@ def _lone_diagnosis(
     kept: list[tuple[CodeFinding, float]],
     cutoff: Callable[[str], float],
 ) -> tuple[CodeFinding, float] | None:
-    """The best plainly documented diagnosis when none reached the cut-off, if the ranker
-    gives it at least half the cut-off: a chart without any diagnosis helps no coder, and
-    the confidence shown says how sure the guess is."""
-    if any(f.system == "cm" for f, _ in kept):
+    """The best plainly documented diagnosis when none reached the cut-off (symptom, status
+    and external-cause codes aside), if the ranker gives it at least half the cut-off: a
+    chart without any diagnosis helps no coder, and the confidence shown says how sure the
+    guess is."""
+    # Symptoms, status and external causes alone say what happened, not what was treated:
+    # a dog bite with only Z23 (the tetanus shot) kept still needs its injury.
+    if any(f.system == "cm" and first_listed_rank(f.code) < 2 for f, _ in kept):
         return None
-    best = next(((f, c) for f, c in weighed if f.system == "cm" and f.assertion == "present"), None)
+    present = [(f, c) for f, c in weighed if f.system == "cm" and f.assertion == "present"]
+    best = next(((f, c) for f, c in present if first_listed_rank(f.code) < 2), None)
+    if best is None or best in kept or best[1] < cutoff("cm") / 2:
+        if any(f.system == "cm" for f, _ in kept):
+            return None
+        best = present[0] if present else None
     if best is None or best[1] < cutoff("cm") / 2:
         return None
     return best

@@ -9,7 +9,7 @@ from agent.chart import build_chart
 from agent.cues import cue_code, cue_mentions, find_cues
 from agent.mentions import span_flags
 from agent.models import Chart, ChartMeta, Mention, RawProposal, Span
-from agent.proposers.offline import principal_choice
+from agent.proposers.offline import _lone_diagnosis, principal_choice
 from agent.ranker import CodeFinding
 from agent.rules import companions
 from agent.rules.sequencing import Ranked, sequence
@@ -158,6 +158,18 @@ def test_the_offline_proposer_asks_for_the_encounter_reason_or_sepsis_first() ->
     assert principal_choice(status, listed) == "I48.91"
     burns = [_finding("T31.0", 0), _finding("T23.251A", 1)]
     assert principal_choice(burns, listed) == "T23.251A"
+
+
+def test_a_chart_with_only_a_status_code_kept_gets_its_documented_diagnosis() -> None:
+    """The tetanus shot (Z23) alone says nothing of the dog bite: the bite below the cut-off
+    is proposed when the ranker gives it at least half the cut-off; nothing that weak is."""
+    z23, bite, pain = _finding("Z23", 0), _finding("S51.851A", 1), _finding("R52", 2)
+    weighed = [(z23, 0.4), (bite, 0.2), (pain, 0.1)]
+    assert _lone_diagnosis(weighed, weighed[:1], lambda system: 0.3) == (bite, 0.2)
+    assert _lone_diagnosis(weighed, weighed[:1], lambda system: 0.5) is None
+    # With a diagnosis kept, nothing is added; with nothing kept, the best present code.
+    assert _lone_diagnosis(weighed, weighed[1:2], lambda system: 0.1) is None
+    assert _lone_diagnosis([(pain, 0.2)], [], lambda system: 0.3) == (pain, 0.2)
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,13 @@ def less_specific(unspecified: CodeRecord, specific: CodeRecord) -> bool:
     if kept is None or not kept:
         return False
     words = _words(specific.title)
-    return kept <= words and not words <= _words(unspecified.title)
+    return all(_said(word, words) for word in kept) and not words <= _words(unspecified.title)
+
+
+def _said(word: str, words: set[str]) -> bool:
+    """A word a title says itself or through a longer word that ends in it: "neuropathy"
+    in "polyneuropathy", "arthritis" in "osteoarthritis"."""
+    return word in words or (len(word) >= 6 and any(w.endswith(word) for w in words))
 
 
 def within_acute_on_chronic(part: CodeRecord, whole: CodeRecord) -> bool:

@@ -18,7 +18,7 @@ TEXT = (
     "Fracture of the neck of the right femur and of the left femur after a fall. "
     "Known moderate persistent asthma with acute exacerbation, on a history of mild intermittent "
     "asthma; alcohol dependence with withdrawal. Acute on chronic diastolic heart failure. "
-    "Second degree burn of right palm."
+    "Second degree burn of right palm. Type 2 diabetes with peripheral neuropathy."
 )
 
 
@@ -124,6 +124,14 @@ def test_a_burn_of_unspecified_region_goes_beside_a_burn_of_a_named_site(
     assert "names the site" in dropped[0].reason
     kept, _ = run(store, [raw("T30.0", "burn")])
     assert kept == ["T30.0"]
+
+
+def test_an_unspecified_code_goes_beside_a_kind_of_it(store: KnowledgeStore) -> None:
+    # E11.40 "with diabetic neuropathy, unspecified" beside E11.42 "with diabetic
+    # polyneuropathy": a polyneuropathy is a neuropathy of a named kind.
+    evidence = "Type 2 diabetes with peripheral neuropathy"
+    kept, dropped = run(store, [raw("E11.40", evidence), raw("E11.42", evidence)])
+    assert kept == ["E11.42"] and dropped[0].code == "E11.40"
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

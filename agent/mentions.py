@@ -52,6 +52,8 @@ _RULES = (
         "negated", "pre", "no", "not", "denies", "denied", "deny", "denying", "without",
         "negative for", "free of", "absence of", "never", "nor", "neither", "lack of",
         "rules out", "ruling out",
+        # What a patient is screened for is looked for, not found (I.C.21.c.5).
+        r"screen(?:ing|ed)? for",
     ),
     _rule(
         "negated", "post", r"(?:was|were|has been|have been|is|are) (?:ruled out|excluded)",
@@ -59,6 +61,8 @@ _RULES = (
         r"not (?:seen|found|observed|detected|present|identified|confirmed|visualized)",
     ),
     _rule("negated", "both", "ruled out", "unlikely"),
+    # "prostate cancer screening": the word right after the condition.
+    _rule("negated", "post", r"screening", window=1),
     _rule(
         "uncertain", "pre", "possible", "possibly", "probable", "probably", "suspected",
         "suspect", "suspicion of", r"suspicious (?:for|of)", "likely", "questionable",

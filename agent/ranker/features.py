@@ -219,10 +219,19 @@ def _mention_flags(mention: Mention) -> set[str]:
 
 
 def _merge_flags(finding: CodeFinding, flags: set[str]) -> set[str]:
-    """A code is as certain as its plainest evidence: one unflagged mention makes it present."""
+    """A code is as certain as its plainest evidence: one unflagged mention makes it present.
+    Between two flagged mentions, what they share; else what they say that the condition
+    exists somewhere (a relative's, a past one) beats a negation: "brother had prostate
+    cancer" and "screening for prostate cancer" is a family history."""
     if len(finding.evidence) <= 1:
         return flags
-    return finding.flags & flags
+    if not finding.flags or not flags:
+        return set()
+    shared = finding.flags & flags
+    if shared:
+        return shared
+    affirmed = (finding.flags | flags) - {"negated"}
+    return affirmed or {"negated"}
 
 
 def _add_associations(

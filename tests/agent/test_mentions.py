@@ -102,6 +102,18 @@ def test_match_is_fast(lexicon: Lexicon) -> None:
 # ----------------------------------------------------------------------------- context
 
 
+def test_what_a_patient_is_screened_for_is_not_present(lexicon: Lexicon) -> None:
+    for text in (
+        "Encounter for screening for hepatitis C.",
+        "Hepatitis C screening today.",
+        "Screened for hepatitis C last year.",
+    ):
+        found = _mentions(lexicon, text)
+        assert _flags(found["hepatitis c"]) == {"negated"}, text
+    found = _mentions(lexicon, "Anemia found on screening labs, to be worked up.")
+    assert not found["anemia"].negated
+
+
 def test_negation_before_and_after(lexicon: Lexicon) -> None:
     found = _mentions(
         lexicon,

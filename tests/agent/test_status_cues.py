@@ -11,6 +11,7 @@ from agent.mentions import span_flags
 from agent.models import Chart, ChartMeta, Mention, RawProposal, Span
 from agent.proposers.offline import _lone_diagnosis, principal_choice
 from agent.ranker import CodeFinding
+from agent.ranker.features import _merge_flags
 from agent.rules import companions
 from agent.rules.sequencing import Ranked, sequence
 from retrieval.store import KnowledgeStore
@@ -158,6 +159,18 @@ def test_the_offline_proposer_asks_for_the_encounter_reason_or_sepsis_first() ->
     assert principal_choice(status, listed) == "I48.91"
     burns = [_finding("T31.0", 0), _finding("T23.251A", 1)]
     assert principal_choice(burns, listed) == "T23.251A"
+
+
+def test_a_relatives_condition_beside_a_screening_for_it_is_a_family_history() -> None:
+    """Flags of two mentions of one code: a plain one makes it present; a relative's one
+    beside a negated one ("screening for prostate cancer") is the relative's."""
+    finding = _finding("C61", 0)
+    finding.evidence = [Span(start=0, end=1, quote="x"), Span(start=2, end=3, quote="y")]
+    finding.flags = {"family"}
+    assert _merge_flags(finding, {"negated"}) == {"family"}
+    assert _merge_flags(finding, set()) == set()
+    finding.flags = {"negated", "family"}
+    assert _merge_flags(finding, {"negated"}) == {"negated"}
 
 
 def test_a_chart_with_only_a_status_code_kept_gets_its_documented_diagnosis() -> None:

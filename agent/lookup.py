@@ -14,8 +14,10 @@ from __future__ import annotations
 from agent.chart import build_chart
 from agent.models import ChartMeta, Setting, System
 from agent.pipeline import CodingAgent
+from agent.rules import HistoryKind, history_code
 from retrieval.search import Hit, check_query
 
+_HISTORY_KINDS: dict[str, HistoryKind] = {"historical": "personal", "family": "family"}
 # Where a lookup result came from, in `Hit.ranks` (the searcher's own lists are named there).
 AGENT_RANK = "agent"
 
@@ -40,7 +42,18 @@ def find_codes(
     weighed = [
         (p.confidence, p.code, p.system, p.citations[0].source_id if p.citations else "")
         for p in result.proposals
-    ] + [(c.confidence, c.code, c.system, "") for c in result.considered]
+    ]
+    for considered in result.considered:
+        code, source = considered.code, ""
+        if considered.assertion in _HISTORY_KINDS and considered.system == "cm":
+            # Below the cut-off the claims policy has not turned a past or a relative's
+            # condition into its history code yet ("h/o breast CA" is Z85.3, not C50.919).
+            record = searcher.store.get(considered.code, "cm")
+            kind = _HISTORY_KINDS[considered.assertion]
+            found = history_code(searcher, record, phrase, kind) if record else None
+            if found is not None:
+                code, source = found.record.code, found.citation.source_id
+        weighed.append((considered.confidence, code, considered.system, source))
     hits: dict[str, Hit] = {}
     for rank, (confidence, code, code_system, source) in enumerate(
         sorted(weighed, key=lambda item: -item[0])

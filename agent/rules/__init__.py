@@ -25,7 +25,7 @@ from agent.rules.codes import code_problem, code_set_name, resolve_code
 from agent.rules.combination import becomes_one_of, combine
 from agent.rules.commit import CommitCode, Problem, Severity, commit_problems
 from agent.rules.companions import companions
-from agent.rules.history_codes import history_code, is_chronic
+from agent.rules.history_codes import HistoryKind, history_code, is_chronic
 from agent.rules.notes import excludes1_with, is_manifestation
 from agent.rules.policy import apply_policy
 from agent.rules.sequencing import first_listed_rank, principal_blocker
@@ -33,6 +33,7 @@ from agent.rules.validate import validate_proposals
 
 __all__ = [
     "CommitCode",
+    "HistoryKind",
     "Problem",
     "Requirement",
     "Severity",

@@ -40,3 +40,10 @@ def test_bad_phrases_and_years_are_refused(agent: CodingAgent) -> None:
         find_codes(agent, "   ")
     with pytest.raises(UnknownYearError):
         find_codes(agent, "heart attack", year=2031)
+
+
+def test_a_past_condition_is_its_history_code(agent: CodingAgent) -> None:
+    # "h/o" makes the condition a past one: what a coder can submit is the Z code.
+    for phrase, history in (("h/o breast CA", "Z85.3"), ("history of DVT", "Z86.718")):
+        codes = _codes(agent, phrase, system="cm", k=5)
+        assert codes[0] == history, (phrase, codes)

@@ -19,6 +19,13 @@ _CRASH = ("MVC", "MVA", "collision", "crash", "motor vehicle (?:collision|accide
 _NEAR = r"[^.;\n]{0,30}?"
 _FALL = "I.C.20.a"
 _BITTEN = "bitten by (?:a |her |his |the )?(?:[\\w']+ ){0,2}"
+# Another person run into in play: a fall after it is W03, the collision alone W51.
+_COLLIDED = (
+    r"\b(?:collided with|collision with|ran into|run into|bumped into)\s+"
+    r"(?:another|an? (?:opposing|other)|the other|an?|the)\s+"
+    r"(?:player|person|child|kid|student|teammate|opponent|defender|goalie)s?\b"
+)
+_WENT_DOWN = any_of("fell", "falling", "fall", "knocked down", "went down")
 
 
 def _after_fall(*what: str) -> re.Pattern[str]:
@@ -47,6 +54,15 @@ EXTERNAL_CAUSE_CUES: tuple[Cue, ...] = (
                           "fall from standing", "fell from standing", "fell at ground level",
                           "fall on level ground"), re.IGNORECASE),
         "W18.30XA", _FALL),
+    Cue("fall after a collision with another person",
+        re.compile("(?:" + _COLLIDED + "|" + any_of("tackled") + ")" + _NEAR + _WENT_DOWN,
+                   re.IGNORECASE),
+        "W03.XXXA", _FALL, unless=re.compile(r"\b(?:no|not|without|denies)\s+(?:a\s+)?fall",
+                                             re.IGNORECASE)),
+    Cue("struck by another person in play",
+        re.compile("(?:" + _COLLIDED + "|" + any_of("tackled") + ")(?!" + _NEAR + _WENT_DOWN
+                   + ")", re.IGNORECASE),
+        "W51.XXXA", _FALL),
     Cue("dog bite", re.compile(any_of("dog bite", _BITTEN + "dog", "dog bit"),
                                     re.IGNORECASE),
         "W54.0XXA", _FALL),

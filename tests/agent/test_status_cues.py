@@ -194,10 +194,17 @@ def test_a_chart_with_only_a_status_code_kept_gets_its_documented_diagnosis() ->
         ("Fell down the stairs at home.", "W10.9XXA"),
         ("Bitten by the neighbor's dog on the left forearm.", "W54.0XXA"),
         ("Restrained driver, rear-ended by another car on the highway.", "V43.52XA"),
+        ("Collided with an opposing player during the game and fell.", "W03.XXXA"),
+        ("Tackled in a football game, fell on his shoulder.", "W03.XXXA"),
+        ("Ran into another player going for the ball; no fall.", "W51.XXXA"),
     ],
 )
 def test_external_cause_cues(text: str, expected: str) -> None:
     assert expected in _codes(text, setting="outpatient", age=40)
+
+
+def test_a_collision_without_a_fall_is_no_fall() -> None:
+    assert "W03.XXXA" not in _codes("Ran into another player, no fall.", setting="outpatient")
 
 
 def test_external_causes_need_an_injury_and_take_its_seventh_character(

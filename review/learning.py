@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.models import ChartMeta
+from review.charts import chart_meta
 from review.tables import ChartRow, CodeSetRow, ProposalRow
 
 
@@ -26,12 +27,7 @@ class ReviewedChart:
 
     chart_id: int
     text: str
-    setting: str
-    age: int | None
-    sex: str | None
-    encounter_date: date | None
-    admission_date: date | None
-    discharge_date: date | None
+    meta: ChartMeta  # setting, age, sex and the dates of service, as the agent reads them
     codes: tuple[str, ...]
     principal: str | None
     rejected: tuple[str, ...]
@@ -83,12 +79,7 @@ def reviewed_charts(session: Session, *, limit: int | None = None) -> ReviewLabe
             ReviewedChart(
                 chart_id=chart.id,
                 text=chart.text,
-                setting=chart.setting,
-                age=chart.age,
-                sex=chart.sex,
-                encounter_date=chart.encounter_date,
-                admission_date=chart.admission_date,
-                discharge_date=chart.discharge_date,
+                meta=chart_meta(chart),
                 codes=codes,
                 principal=principal,
                 rejected=tuple(code for code in rejected if code not in codes),

@@ -134,15 +134,14 @@ def _lone_diagnosis(
     # a dog bite with only Z23 (the tetanus shot) kept still needs its injury.
     if any(f.system == "cm" and first_listed_rank(f.code) < 2 for f, _ in kept):
         return None
+    enough = cutoff("cm") / 2
     present = [(f, c) for f, c in weighed if f.system == "cm" and f.assertion == "present"]
-    best = next(((f, c) for f, c in present if first_listed_rank(f.code) < 2), None)
-    if best is None or best in kept or best[1] < cutoff("cm") / 2:
-        if any(f.system == "cm" for f, _ in kept):
-            return None
-        best = present[0] if present else None
-    if best is None or best[1] < cutoff("cm") / 2:
+    definitive = next(((f, c) for f, c in present if first_listed_rank(f.code) < 2), None)
+    if definitive is not None and definitive[1] >= enough:
+        return definitive
+    if any(f.system == "cm" for f, _ in kept) or not present or present[0][1] < enough:
         return None
-    return best
+    return present[0]
 
 
 # Where the physician states the diagnoses, in the order a principal is looked for: the

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.models import Dropped, Policy, RawProposal, Sentence, Setting
+from agent.rules.codes import resolve_code
 from agent.rules.guidelines import cite
 from agent.rules.history_codes import HistoryKind, history_code, is_chronic
 from retrieval.search import HybridSearcher
@@ -38,11 +39,6 @@ _PCS_OUTPATIENT = (
 )
 
 
-def is_pcs_code(code: str) -> bool:
-    """A PCS code is seven characters without a dot; CM codes of that length have one."""
-    return len(code) == 7 and "." not in code
-
-
 _NOT_CODED_OUTPATIENT = (
     "an uncertain diagnosis is not coded for an outpatient encounter; code the documented "
     f"signs and symptoms {cite(UNCERTAIN_OUTPATIENT)}"
@@ -60,17 +56,23 @@ def apply_policy(
     sentences: Sequence[Sentence] = (),
 ) -> tuple[list[RawProposal], list[Dropped]]:
     """The proposals the policy codes, and the others dropped with the reason. Under claims,
-    with a searcher, a past condition becomes its personal-history code and a relative's its
-    family-history code; a chronic condition listed in the history stays current; an
-    outpatient's uncertain diagnosis gives way to the symptoms documented beside it, taken
-    from `considered` (the proposer left them out as integral to that diagnosis)."""
+    with a searcher, an outpatient's PCS codes go (the searcher's store tells the systems
+    apart: "S72001A" is CM written without its dot), a past condition becomes its
+    personal-history code and a relative's its family-history code; a chronic condition
+    listed in the history stays current; an outpatient's uncertain diagnosis gives way to
+    the symptoms documented beside it, taken from `considered` (the proposer left them out
+    as integral to that diagnosis)."""
     if policy == "mentions":
         return raw, []
     kept: list[RawProposal] = []
     dropped: list[Dropped] = []
     uncertain: list[RawProposal] = []
     for proposal in raw:
-        if setting == "outpatient" and is_pcs_code(proposal.code):
+        if (
+            setting == "outpatient"
+            and searcher is not None
+            and resolve_code(proposal.code, searcher.store)[1] == "pcs"
+        ):
             dropped.append(Dropped(code=proposal.code, reason=_PCS_OUTPATIENT, proposer=proposer))
             continue
         if proposal.assertion == "historical" and is_chronic(proposal.code):

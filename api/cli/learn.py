@@ -183,22 +183,7 @@ def _review_docs(settings: Settings) -> list[CodedDoc]:
         + (", ".join(f"{n} {status}" for status, n in labels.decisions.items()) or "none")
     )
     return [
-        CodedDoc(
-            c.source_id,
-            c.text,
-            ChartMeta.model_validate(
-                {
-                    "setting": c.setting,
-                    "age": c.age,
-                    "sex": c.sex,
-                    "encounter_date": c.encounter_date,
-                    "admission_date": c.admission_date,
-                    "discharge_date": c.discharge_date,
-                }
-            ),
-            list(c.codes),
-            year=c.fiscal_year,  # None: committed before years were recorded, the base year
-        )
+        CodedDoc(c.source_id, c.text, c.meta, list(c.codes), year=c.fiscal_year)
         for c in labels.charts
     ]
 

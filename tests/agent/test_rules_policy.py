@@ -95,16 +95,17 @@ def test_which_codes_the_combination_rules_turn_into_a_coded_one() -> None:
     assert not becomes_one_of("L97.419", {"E11.621"})  # the ulcer is coded beside E11.621
 
 
-def test_an_outpatients_procedures_are_not_icd_10_pcs() -> None:
+def test_an_outpatients_procedures_are_not_icd_10_pcs(searcher: HybridSearcher) -> None:
     """ICD-10-PCS is the inpatient procedure code set: an outpatient's PCS proposals go under
     claims (CPT/HCPCS reports them) and stay for an inpatient and under mentions."""
     proposals = [raw("0DTJ4ZZ", "Pneumonia"), raw("J18.9", "Pneumonia"), raw("BW03ZZZ", "fever")]
-    kept, dropped = apply_policy(proposals, policy="claims", setting="outpatient", proposer="t")
+    args: dict[str, Any] = {"proposer": "t", "searcher": searcher}
+    kept, dropped = apply_policy(proposals, policy="claims", setting="outpatient", **args)
     assert [p.code for p in kept] == ["J18.9"]
     assert {d.code for d in dropped} == {"0DTJ4ZZ", "BW03ZZZ"}
     assert all("CPT/HCPCS" in d.reason for d in dropped)
     for setting, policy in (("inpatient", "claims"), ("outpatient", "mentions")):
-        kept, _ = apply_policy(proposals, policy=policy, setting=setting, proposer="t")  # type: ignore[arg-type]
+        kept, _ = apply_policy(proposals, policy=policy, setting=setting, **args)  # type: ignore[arg-type]
         assert [p.code for p in kept] == ["0DTJ4ZZ", "J18.9", "BW03ZZZ"]
 
 

@@ -74,7 +74,8 @@ def test_committed_decisions_are_the_labels(api: Api, api_settings: Settings) ->
     reviewed = labels.charts[0]
     assert list(reviewed.codes) == codes and reviewed.principal == "K35.80"
     assert set(reviewed.rejected) == rejected | {"E11.22"}
-    assert reviewed.text == CHART and reviewed.setting == "inpatient" and reviewed.age == 58
+    assert reviewed.text == CHART
+    assert reviewed.meta.setting == "inpatient" and reviewed.meta.age == 58
     assert labels.decisions["modified"] == 1 and labels.decisions["added"] == 1
     assert labels.decisions.get("rejected", 0) == len(rejected)
 

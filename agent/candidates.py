@@ -53,12 +53,15 @@ def index_candidates(
     context = context_words(mention.text, sentence, statement.text)
     # "without foreign body, no nail damage" never walks "with foreign body" or "with damage
     # to nail", wherever in the sentence the denial is.
-    for word in statement.denied | (Statement.read(sentence).denied - statement.words):
+    read = Statement.read(sentence)
+    for word in statement.denied | (read.denied - statement.words):
         context.pop(word, None)
         # ... but walks "no loss of consciousness" for "without loss of consciousness".
         context[DENIED + word] = 2
     documented = documented_words(mention.text, sentence, statement.text)
-    documented -= statement.denied_words
+    # Nor does "influenza A with cough, no pneumonia" choose "with pneumonia" in the Tabular.
+    denied = statement.denied_words | (read.denied_words - statement.documented)
+    documented -= denied
     seen: set[str] = set()
     found: list[Candidate] = []
     words = normalise(mention.text).split()
@@ -66,7 +69,7 @@ def index_candidates(
         path = walk(store, word, context)
         if path is None:
             continue
-        record = default_billable(store, path.code, context=documented)
+        record = default_billable(store, path.code, context=documented, denied=denied)
         if record is None:
             continue
         record, why = specific(store, record, statement, documented)
@@ -253,6 +256,7 @@ def find_candidates(
             if not found and mention is not written:
                 found = pcs_candidates(searcher.store, mention, sentence, index)
             pools.insert(0, found)
+        _defer_main_term_phrases(searcher.store, mention, pools[0], pools[2])
         for pool in pools:
             for candidate in pool:
                 current = merged.get(candidate.code)
@@ -272,6 +276,29 @@ def find_candidates(
         found = sorted(merged.values(), key=lambda c: -c.score)
         candidates += found + history_candidates(searcher, mention, index, found)
     return candidates
+
+
+# A phrase match of the bare main term ("influenza": J11.1) when the index walk read on to a
+# subterm the chart documents ("Influenza > A": J10.1) is the code a coder reads past.
+DEFERRED_PHRASE_FACTOR = 0.5
+
+
+def _defer_main_term_phrases(
+    store: KnowledgeStore, mention: Mention, indexed: list[Candidate], searched: list[Candidate]
+) -> None:
+    if mention.kind == "procedure" or not indexed:
+        return
+    main_codes = set()
+    for word in normalise(mention.text).split():
+        for entry in store.main_entries(word):
+            record = default_billable(store, entry.code) if entry.code else None
+            if record is not None:
+                main_codes.add(record.code)
+    if not main_codes or all(c.code in main_codes for c in indexed):
+        return
+    for candidate in searched:
+        if candidate.via == "phrase" and candidate.code in main_codes:
+            candidate.score = round(candidate.score * DEFERRED_PHRASE_FACTOR, 4)
 
 
 def status_candidates(

@@ -368,7 +368,7 @@ def _fill_meta(meta: ChartMeta, patients: list[Patient], dates: _Dates, fail: Fa
 _HEADINGS: dict[str, tuple[str, ...]] = {
     "hpi": ("hpi", "history of present illness", "history of the present illness",
             "present illness", "chief complaint", "reason for admission", "reason for visit",
-            "cc", "complaints", "complaint"),
+            "cc", "complaints", "complaint", "subjective", "s"),
     "history": ("past medical history", "pmh", "past history", "medical history",
                 "past surgical history", "surgical history", "psh", "personal history",
                 "medical background", "personal background", "background", "history"),
@@ -379,7 +379,7 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
                     "medications on admission", "medications at discharge"),
     "allergies": ("allergies", "allergy", "drug allergies"),
     "exam": ("physical exam", "physical examination", "exam", "examination",
-             "on examination", "pe"),
+             "on examination", "pe", "objective", "o"),
     "ros": ("review of systems", "ros"),
     "results": ("labs", "lab", "lab results", "laboratory", "laboratory data", "laboratory results",
                 "imaging", "radiology", "results", "studies", "diagnostic studies",
@@ -388,13 +388,16 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
     "hospital_course": ("hospital course", "course in hospital", "clinical course",
                         "evolution", "course"),
     "assessment": ("assessment", "assessment and plan", "assessment & plan", "a/p", "a&p",
-                   "impression", "clinical impression"),
-    "plan": ("plan", "treatment plan", "recommendations", "disposition", "treatment"),
+                   "impression", "clinical impression", "a"),
+    "plan": ("plan", "treatment plan", "recommendations", "disposition", "treatment", "p"),
     "diagnoses": ("discharge diagnoses", "discharge diagnosis", "final diagnosis",
                   "final diagnoses", "principal diagnosis", "primary diagnosis",
                   "secondary diagnoses", "secondary diagnosis", "diagnoses", "diagnosis",
                   "admitting diagnosis", "admission diagnosis", "problem list", "problems",
-                  "dx", "final dx", "discharge dx", "diagnosis/dx", "working diagnosis"),
+                  "dx", "final dx", "discharge dx", "diagnosis/dx", "working diagnosis",
+                  "postoperative diagnosis", "postoperative diagnoses", "post-op diagnosis",
+                  "postop diagnosis", "postop dx", "post-op dx", "preoperative diagnosis",
+                  "pre-op diagnosis", "preop diagnosis", "preop dx", "pre-op dx"),
     "procedures": ("procedures", "procedure", "procedures performed", "operations performed",
                    "operation performed", "operations", "operation", "surgical procedures",
                    "interventions"),
@@ -419,7 +422,11 @@ _ONE_LINE = frozenset({"history", "family_history", "social_history", "allergies
 def detect_sections(text: str) -> list[Section]:
     """Sections in text order; text before the first heading (or a note without any) is
     "other", and so is the text after a one-line history, allergy or medication heading."""
-    found = list(_HEADING.finditer(text))
+    # A SOAP note's "S:" / "O:" / "A:" / "P:" are headings only with their colon.
+    found = [
+        m for m in _HEADING.finditer(text)
+        if len(m.group("h")) > 1 or text[m.end() - 1 : m.end()] == ":"
+    ]  # fmt: skip
     sections: list[Section] = []
     first = found[0].start("h") if found else len(text)
     if text[:first].strip():

@@ -48,11 +48,16 @@ def _documented_child(
 
 
 def default_billable(
-    store: KnowledgeStore, code: str, system: str = "cm", context: set[str] | None = None
+    store: KnowledgeStore,
+    code: str,
+    system: str = "cm",
+    context: set[str] | None = None,
+    denied: frozenset[str] = frozenset(),
 ) -> CodeRecord | None:
     """The billable code a heading leads to: the child the chart's words document
     (laterality, encounter), else the default a coder takes without more detail: initial
-    encounter (A), then the unspecified code."""
+    encounter (A), then the unspecified code; never a child that adds a word the chart
+    denies ("no pneumonia": not J10.0 "... with pneumonia")."""
     record = store.get(code.rstrip("-").rstrip("."), system)
     for _ in range(4):
         if record is None or record.billable:
@@ -60,6 +65,10 @@ def default_billable(
         children = store.children(record.code, record.system)
         if not children:
             return None
+        if denied:
+            parent_words = set(tokenize(record.title))
+            allowed = [c for c in children if not (set(tokenize(c.title)) - parent_words) & denied]
+            children = allowed or children
         documented = _documented_child(children, record, context) if context else None
         record = documented or min(children, key=_default_rank)
     return record if record is not None and record.billable else None

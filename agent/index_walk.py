@@ -49,6 +49,19 @@ _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEGATIVE = re.compile(r"^\s*(?:no|without)\s+(?=\S)", re.IGNORECASE)
 # Prefix of a word the chart denies ("without loss of consciousness"), in the walk's context.
 DENIED = "-"
+# Prefix of a type letter written after a word ("influenza A", "hepatitis C", "vitamin D"):
+# a lone letter is a stopword to the walk, and "A 45-year-old" must not read as type A.
+LETTER = "="
+_LETTER_LEVEL = re.compile(r"[A-E]")
+# Chart words the index spells another way ("Stone: see also Calculus"), as walk keys.
+# A gallstone is a calculus of the gallbladder, where cholecystitis always is.
+_SAME_WORD: dict[str, tuple[str, ...]] = {
+    "stone": ("calcul",),
+    "calculi": ("calcul",),
+    "gallston": ("calcul", "gallbladd"),
+    "cholecystiti": ("gallbladd",),
+}
+_TYPE_LETTER = re.compile(r"\b[A-Za-z]{3,}\s+([A-E])\b(?![:)/-])")
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -59,7 +72,10 @@ def _requirements(level: str) -> tuple[tuple[frozenset[str], tuple[frozenset[str
     of an "or" are the alternatives; a group with a stopword side ("with or following") asks
     for nothing."""
     found: list[tuple[frozenset[str], tuple[frozenset[str], ...]]] = []
-    for variant in spelling_variants(level):
+    if _LETTER_LEVEL.fullmatch(level.strip()):
+        # "Influenza > A", "Hepatitis > C": a letter the chart writes after a word.
+        return ((frozenset({LETTER + level.strip().lower()}), ()),)
+    for variant in _spellings(level):
         negative = _NEGATIVE.match(variant)
         if negative:
             # "no loss of consciousness", "without status epilepticus": the chart must deny
@@ -83,6 +99,17 @@ def _requirements(level: str) -> tuple[tuple[frozenset[str], tuple[frozenset[str
     return tuple(found)
 
 
+def _spellings(level: str) -> list[str]:
+    """The index's spellings of a subterm, and the parts of "calculus, stones in" that name
+    one thing in other words."""
+    variants = spelling_variants(level)
+    parts = [p for p in level.split(",") if p.strip()]
+    if len(variants) > 1 or len(parts) < 2:
+        return variants
+    meanings = {frozenset(_SAME_WORD.get(k, (k,))[0] for k in walk_keys(p)) for p in parts}
+    return parts if len(meanings) == 1 else variants
+
+
 def _supported(level: str, context: Context) -> int:
     """How many words the subterm needs from the chart, 0 if any of them is missing.
 
@@ -100,6 +127,19 @@ def _supported(level: str, context: Context) -> int:
         else:
             best = max(best, score)
     return best
+
+
+_PARENTHESISED = re.compile(r"\([^)]*\)")
+
+
+def _connector_words(entry: IndexEntry, context: Context) -> int:
+    """A coded connector line with no subterms of its own names what it connects in its
+    modifier column: "acute > and (on) chronic (congestive)" is filed as the line "and"
+    with the modifier "(on) chronic (congestive)"; the words outside parentheses are needed."""
+    if not entry.code or not entry.modifiers:
+        return 0
+    words = _PARENTHESISED.sub(" ", entry.modifiers[-1]).strip()
+    return _supported(words, context) if words else 0
 
 
 def _children(store: KnowledgeStore, entry: IndexEntry) -> list[IndexEntry]:
@@ -122,7 +162,7 @@ def _best_child(
         level = child.path[-1]
         if level.lower() in CONNECTORS:
             found = _best_child(store, child, context, lookahead)
-            score = found[1] if found else 0
+            score = found[1] if found else _connector_words(child, context)
             child = found[0] if found else child
         else:
             score = _supported(level, context)
@@ -261,6 +301,11 @@ def context_words(mention: str, sentence: str = "", statement: str = "") -> Cont
     weights = dict.fromkeys(walk_keys(without_durations(sentence)), 1)
     weights.update(dict.fromkeys(walk_keys(without_durations(statement)), 2))
     weights.update(dict.fromkeys(walk_keys(mention), 2))
+    for text in (sentence, statement, mention):
+        weights.update(dict.fromkeys((LETTER + m.lower() for m in _TYPE_LETTER.findall(text)), 2))
+    for key, same in _SAME_WORD.items():
+        for word in same if key in weights else ():
+            weights.setdefault(word, weights[key])
     return weights
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -76,6 +77,19 @@ def _comma_splits(text: str) -> list[tuple[str, ...]]:
         groups.append(", ".join(current))
         splits.append(tuple(groups))
     return splits
+
+
+_CONNECTOR = re.compile(r"^(with|without|in|due to)\s+(\S.*)$", re.IGNORECASE)
+
+
+def _connectors_apart(levels: tuple[str, ...]) -> tuple[str, ...]:
+    """A reference writes "Calculus, gallbladder, with cholecystitis, acute" where the index
+    files "with" as a level of its own above "cholecystitis"."""
+    apart: list[str] = []
+    for level in levels:
+        found = _CONNECTOR.match(level) if apart else None
+        apart += [found.group(1), found.group(2)] if found else [level]
+    return tuple(apart)
 
 
 RECORD_CACHE_SIZE = 30_000
@@ -283,9 +297,10 @@ class KnowledgeStore(FiscalYearQueries):
         entry "Infarct, infarction" > "myocardium, myocardial"), so each level is matched
         against the variants of the stored level."""
         for split in _comma_splits(reference):
-            entry = self._find(split, index)
-            if entry is not None:
-                return entry
+            for levels in {split, _connectors_apart(split)}:
+                entry = self._find(levels, index)
+                if entry is not None:
+                    return entry
         return None
 
     def table_lookup(self, path: Sequence[str], table: str) -> TableRow | None:

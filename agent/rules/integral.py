@@ -47,9 +47,18 @@ _EXPLAINED_BY: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 
+# The neurological deficits of an acute stroke are coded beside it, even when they resolve
+# before discharge (Coding Clinic): speech and swallowing disorders, facial weakness, neglect,
+# cognitive deficits; the NIHSS score is a "use additional code" of I63 itself.
+_STROKES = ("I60", "I61", "I62", "I63")
+_STROKE_DEFICITS = ("R13", "R29.7", "R29.810", "R41.4", "R41.84", "R47", "R48")
+
+
 def explained_by(symptom: str, diagnosis: str) -> bool:
     """Whether `diagnosis` routinely includes the sign or symptom `symptom`."""
     if not symptom.startswith("R") or diagnosis.startswith(("R", "Z", "V", "W", "X", "Y")):
+        return False
+    if diagnosis.startswith(_STROKES) and symptom.startswith(_STROKE_DEFICITS):
         return False
     return any(
         symptom.startswith(signs) and diagnosis.startswith(diseases)

@@ -5,7 +5,9 @@ beside I11.0, I50.9 beside I50.23. The unspecified one goes (I.A.9.b, I.B.18).
 A code is "unspecified" here when its title says "unspecified" or is a "without ..." (or
 "uncomplicated") residual,
 and it is less specific than another code only when every word its title keeps (once the
-"unspecified" and "without ..." parts are taken out) is in the other title. Two specific
+"unspecified" and "without ..." parts are taken out) is in the other title; a condition's
+own unspecified code ("Unspecified appendicitis" K37) also yields to a named kind of it in
+another category of its chapter (K35.201). Two specific
 codes of one category are distinct concepts and both stay: S72.001A and S72.002A (right and
 left femur) both say "unspecified part of neck", but "left" is not in the right femur's
 title.
@@ -53,13 +55,24 @@ def less_specific(unspecified: CodeRecord, specific: CodeRecord) -> bool:
     in the same 3-character category."""
     if unspecified.system != "cm" or specific.system != "cm":
         return False
-    if unspecified.code == specific.code or unspecified.code[:3] != specific.code[:3]:
+    if unspecified.code == specific.code or not _related(unspecified, specific):
         return False
     kept = residual_words(unspecified.title)
     if kept is None or not kept:
         return False
     words = _words(specific.title)
     return all(_said(word, words) for word in kept) and not words <= _words(unspecified.title)
+
+
+def _related(unspecified: CodeRecord, specific: CodeRecord) -> bool:
+    """Same category; or, for a condition's own unspecified code ("Unspecified appendicitis"
+    K37, "Anemia, unspecified" D64.9), any category of the same chapter letter that names a
+    kind of it (K35.201, D63.1)."""
+    if unspecified.code[:3] == specific.code[:3]:
+        return True
+    title = unspecified.title.lower()
+    whole = title.startswith("unspecified ") or title.endswith(", unspecified")
+    return whole and unspecified.code[0] == specific.code[0]
 
 
 def _said(word: str, words: set[str]) -> bool:
@@ -119,10 +132,12 @@ def same_category_conflicts(records: Sequence[CodeRecord]) -> dict[str, str]:
 
 
 def same_category_reason(unspecified: CodeRecord, specific: CodeRecord) -> str:
+    same = unspecified.code[:3] == specific.code[:3]
+    where = f" in category {specific.code[:3]}" if same else ""
     return (
         f"{unspecified.code} ({unspecified.title}) is the unspecified form of "
-        f"{specific.code} ({specific.title}) in category {specific.code[:3]}: code the more "
-        f"specific one only {cite(UNSPECIFIED, UNSPECIFIED_CODES)}"
+        f"{specific.code} ({specific.title}){where}: code the more specific one only "
+        f"{cite(UNSPECIFIED, UNSPECIFIED_CODES)}"
     )
 
 

@@ -37,6 +37,7 @@ _FIELD_TAGS = frozenset({"see", "seeAlso", "code", "seecat", "subcat", "manif"})
 _ADDENDA_TAGS = frozenset({"diff", "new", "old", "unc"})
 _CHUNK_BYTES = 1 << 16
 
+NOTE_PREFIX = "Note:"
 CSV_HEADER = ("RowID", "Letter", "Level", "Term", "See", "SeeAlso", "NonEssModif", "Code")
 
 # A full or incomplete ICD-10-CM code as the index prints it ("Q28.1", "C79.8-", "D05.-").
@@ -376,13 +377,20 @@ def _csv_entries(
             raise SourceError(path, f"row {row_id} has neither a Term nor a NonEssModif", line)
         if code and not CODE_PATTERN.fullmatch(code):
             raise SourceError(path, f"Code {code!r} is not an ICD-10-CM code", line=line)
-        del ancestors[level:]
-        ancestors.append((term, modifier))
+        if term.startswith(NOTE_PREFIX):
+            # A note ("Note: heart failure stages A, B, C, and D are ...") is kept as an
+            # entry but opens no level: the file puts it one level too high, and the rows
+            # after it (Failure > heart > stage A .. systolic) belong to the term before it.
+            opened = [*ancestors[:level], (term, modifier)]
+        else:
+            del ancestors[level:]
+            ancestors.append((term, modifier))
+            opened = ancestors
         yield IndexEntry(
             index=index,
             entry_id=row_id,
-            path=tuple(t for t, _ in ancestors),
-            modifiers=tuple(m for _, m in ancestors),
+            path=tuple(t for t, _ in opened),
+            modifiers=tuple(m for _, m in opened),
             code=code or None,
             see=see or None,
             see_also=see_also or None,

@@ -115,6 +115,8 @@ def test_sections_have_canonical_names() -> None:
         ("Secondary diagnoses:", "diagnoses"),
         ("Operations performed:", "procedures"),
         ("Physical exam:", "exam"),
+        ("Postop dx:", "diagnoses"),
+        ("Preoperative diagnosis:", "diagnoses"),
     ],
 )
 def test_heading_variants(heading: str, name: str) -> None:
@@ -134,6 +136,17 @@ def test_one_line_history_heading_does_not_swallow_the_narrative() -> None:
         ("family_history", "Family history: mother with asthma."),
         ("other", "He presented with fever."),
         ("history", "PMH:\nAsthma.\nCOPD."),
+    ]
+
+
+def test_soap_letters_are_headings_only_with_their_colon() -> None:
+    text = "S: cough.\nO: lungs clear.\nA: influenza A.\nP: oseltamivir.\nA\n"
+    names = [(s.name, text[s.start : s.end]) for s in detect_sections(text)]
+    assert names == [
+        ("hpi", "S: cough.\n"),
+        ("exam", "O: lungs clear.\n"),
+        ("assessment", "A: influenza A.\n"),
+        ("plan", "P: oseltamivir.\nA\n"),
     ]
 
 

@@ -85,3 +85,28 @@ def test_a_denied_subterm_is_walked_when_the_chart_denies_it(store: KnowledgeSto
     path = walk(store, "concussion", denied)
     assert path is not None and path.code == "S06.0X0"
     assert _walked(store, "concussion", "concussion with loss of consciousness") != "S06.0X0"
+
+
+def test_a_type_letter_after_a_word_walks_its_letter_subterm(store: KnowledgeStore) -> None:
+    # "Influenza > A (non-novel) J10-": the letter is a stopword to the walk unless the chart
+    # writes it after a word; "A 45-year-old ..." is no influenza type.
+    assert _walked(store, "influenza", "Influenza A with cough and myalgias") == "J10-"
+    assert _walked(store, "influenza", "A 45-year-old with influenza") == "J11.1"
+    assert _walked(store, "influenza", "influenza. Plan A: fluids") == "J11.1"
+
+
+def test_heart_failure_type_and_acuity_below_the_stages_note(store: KnowledgeStore) -> None:
+    # The index CSV's note on heart failure stages sits one level too high; the subterms
+    # after it (systolic, thyrotoxic, ...) are still "Failure > heart" subterms.
+    text = "acute on chronic heart failure with reduced ejection fraction, systolic"
+    assert _walked(store, "failure", text) == "I50.23"
+    # "acute > and (on) chronic": the connector line's words are in its modifier column.
+    assert _walked(store, "failure", "acute on chronic diastolic heart failure") == "I50.33"
+    assert _walked(store, "failure", "acute diastolic heart failure") == "I50.31"
+
+
+def test_a_stone_is_a_calculus_to_the_walk(store: KnowledgeStore) -> None:
+    text = "obstructing left distal ureteral stone with hydronephrosis"
+    assert _walked(store, "hydronephrosis", text) == "N13.2"
+    # Cholecystitis is of the gallbladder: "calculous cholecystitis" reads on to the calculus.
+    assert _walked(store, "cholecystitis", "acute calculous cholecystitis") == "K80.00"

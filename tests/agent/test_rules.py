@@ -18,7 +18,9 @@ TEXT = (
     "Fracture of the neck of the right femur and of the left femur after a fall. "
     "Known moderate persistent asthma with acute exacerbation, on a history of mild intermittent "
     "asthma; alcohol dependence with withdrawal. Acute on chronic diastolic heart failure. "
-    "Second degree burn of right palm. Type 2 diabetes with peripheral neuropathy."
+    "Second degree burn of right palm. Type 2 diabetes with peripheral neuropathy. "
+    "Acute perforated appendicitis with generalized peritonitis; anemia in chronic kidney "
+    "disease; pneumonia due to COVID-19."
 )
 
 
@@ -132,6 +134,26 @@ def test_an_unspecified_code_goes_beside_a_kind_of_it(store: KnowledgeStore) -> 
     evidence = "Type 2 diabetes with peripheral neuropathy"
     kept, dropped = run(store, [raw("E11.40", evidence), raw("E11.42", evidence)])
     assert kept == ["E11.42"] and dropped[0].code == "E11.40"
+
+
+def test_a_conditions_own_unspecified_code_goes_beside_a_kind_of_it_in_another_category(
+    store: KnowledgeStore,
+) -> None:
+    # K37 "Unspecified appendicitis" beside K35.201; D64.9 "Anemia, unspecified" beside D63.1.
+    # A partly unspecified code of another category stays: J18.9 names no organism, J12.82 does.
+    kept, dropped = run(
+        store,
+        [
+            raw("K35.201", "Acute perforated appendicitis with generalized peritonitis"),
+            raw("K37", "appendicitis"),
+            raw("D63.1", "anemia in chronic kidney"),
+            raw("D64.9", "anemia"),
+            raw("J12.82", "pneumonia due to COVID-19"),
+            raw("J18.9", "pneumonia"),
+        ],
+    )
+    assert sorted(d.code for d in dropped) == ["D64.9", "K37"]
+    assert "J18.9" in kept
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

@@ -63,6 +63,9 @@ def test_integral_symptoms_go_under_claims_and_warn_under_mentions(
 ) -> None:
     assert explained_by("R06.00", "J18.9") and explained_by("R50.9", "J18.9")
     assert not explained_by("R06.00", "E11.9") and not explained_by("J18.9", "R06.00")
+    # An acute stroke's deficits are coded beside it; a vague symptom still is not.
+    assert explained_by("R41.0", "I63.412") and explained_by("R47.01", "G31.01")
+    assert not any(explained_by(c, "I63.412") for c in ("R47.01", "R13.12", "R29.708"))
     proposals = [
         raw("J18.9", "Pneumonia", confidence=0.9),
         raw("R06.00", "Dyspnea", confidence=0.8),

@@ -37,6 +37,8 @@ def assert_parent_before_child(entries: list[IndexEntry]) -> None:
     latest: dict[int, IndexEntry] = {}
     for entry in entries:
         depth = len(entry.path)
+        if entry.path[-1].startswith("Note:"):
+            continue  # a note opens no level
         assert len(entry.modifiers) == depth
         if depth > 1:
             parent = latest[depth - 1]
@@ -78,6 +80,18 @@ def test_csv_rebuilds_nesting(csv_entries: list[IndexEntry]) -> None:
     assert basilar.modifiers == ("(congenital)", "(peripheral)", "")
     assert by_path(csv_entries, "Aberrant", "artery", "cerebral").code == "Q28.3"
     assert_parent_before_child(csv_entries)
+
+
+def test_csv_note_rows_open_no_level(csv_entries: list[IndexEntry]) -> None:
+    # RowID 34684 is a note on heart failure stages at Level 1; the Level 2 rows after it
+    # are subterms of "heart", not of the note.
+    heart = ("Failure, failed", "heart")
+    assert by_path(csv_entries, *heart, "systolic").code == "I50.20"
+    assert by_path(csv_entries, *heart, "systolic", "acute", "and").code == "I50.23"
+    assert by_path(csv_entries, *heart, "stage A").code == "Z91.89"
+    note = next(e for e in csv_entries if e.entry_id == "34684")
+    assert note.path[0] == "Failure, failed" and len(note.path) == 2
+    assert not any(len(e.path) > 2 and e.path[1].startswith("Note:") for e in csv_entries)
 
 
 def test_csv_see_and_see_also(csv_entries: list[IndexEntry]) -> None:

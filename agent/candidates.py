@@ -13,7 +13,7 @@ import re
 from agent.codeset import default_billable
 from agent.cues import cue_code
 from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
-from agent.index_walk import DENIED, context_words, documented_words, walk
+from agent.index_walk import DENIED, context_words, documented_words, walk, walk_keys
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
 from agent.rules import history_code, is_chronic
@@ -65,7 +65,11 @@ def index_candidates(
     seen: set[str] = set()
     found: list[Candidate] = []
     words = normalise(mention.text).split()
+    denied_keys = statement.denied | read.denied
     for rank, word in enumerate(reversed(words)):
+        keys = walk_keys(word)
+        if keys and set(keys) <= denied_keys:
+            continue  # "calculus of gallbladder without cholecystitis" is no cholecystitis
         path = walk(store, word, context)
         if path is None:
             continue
@@ -294,10 +298,11 @@ def _defer_main_term_phrases(
             record = default_billable(store, entry.code) if entry.code else None
             if record is not None:
                 main_codes.add(record.code)
-    if not main_codes or all(c.code in main_codes for c in indexed):
+    categories = {code[:3] for code in main_codes}
+    if not main_codes or all(c.code[:3] in categories for c in indexed):
         return
     for candidate in searched:
-        if candidate.via == "phrase" and candidate.code in main_codes:
+        if candidate.via == "phrase" and candidate.code[:3] in categories:
             candidate.score = round(candidate.score * DEFERRED_PHRASE_FACTOR, 4)
 
 

@@ -70,6 +70,8 @@ _RULES = (
         "differential diagnosis", r"(?:compatible|consistent) with", "suggestive of",
         "suggesting", "suggests", "presumed", "presumptive", "presumably",
         r"may (?:be|have|represent)", "might", "could be", "working diagnosis",
+        # A procedure to come is not one performed: "interval laparoscopic cholecystectomy".
+        "planned", r"scheduled (?:for )?", r"(?:will|to) undergo", "interval", "candidate for",
     ),
     _rule(
         "uncertain", "post", r"(?:is|was|were|are) (?:suspected|possible|likely|probable)",

@@ -65,16 +65,34 @@ def excludes1_conflicts(ranked: Sequence[str], notes: Notes) -> dict[str, str]:
     for code in ranked:
         for other in kept:
             note = excludes1_with(code, other, notes)
-            if note is not None:
-                dropped[code] = (
-                    f"Excludes1 with {other} (note at {note.defined_at}: {lead(note.text)}): "
-                    "the two are never coded together; the less certain one is dropped "
-                    f"{cite(EXCLUDES1)}"
+            if note is None:
+                continue
+            if _as_nos(note, other) and not _as_nos(note, code):
+                # "S06 Excludes1: head injury NOS (S09.90)": the NOS code is what the note
+                # sends the vague wording to, so the named injury stays, however less sure.
+                dropped[other] = (
+                    f"Excludes1 with {code} (note at {note.defined_at}: {lead(note.text)}): "
+                    f"{other} is the NOS code the note sends vague wording to {cite(EXCLUDES1)}"
                 )
+                kept[kept.index(other)] = code
                 break
+            dropped[code] = (
+                f"Excludes1 with {other} (note at {note.defined_at}: {lead(note.text)}): "
+                "the two are never coded together; the less certain one is dropped "
+                f"{cite(EXCLUDES1)}"
+            )
+            break
         else:
             kept.append(code)
     return dropped
+
+
+def _as_nos(note: Note, code: str) -> bool:
+    """Whether the note names `code` for a condition "NOS" (not otherwise specified)."""
+    return any(
+        "NOS" in line.split("(")[0] and covered(code_refs(line), code)
+        for line in note.text.split("\n")
+    )
 
 
 def must_precede(records: Sequence[CodeRecord], notes: Notes) -> set[tuple[str, str]]:

@@ -32,6 +32,11 @@ _CLAIMS_DROP = {
     f"coded as current; a personal-history code applies {cite(HISTORY)}",
 }
 
+# UHDDS: the procedures reported are those performed during the stay.
+_PCS_NOT_PERFORMED = (
+    "a procedure only planned, scheduled or considered is not coded: the procedures of a "
+    "stay reported are those performed during it (UHDDS)"
+)
 # The HIPAA code set standard names ICD-10-PCS for inpatient hospital procedures only.
 _PCS_OUTPATIENT = (
     "ICD-10-PCS reports the procedures of an inpatient hospital stay (HIPAA code set "
@@ -74,6 +79,15 @@ def apply_policy(
             and resolve_code(proposal.code, searcher.store)[1] == "pcs"
         ):
             dropped.append(Dropped(code=proposal.code, reason=_PCS_OUTPATIENT, proposer=proposer))
+            continue
+        if (
+            proposal.assertion == "uncertain"
+            and searcher is not None
+            and resolve_code(proposal.code, searcher.store)[1] == "pcs"
+        ):
+            dropped.append(
+                Dropped(code=proposal.code, reason=_PCS_NOT_PERFORMED, proposer=proposer)
+            )
             continue
         if proposal.assertion == "historical" and is_chronic(proposal.code):
             kept.append(_still_current(proposal))

@@ -116,6 +116,7 @@ def test_sections_have_canonical_names() -> None:
         ("Operations performed:", "procedures"),
         ("Physical exam:", "exam"),
         ("Postop dx:", "diagnoses"),
+        ("Dispo:", "plan"),
         ("Preoperative diagnosis:", "diagnoses"),
     ],
 )

@@ -158,6 +158,14 @@ def test_uncertainty(lexicon: Lexicon) -> None:
         assert _flags(found[name]) == {"uncertain"}, name
 
 
+def test_a_procedure_to_come_is_uncertain(lexicon: Lexicon) -> None:
+    found = _mentions(
+        lexicon, "Plan: interval laparoscopic cholecystectomy in 6 weeks. Colonoscopy performed."
+    )
+    assert _flags(found["laparoscopic cholecystectomy"]) == {"uncertain"}
+    assert _flags(found["colonoscopy"]) == set()
+
+
 def test_not_ruled_out_is_uncertain_not_negated(lexicon: Lexicon) -> None:
     found = _mentions(lexicon, "Pulmonary embolism could not be ruled out.")
     assert _flags(found["pulmonary embolism"]) == {"uncertain"}

@@ -20,7 +20,7 @@ TEXT = (
     "asthma; alcohol dependence with withdrawal. Acute on chronic diastolic heart failure. "
     "Second degree burn of right palm. Type 2 diabetes with peripheral neuropathy. "
     "Acute perforated appendicitis with generalized peritonitis; anemia in chronic kidney "
-    "disease; pneumonia due to COVID-19."
+    "disease; pneumonia due to COVID-19. Concussion without loss of consciousness; head injury."
 )
 
 
@@ -154,6 +154,19 @@ def test_a_conditions_own_unspecified_code_goes_beside_a_kind_of_it_in_another_c
     )
     assert sorted(d.code for d in dropped) == ["D64.9", "K37"]
     assert "J18.9" in kept
+
+
+def test_the_nos_code_of_an_excludes1_pair_goes_however_sure(store: KnowledgeStore) -> None:
+    # "S06 Excludes1: head injury NOS (S09.90)": the concussion stays though less confident.
+    kept, dropped = run(
+        store,
+        [
+            raw("S09.90XA", "head injury", confidence=0.9),
+            raw("S06.0X0A", "Concussion without loss of consciousness", confidence=0.6),
+        ],
+    )
+    assert kept == ["S06.0X0A"] and [d.code for d in dropped] == ["S09.90XA"]
+    assert "NOS" in dropped[0].reason and "I.A.12.a" in dropped[0].reason
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

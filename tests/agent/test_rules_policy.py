@@ -112,6 +112,16 @@ def test_an_outpatients_procedures_are_not_icd_10_pcs(searcher: HybridSearcher) 
         assert [p.code for p in kept] == ["0DTJ4ZZ", "J18.9", "BW03ZZZ"]
 
 
+def test_a_planned_procedure_is_not_coded(searcher: HybridSearcher) -> None:
+    proposals = [raw("0FT44ZZ", "Pneumonia", "uncertain"), raw("J18.9", "Pneumonia", "uncertain")]
+    args: dict[str, Any] = {"proposer": "t", "searcher": searcher, "setting": "inpatient"}
+    kept, dropped = apply_policy(proposals, policy="claims", **args)
+    assert [p.code for p in kept] == ["J18.9"]  # II.H: an uncertain diagnosis is coded
+    assert [d.code for d in dropped] == ["0FT44ZZ"] and "UHDDS" in dropped[0].reason
+    kept, _ = apply_policy(proposals, policy="mentions", **args)
+    assert [p.code for p in kept] == ["0FT44ZZ", "J18.9"]
+
+
 def test_combination_codes_replace_what_they_combine(searcher: HybridSearcher) -> None:
     def codes(*proposals: RawProposal) -> tuple[list[str], list[str]]:
         kept, dropped = combine(list(proposals), store=searcher.store, proposer="t")

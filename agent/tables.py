@@ -11,7 +11,7 @@ import re
 
 from agent.codeset import default_billable
 from agent.models import Candidate, Citation, Mention
-from retrieval.records import CodeRecord
+from retrieval.records import CodeRecord, TableRow
 from retrieval.store import KnowledgeStore
 from retrieval.text import normalise
 
@@ -82,15 +82,38 @@ def _table_candidate(
     )
 
 
+def _sub_site(store: KnowledgeStore, row: TableRow, column: str, context: set[str]) -> TableRow:
+    """The most specific sub-site row the sentence names ("breast" > "upper-outer quadrant"),
+    read down as long as a child's words are all in the sentence and it has a code."""
+    for _ in range(3):
+        named = [
+            child
+            for child in store.table_children(row.path, "neoplasm")
+            if child.cells.get(column) and (words := set(_words(child.path[-1].replace("-", " "))))
+            and words <= context
+        ]  # fmt: skip
+        if not named:
+            return row
+        row = max(named, key=lambda child: len(_words(child.path[-1])))
+    return row
+
+
 def _first_row_hit(
-    store: KnowledgeStore, table: str, paths: list[list[str]], column: str, index: int
+    store: KnowledgeStore,
+    table: str,
+    paths: list[list[str]],
+    column: str,
+    index: int,
+    context: set[str],
 ) -> Candidate | None:
     """The first row (most specific phrase first) with a code in `column`."""
     name = "Table of Neoplasms" if table == "neoplasm" else "Table of Drugs"
     for path in paths:
         row = store.table_lookup(path, table)
+        if row is not None and table == "neoplasm":
+            row = _sub_site(store, row, column, context)
         code = row.cells.get(column) if row else None
-        record = default_billable(store, code) if code else None
+        record = default_billable(store, code, context=context) if code else None
         if row and record:
             label = f"{name}: {' > '.join(row.path)} [{column}] -> {code}"
             return _table_candidate(record, row.source_id, label, index, 0.97)
@@ -103,13 +126,17 @@ def table_candidates(
     """Neoplasm and Drug table codes for a mention whose wording points to those tables."""
     words = _words(sentence)
     phrases = [" ".join(words[i : i + n]) for n in (2, 1) for i in range(len(words) - n + 1)]
+    context = set(_words(sentence.replace("-", " ")))
     hits = []
     if NEOPLASM_WORDS.search(mention.text):
         sites = [["Neoplasm, neoplastic", phrase] for phrase in phrases]
-        hits.append(_first_row_hit(store, "neoplasm", sites, neoplasm_column(sentence), index))
+        column = neoplasm_column(sentence)
+        hits.append(_first_row_hit(store, "neoplasm", sites, column, index, context))
     if DRUG_WORDS.search(sentence):
         substances = [[phrase] for phrase in phrases]
-        hits.append(_first_row_hit(store, "drug", substances, drug_column(sentence), index))
+        hits.append(
+            _first_row_hit(store, "drug", substances, drug_column(sentence), index, context)
+        )
     return [hit for hit in hits if hit is not None]
 
 

@@ -309,6 +309,14 @@ class KnowledgeStore(FiscalYearQueries):
         )
         return _table_row(rows[0]) if rows else None
 
+    def table_children(self, path: Sequence[str], table: str) -> list[TableRow]:
+        """The rows one level below `path` in a table ("breast" > "upper-outer quadrant")."""
+        key = path_key(path)
+        rows = self._rows(
+            "SELECT * FROM table_rows WHERE tbl = ? AND path_key LIKE ?", (table, key + "|%")
+        )
+        return [r for r in map(_table_row, rows) if len(r.path) == len(path) + 1]
+
     def phrase_codes(self, phrase: str, year: int | None = None) -> list[tuple[str, str]]:
         """(code, source id) of the titles, inclusion terms and index paths reading `phrase`,
         kept to the codes of fiscal `year`."""

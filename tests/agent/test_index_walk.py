@@ -11,6 +11,8 @@ from agent.index_walk import (
     walk,
     walk_keys,
 )
+from agent.models import Mention, Span
+from agent.tables import table_candidates
 from retrieval.store import KnowledgeStore
 
 
@@ -110,3 +112,14 @@ def test_a_stone_is_a_calculus_to_the_walk(store: KnowledgeStore) -> None:
     assert _walked(store, "hydronephrosis", text) == "N13.2"
     # Cholecystitis is of the gallbladder: "calculous cholecystitis" reads on to the calculus.
     assert _walked(store, "cholecystitis", "acute calculous cholecystitis") == "K80.00"
+
+
+def test_the_neoplasm_table_reads_the_sub_site_and_side(store: KnowledgeStore) -> None:
+    sentence = "Invasive ductal carcinoma of the upper-outer quadrant of the right breast."
+    at = sentence.index("carcinoma")
+    mention = Mention(
+        text="carcinoma", span=Span(start=at, end=at + 9, quote="carcinoma"), kind="condition"
+    )
+    found = table_candidates(store, mention, sentence, 0)
+    assert [c.code for c in found] == ["C50.411"]
+    assert "upper-outer quadrant" in found[0].citations[0].label

@@ -16,12 +16,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.isotonic import IsotonicRegression
 
 from agent.history import CodedChart, LearnedHistory, learn
 from agent.models import Candidate, Chart, Mention, Policy
 from agent.ranker.features import FEATURES, ROUTES, feature_rows, gather
-from agent.ranker.model import Ranker
+from agent.ranker.model import Ranker, SmoothedIsotonic
 from agent.rules import becomes_one_of
 from retrieval.store import KnowledgeStore
 
@@ -165,8 +164,8 @@ def fit_ranker(
         inside = row_folds == k
         model = _model(seed).fit(rows.features[~inside], rows.labels[~inside])
         raw[inside] = model.predict_proba(rows.features[inside])[:, 1]
-    calibration = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    calibrated = calibration.fit(raw, rows.labels.astype(float)).predict(raw)
+    calibration = SmoothedIsotonic.fit(raw, rows.labels.astype(float))
+    calibrated = calibration.predict(raw)
     thresholds, report = {}, {}
     # One cut-off per system, and one per convention where its charts have gold enough to
     # choose one (a handful of charts would pick a cut-off by chance).
@@ -186,7 +185,7 @@ def fit_ranker(
         "charts": len(charts),
         "rows": len(rows.labels),
         "folds": folds,
-        "learner": "sklearn HistGradientBoostingClassifier + isotonic calibration",
+        "learner": "sklearn HistGradientBoostingClassifier + smoothed isotonic calibration",
         "cross_validation": report,
     }
     return Ranker(model, calibration, thresholds, FEATURES, info), info

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agent.candidates import find_candidates
@@ -24,6 +25,7 @@ from agent.ranker import (
     fit_ranker,
     gather,
 )
+from agent.ranker.model import SmoothedIsotonic
 from evals.suites.codiesp import load_codiesp
 from retrieval.search import HybridSearcher
 
@@ -71,6 +73,20 @@ def test_held_out_gold_codes_rank_above_the_rest(
     # CodiEsp charts are one convention: a cut-off per system, and per system for "mentions".
     assert {"cm", "pcs"} <= set(ranker.thresholds) <= {"cm", "pcs", "mentions:cm", "mentions:pcs"}
     assert info["charts"] == 75 and info["folds"] == 3
+
+
+def test_smoothed_calibration_keeps_order_inside_a_step_and_stays_calibrated() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.random(5_000)
+    labels = (rng.random(5_000) < raw).astype(float)  # right about as often as raw says
+    calibration = SmoothedIsotonic.fit(raw, labels)
+    calibrated = calibration.predict(raw)
+    inside = (raw > 0.2) & (raw < 0.8)
+    order = np.argsort(raw[inside])
+    assert np.all(np.diff(calibrated[inside][order]) > 0)  # no plateau for a cut-off to split
+    for low in (0.1, 0.4, 0.7):
+        band = (calibrated >= low) & (calibrated < low + 0.2)
+        assert abs(labels[band].mean() - calibrated[band].mean()) < 0.05
 
 
 def test_a_convention_with_its_own_cut_off_uses_it() -> None:

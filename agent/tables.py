@@ -82,9 +82,25 @@ def _table_candidate(
     )
 
 
-def _sub_site(store: KnowledgeStore, row: TableRow, column: str, context: set[str]) -> TableRow:
+def _sub_site(
+    store: KnowledgeStore, row: TableRow, column: str, context: set[str], deeper: bool = False
+) -> TableRow:
     """The most specific sub-site row the sentence names ("breast" > "upper-outer quadrant"),
-    read down as long as a child's words are all in the sentence and it has a code."""
+    read down as long as a child's words are all in the sentence and it has a code. With
+    `deeper`, a site filed again under another row ("colon" and "intestine > large > colon",
+    where "sigmoid" is) is read there when its own row names nothing more."""
+    found = _named_below(store, row, column, context)
+    if found is not row or not deeper:
+        return found
+    for other in store.table_rows_named(row.path[-1], "neoplasm"):
+        if other.path != row.path and other.cells.get(column):
+            refined = _named_below(store, other, column, context)
+            if refined is not other:
+                return refined
+    return row
+
+
+def _named_below(store: KnowledgeStore, row: TableRow, column: str, context: set[str]) -> TableRow:
     for _ in range(3):
         named = [
             child
@@ -111,7 +127,7 @@ def _first_row_hit(
     for path in paths:
         row = store.table_lookup(path, table)
         if row is not None and table == "neoplasm":
-            row = _sub_site(store, row, column, context)
+            row = _sub_site(store, row, column, context, deeper=True)
         code = row.cells.get(column) if row else None
         record = default_billable(store, code, context=context) if code else None
         if row and record:
@@ -129,15 +145,46 @@ def table_candidates(
     context = set(_words(sentence.replace("-", " ")))
     hits = []
     if NEOPLASM_WORDS.search(mention.text):
-        sites = [["Neoplasm, neoplastic", phrase] for phrase in phrases]
-        column = neoplasm_column(sentence)
-        hits.append(_first_row_hit(store, "neoplasm", sites, column, index, context))
+        hit = None
+        part = neoplasm_part(sentence, mention.text)
+        if part != sentence:
+            # "adenocarcinoma of the sigmoid colon with metastases to the liver": each
+            # neoplasm is read in its own part first (C18.7, then C78.7 for the metastases).
+            hit = _neoplasm_hit(store, part, index)
+        hits.append(hit or _neoplasm_hit(store, sentence, index))
     if DRUG_WORDS.search(sentence):
         substances = [[phrase] for phrase in phrases]
         hits.append(
             _first_row_hit(store, "drug", substances, drug_column(sentence), index, context)
         )
     return [hit for hit in hits if hit is not None]
+
+
+# Where one neoplasm's words end and the next one's begin.
+_NEOPLASM_PARTS = re.compile(r"\bwith\b|\band\b|;", re.IGNORECASE)
+
+
+def neoplasm_part(sentence: str, mention: str) -> str:
+    """The part of the sentence that holds the mention, between "with", "and" or ";"."""
+    at = sentence.lower().find(mention.lower())
+    if at < 0:
+        return sentence
+    start, end = 0, len(sentence)
+    for found in _NEOPLASM_PARTS.finditer(sentence):
+        if found.end() <= at:
+            start = found.end()
+        elif found.start() >= at + len(mention):
+            end = found.start()
+            break
+    return sentence[start:end]
+
+
+def _neoplasm_hit(store: KnowledgeStore, text: str, index: int) -> Candidate | None:
+    words = _words(text)
+    phrases = [" ".join(words[i : i + n]) for n in (2, 1) for i in range(len(words) - n + 1)]
+    sites = [["Neoplasm, neoplastic", phrase] for phrase in phrases]
+    context = set(_words(text.replace("-", " ")))
+    return _first_row_hit(store, "neoplasm", sites, neoplasm_column(text), index, context)
 
 
 def pcs_candidates(

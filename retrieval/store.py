@@ -317,6 +317,15 @@ class KnowledgeStore(FiscalYearQueries):
         )
         return [r for r in map(_table_row, rows) if len(r.path) == len(path) + 1]
 
+    def table_rows_named(self, level: str, table: str) -> list[TableRow]:
+        """Every row of a table whose last level is `level`, at any depth ("colon" alone and
+        "intestine, intestinal > large > colon")."""
+        rows = self._rows(
+            "SELECT * FROM table_rows WHERE tbl = ? AND (path_key LIKE ? OR path_key = ?)",
+            (table, "%|" + normalise(level), normalise(level)),
+        )
+        return [_table_row(r) for r in rows]
+
     def phrase_codes(self, phrase: str, year: int | None = None) -> list[tuple[str, str]]:
         """(code, source id) of the titles, inclusion terms and index paths reading `phrase`,
         kept to the codes of fiscal `year`."""

@@ -85,13 +85,16 @@ class OfflineProposer:
             ),
             key=lambda item: -item[1],
         )
-        kept = [(f, c) for f, c in weighed if c >= cutoff(f.system)]
-        lone = _lone_diagnosis(weighed, kept, cutoff)
-        kept += [lone] if lone else []
-        below = [
+        kept = [
             (f, c)
             for f, c in weighed
-            if MIN_CONSIDERED_CONFIDENCE <= c < cutoff(f.system) and (f, c) != lone
+            if c >= cutoff(f.system) and not (policy == "claims" and _undocumented_procedure(f))
+        ]
+        lone = _lone_diagnosis(weighed, kept, cutoff)
+        kept += [lone] if lone else []
+        chosen = {id(f) for f, _ in kept}
+        below = [
+            (f, c) for f, c in weighed if c >= MIN_CONSIDERED_CONFIDENCE and id(f) not in chosen
         ]
         proposals = [self._proposal(f, c, mentions) for f, c in kept]
         if lone is not None:
@@ -119,6 +122,13 @@ class OfflineProposer:
             confidence=round(confidence, 4),
             assertion=finding.assertion,
         )
+
+
+def _undocumented_procedure(finding: CodeFinding) -> bool:
+    """A PCS code only the learned history suggests ("acute blood loss anemia" charts were
+    often transfused), with no words of the chart naming the procedure: a claim reports
+    procedures the record shows were performed, so it stays among the considered codes."""
+    return finding.system == "pcs" and not finding.routes
 
 
 def _lone_diagnosis(

@@ -123,3 +123,22 @@ def test_the_neoplasm_table_reads_the_sub_site_and_side(store: KnowledgeStore) -
     found = table_candidates(store, mention, sentence, 0)
     assert [c.code for c in found] == ["C50.411"]
     assert "upper-outer quadrant" in found[0].citations[0].label
+
+
+def _table(store: KnowledgeStore, sentence: str, word: str) -> list[str]:
+    at = sentence.index(word)
+    mention = Mention(
+        text=word, span=Span(start=at, end=at + len(word), quote=word), kind="condition"
+    )
+    return [c.code for c in table_candidates(store, mention, sentence, 0)]
+
+
+def test_each_neoplasm_of_a_sentence_is_read_in_its_own_part(store: KnowledgeStore) -> None:
+    # "Colon" is filed twice in the table; "sigmoid" is under "intestine > large > colon".
+    sentence = "Adenocarcinoma of the sigmoid colon with metastases to the liver."
+    assert _table(store, sentence, "Adenocarcinoma") == ["C18.7"]
+    assert _table(store, sentence, "metastases") == ["C78.7"]
+    # "RUL" is the right upper lobe once the sentence is in the code set's wording.
+    assert _table(store, "Primary lung adenocarcinoma, right upper lobe", "adenocarcinoma") == [
+        "C34.11"
+    ]

@@ -11,7 +11,7 @@ import pytest
 
 from agent.candidates import find_candidates
 from agent.chart import build_chart
-from agent.history import learn
+from agent.history import CodedChart, learn
 from agent.lexicon import Lexicon
 from agent.mentions import find_mentions
 from agent.models import ChartMeta
@@ -142,5 +142,39 @@ def test_proposer_with_a_ranker_splits_proposed_and_considered(
     for proposal in output.proposals:
         assert proposal.confidence >= threshold(proposal.code)
         assert "confidence" in proposal.rationale and proposal.evidence
-    assert all(c.confidence < threshold(c.code) for c in output.considered)
+    # Below the cut-off, or a PCS code no words of the chart name (claims report only
+    # procedures the record shows).
+    for considered in output.considered:
+        assert considered.confidence < threshold(considered.code) or (
+            searcher.store.get(considered.code).system == "pcs"  # type: ignore[union-attr]
+        )
     assert not {p.code for p in output.proposals} & {c.code for c in output.considered}
+
+
+class _SureOfEverything:
+    """Trees that give every candidate 0.9: what is left to decide is the proposer's."""
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        return np.tile([0.1, 0.9], (len(rows), 1))
+
+
+def test_a_procedure_only_the_history_suggests_is_never_claimed(
+    searcher: HybridSearcher,
+) -> None:
+    lexicon = Lexicon.from_store(searcher.store)
+    text = "Postoperative acute blood loss anemia, hemoglobin 7.1, treated with iron."
+    history = learn(
+        [CodedChart(str(i), text, ["D62", "30233N1"]) for i in range(6)]
+    )  # every chart so worded was transfused
+    identity = SmoothedIsotonic(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+    ranker = Ranker(_SureOfEverything(), identity, {"cm": 0.5, "pcs": 0.5})
+    proposer = OfflineProposer(searcher.store, ranker, history)
+    chart = build_chart(text, ChartMeta(setting="inpatient"))
+    mentions = find_mentions(chart, lexicon)
+    candidates = find_candidates(chart, mentions, searcher, lexicon)
+    claims = proposer.propose(chart, mentions, candidates, policy="claims")
+    assert "D62" in {p.code for p in claims.proposals}
+    assert "30233N1" not in {p.code for p in claims.proposals}
+    assert "30233N1" in {c.code for c in claims.considered}
+    mentioned = proposer.propose(chart, mentions, candidates, policy="mentions")
+    assert "30233N1" in {p.code for p in mentioned.proposals}

@@ -29,6 +29,26 @@ def _default_rank(child: CodeRecord) -> tuple[int, str]:
 _DEFAULTABLE = frozenset({"displaced", "unspecified", "initial", "encounter", "for", "closed"})
 
 
+def _by_dominance(
+    children: list[CodeRecord], context: set[str]
+) -> tuple[list[CodeRecord], set[str]]:
+    """The children, and the chart's words, for the dominance of the side a stroke's deficit
+    affects (I.C.6.a): as documented; else the right side is the dominant one and the left
+    the non-dominant one (handedness written elsewhere in the chart is not read here)."""
+    if context & {"dominant", "nondominant"}:
+        return children, context
+    left, right = "left" in context, "right" in context
+    if left == right:
+        return children, context
+
+    def nondominant(child: CodeRecord) -> bool:
+        words = set(tokenize(child.title))
+        return "nondominant" in words or {"non", "dominant"} <= words
+
+    kept = [c for c in children if "dominant" not in c.title.lower() or nondominant(c) == left]
+    return kept or children, context | {"dominant", "nondominant", "non"}
+
+
 def _documented_child(
     children: list[CodeRecord], parent: CodeRecord, context: set[str]
 ) -> CodeRecord | None:
@@ -69,6 +89,8 @@ def default_billable(
             parent_words = set(tokenize(record.title))
             allowed = [c for c in children if not (set(tokenize(c.title)) - parent_words) & denied]
             children = allowed or children
+        if context and any("dominant" in c.title.lower() for c in children):
+            children, context = _by_dominance(children, context)
         documented = _documented_child(children, record, context) if context else None
         record = documented or min(children, key=_default_rank)
     return record if record is not None and record.billable else None

@@ -20,6 +20,11 @@ from retrieval.text import spelling_variants
 # Subterms that only connect ("with", "in", "due to"): looked through, never required.
 CONNECTORS = frozenset({"with", "in", "due to", "without", "by", "of", "and", "following"})
 MAX_DEPTH = 6
+# What makes a condition one that follows another: "residual", "prior stroke", "late effect".
+_AFTER_WORDS = frozenset(
+    {"prior", "previous", "old", "histori", "residu", "sequela", "late", "after", "follow",
+     "remot", "sinc"}
+)  # fmt: skip
 # Subterm words a chart never needs to say: "lateral malleolus only", "distal end", "NEC".
 OPTIONAL_WORDS = frozenset({"onli", "nec", "nos", "end", "part"})  # walk keys (stems)
 Context = dict[str, int]  # word -> weight
@@ -60,6 +65,9 @@ _SAME_WORD: dict[str, tuple[str, ...]] = {
     "calculi": ("calcul",),
     "gallston": ("calcul", "gallbladd"),
     "cholecystiti": ("gallbladd",),
+    # A stroke is the cerebrovascular disease the sequelae lines name ("Hemiplegia >
+    # following > cerebrovascular disease > stroke NOS").
+    "stroke": ("cerebrovascular", "diseas"),
 }
 _TYPE_LETTER = re.compile(r"\b[A-Za-z]{3,}\s+([A-E])\b(?![:)/-])")
 
@@ -160,6 +168,8 @@ def _best_child(
     best: tuple[IndexEntry, int, int] | None = None
     for child in _children(store, entry):
         level = child.path[-1]
+        if level.lower() == "following" and not _AFTER_WORDS & context.keys():
+            continue  # "Hemiplegia > following > stroke" is a sequela: the chart must say so
         if level.lower() in CONNECTORS:
             found = _best_child(store, child, context, lookahead)
             score = found[1] if found else _connector_words(child, context)
@@ -306,6 +316,9 @@ def context_words(mention: str, sentence: str = "", statement: str = "") -> Cont
     for key, same in _SAME_WORD.items():
         for word in same if key in weights else ():
             weights.setdefault(word, weights[key])
+    if {"cerebr", "infarct"} <= weights.keys():  # a cerebral infarction is one too
+        weights.setdefault("cerebrovascular", weights["infarct"])
+        weights.setdefault("diseas", weights["infarct"])
     return weights
 
 

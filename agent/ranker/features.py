@@ -222,7 +222,8 @@ def _merge_flags(finding: CodeFinding, flags: set[str]) -> set[str]:
     """A code is as certain as its plainest evidence: one unflagged mention makes it present.
     Between two flagged mentions, what they share; else what they say that the condition
     exists somewhere (a relative's, a past one) beats a negation: "brother had prostate
-    cancer" and "screening for prostate cancer" is a family history."""
+    cancer" and "screening for prostate cancer" is a family history; and a negation beats an
+    uncertainty ("r/o sepsis", then "sepsis ruled out")."""
     if len(finding.evidence) <= 1:
         return flags
     if not finding.flags or not flags:
@@ -230,8 +231,9 @@ def _merge_flags(finding: CodeFinding, flags: set[str]) -> set[str]:
     shared = finding.flags & flags
     if shared:
         return shared
-    affirmed = (finding.flags | flags) - {"negated"}
-    return affirmed or {"negated"}
+    # "Admitted to r/o sepsis ... sepsis ruled out": the workup settled the uncertainty.
+    affirmed = (finding.flags | flags) - {"negated", "uncertain"}
+    return affirmed or ({"negated"} if "negated" in finding.flags | flags else {"uncertain"})
 
 
 def _add_associations(

@@ -142,3 +142,21 @@ def test_each_neoplasm_of_a_sentence_is_read_in_its_own_part(store: KnowledgeSto
     assert _table(store, "Primary lung adenocarcinoma, right upper lobe", "adenocarcinoma") == [
         "C34.11"
     ]
+
+
+def test_a_deficit_follows_a_stroke_only_when_the_chart_says_it_came_after(
+    store: KnowledgeStore,
+) -> None:
+    sequela = "left hemiparesis due to prior cerebral infarction"
+    path = walk(store, "hemiparesis", context_words("hemiparesis", sequela))
+    assert path is not None and path.code == "I69.35-"
+    # The left side is the non-dominant one unless the chart says otherwise (I.C.6.a).
+    record = default_billable(store, path.code, context=documented_words(sequela))
+    assert record is not None and record.code == "I69.354"
+    acute = "acute cerebral infarction with left hemiparesis"
+    path = walk(store, "hemiparesis", context_words("hemiparesis", acute))
+    assert path is not None and path.code.startswith("G81.9")
+    record = default_billable(store, path.code, context=documented_words(acute))
+    assert record is not None and record.code == "G81.94"
+    right = default_billable(store, "G81.9-", context=documented_words("right hemiparesis"))
+    assert right is not None and right.code == "G81.91"

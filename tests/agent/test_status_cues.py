@@ -171,6 +171,10 @@ def test_a_relatives_condition_beside_a_screening_for_it_is_a_family_history() -
     assert _merge_flags(finding, set()) == set()
     finding.flags = {"negated", "family"}
     assert _merge_flags(finding, {"negated"}) == {"negated"}
+    # "Admitted to r/o sepsis ... sepsis ruled out": the negation settles it.
+    finding.flags = {"uncertain"}
+    assert _merge_flags(finding, {"negated"}) == {"negated"}
+    assert _merge_flags(finding, {"historical"}) == {"historical"}
 
 
 def test_a_chart_with_only_a_status_code_kept_gets_its_documented_diagnosis() -> None:

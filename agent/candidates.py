@@ -66,7 +66,7 @@ def index_candidates(
     found: list[Candidate] = []
     words = normalise(mention.text).split()
     denied_keys = statement.denied | read.denied
-    for rank, word in enumerate(reversed(words)):
+    for word in reversed(words):
         keys = walk_keys(word)
         if keys and set(keys) <= denied_keys:
             continue  # "calculus of gallbladder without cholecystitis" is no cholecystitis
@@ -76,12 +76,17 @@ def index_candidates(
         record = default_billable(store, path.code, context=documented, denied=denied)
         if record is None:
             continue
-        record, why = specific(store, record, statement, documented)
+        # An index line two subterms down ("femur > subcapital": S72.01-) has said which
+        # subcategory; the Tabular then refines within it, never back out of it.
+        within = path.code.rstrip("-").rstrip(".") if path.depth >= 2 else ""
+        record, why = specific(store, record, statement, documented, within)
         if record.code in seen:
             continue
         seen.add(record.code)
-        # Each subterm the chart supports is more evidence this is the right line.
-        score = min(0.99, 0.82 + 0.06 * path.matched_words) - 0.03 * rank
+        # Each subterm the chart supports is more evidence this is the right line; a main
+        # term read after another one that led somewhere counts for a little less (the
+        # head noun is tried first, but "fracture of the shaft of the tibia" leads with it).
+        score = min(0.99, 0.82 + 0.06 * path.matched_words) - 0.03 * len(found)
         label = f"Index: {' > '.join(path.entry.path)} -> {path.code}"
         citation = Citation(source_id=path.entry.source_id, label=label)
         found.append(_candidate(record, score, "index", index, [citation], why))
@@ -89,15 +94,19 @@ def index_candidates(
 
 
 def specific(
-    store: KnowledgeStore, record: CodeRecord, statement: Statement, context: set[str]
+    store: KnowledgeStore,
+    record: CodeRecord,
+    statement: Statement,
+    context: set[str],
+    within: str = "",
 ) -> tuple[CodeRecord, str]:
     """`record`, or the more specific code of its category the statement documents (I.B.2),
-    with its 7th character; and why, for the citation."""
+    with its 7th character, kept `within` a code prefix when given; and why."""
     unit = most_specific(store, record, statement)
     if unit is None:
         return record, ""
     refined = default_billable(store, unit.code, context=context)
-    if refined is None or refined.code == record.code:
+    if refined is None or refined.code == record.code or not refined.code.startswith(within):
         return record, ""
     return refined, f"more specific than {record.code}: the statement documents it"
 

@@ -182,7 +182,12 @@ def _best_child(
         if lookahead:
             deeper = _best_child(store, child, context, lookahead=False)
             ahead = deeper[1] if deeper else 0
-        if best is None or score + ahead > best[1] + best[2]:
+        # At a tie, a line with its own code beats a "see" reference: "subcapital" (S72.01-)
+        # over "neck: see Fracture, femur, upper end, neck" for a subcapital neck fracture.
+        if best is None or (score + ahead, bool(child.code)) > (
+            best[1] + best[2],
+            bool(best[0].code),
+        ):
             best = (child, score, ahead)
     return (best[0], best[1]) if best else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.candidates import index_candidates
 from agent.codeset import default_billable
 from agent.index_walk import (
     DENIED,
@@ -12,6 +13,7 @@ from agent.index_walk import (
     walk_keys,
 )
 from agent.models import Mention, Span
+from agent.specificity import Statement
 from agent.tables import table_candidates
 from retrieval.store import KnowledgeStore
 
@@ -160,3 +162,18 @@ def test_a_deficit_follows_a_stroke_only_when_the_chart_says_it_came_after(
     assert record is not None and record.code == "G81.94"
     right = default_billable(store, "G81.9-", context=documented_words("right hemiparesis"))
     assert right is not None and right.code == "G81.91"
+
+
+def test_a_subterm_with_its_own_code_beats_a_see_reference_and_holds(
+    store: KnowledgeStore,
+) -> None:
+    # "femur > subcapital S72.01-" and "femur > neck: see ... upper end, neck" both match;
+    # the coded line wins, and "neck" in the statement does not pull it back to S72.00-.
+    sentence = "Closed displaced subcapital fracture of left femoral neck"
+    assert _code(store, sentence) == "S72.012A"
+    at = sentence.index("fracture")
+    mention = Mention(
+        text="fracture", span=Span(start=at, end=at + 8, quote="fracture"), kind="condition"
+    )
+    found = index_candidates(store, mention, 0, sentence, Statement.read(sentence))
+    assert [c.code for c in found] == ["S72.012A"]

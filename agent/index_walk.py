@@ -18,7 +18,9 @@ from retrieval.store import KnowledgeStore
 from retrieval.text import spelling_variants
 
 # Subterms that only connect ("with", "in", "due to"): looked through, never required.
-CONNECTORS = frozenset({"with", "in", "due to", "without", "by", "of", "and", "following"})
+CONNECTORS = frozenset(
+    {"with", "in", "due to", "without", "by", "of", "and", "following", "involving"}
+)
 MAX_DEPTH = 6
 # What makes a condition one that follows another: "residual", "prior stroke", "late effect".
 _AFTER_WORDS = frozenset(

@@ -54,8 +54,16 @@ _STROKES = ("I60", "I61", "I62", "I63")
 _STROKE_DEFICITS = ("R13", "R29.7", "R29.810", "R41.4", "R41.84", "R47", "R48")
 
 
+# Symptoms the Tabular files outside chapter 18: renal colic (N23) is the pain of a
+# urinary calculus.
+_SYMPTOMS_ELSEWHERE = {"N23": ("N13.2", "N13.6", "N20", "N21", "N22")}
+
+
 def explained_by(symptom: str, diagnosis: str) -> bool:
     """Whether `diagnosis` routinely includes the sign or symptom `symptom`."""
+    elsewhere = _SYMPTOMS_ELSEWHERE.get(symptom[:3])
+    if elsewhere is not None:
+        return diagnosis.startswith(elsewhere)
     if not symptom.startswith("R") or diagnosis.startswith(("R", "Z", "V", "W", "X", "Y")):
         return False
     if diagnosis.startswith(_STROKES) and symptom.startswith(_STROKE_DEFICITS):

@@ -59,7 +59,8 @@ def _under(code: str, heading: str) -> bool:
 
 def excludes1_conflicts(ranked: Sequence[str], notes: Notes) -> dict[str, str]:
     """Codes to drop, each with its reason: walking `ranked` (most trusted first), a code is
-    dropped when an Excludes1 note pairs it with a code already kept."""
+    dropped when an Excludes1 note pairs it with a code already kept; unless the note itself
+    says which one to code: not its NOS code, but its combination code."""
     kept: list[str] = []
     dropped: dict[str, str] = {}
     for code in ranked:
@@ -67,24 +68,41 @@ def excludes1_conflicts(ranked: Sequence[str], notes: Notes) -> dict[str, str]:
             note = excludes1_with(code, other, notes)
             if note is None:
                 continue
-            if _as_nos(note, other) and not _as_nos(note, code):
-                # "S06 Excludes1: head injury NOS (S09.90)": the NOS code is what the note
-                # sends the vague wording to, so the named injury stays, however less sure.
-                dropped[other] = (
-                    f"Excludes1 with {code} (note at {note.defined_at}: {lead(note.text)}): "
-                    f"{other} is the NOS code the note sends vague wording to {cite(EXCLUDES1)}"
-                )
-                kept[kept.index(other)] = code
-                break
-            dropped[code] = (
-                f"Excludes1 with {other} (note at {note.defined_at}: {lead(note.text)}): "
-                "the two are never coded together; the less certain one is dropped "
-                f"{cite(EXCLUDES1)}"
+            loser, why = _loser(code, other, note, notes)
+            winner = other if loser == code else code
+            dropped[loser] = (
+                f"Excludes1 with {winner} (note at {note.defined_at}: {lead(note.text)}): "
+                f"{why} {cite(EXCLUDES1)}"
             )
+            if loser == other:
+                kept[kept.index(other)] = code
             break
         else:
             kept.append(code)
     return dropped
+
+
+def _loser(code: str, kept: str, note: Note, notes: Notes) -> tuple[str, str]:
+    """Which of an Excludes1 pair goes (`code` is the less certain one), and why."""
+    owner = code if note in notes[code] else kept
+    named = kept if owner == code else code
+    if _as_nos(note, named):
+        # "S06 Excludes1: head injury NOS (S09.90)": the note sends vague wording there; the
+        # named condition stays, however less sure.
+        return named, f"{named} is the NOS code the note sends vague wording to"
+    if _as_combination(note, named):
+        # "N20 Excludes1: that with hydronephrosis (N13.2)": the condition with its
+        # complication is one combination code.
+        return owner, f"{named} is the combination code the note sends it to"
+    return code, "the two are never coded together; the less certain one is dropped"
+
+
+def _as_combination(note: Note, code: str) -> bool:
+    """Whether the note names `code` for the condition "with" something more."""
+    return any(
+        re.search(r"\bwith\b", line.split("(")[0]) is not None and covered(code_refs(line), code)
+        for line in note.text.split("\n")
+    )
 
 
 def _as_nos(note: Note, code: str) -> bool:

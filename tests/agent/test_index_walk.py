@@ -177,3 +177,12 @@ def test_a_subterm_with_its_own_code_beats_a_see_reference_and_holds(
     )
     found = index_candidates(store, mention, 0, sentence, Statement.read(sentence))
     assert [c.code for c in found] == ["S72.012A"]
+
+
+def test_involving_is_a_connector(store: KnowledgeStore) -> None:
+    text = "Acute anterior ST elevation myocardial infarction due to left anterior descending "
+    text += "coronary artery occlusion"
+    assert _walked(store, "infarction", text) == "I21.02"
+    assert _walked(store, "infarction", "Acute anterior ST elevation myocardial infarction") == (
+        "I21.09"
+    )

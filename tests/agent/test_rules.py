@@ -20,7 +20,8 @@ TEXT = (
     "asthma; alcohol dependence with withdrawal. Acute on chronic diastolic heart failure. "
     "Second degree burn of right palm. Type 2 diabetes with peripheral neuropathy. "
     "Acute perforated appendicitis with generalized peritonitis; anemia in chronic kidney "
-    "disease; pneumonia due to COVID-19. Concussion without loss of consciousness; head injury."
+    "disease; pneumonia due to COVID-19. Concussion without loss of consciousness; head injury. "
+    "Kidney stone with hydronephrosis."
 )
 
 
@@ -167,6 +168,20 @@ def test_the_nos_code_of_an_excludes1_pair_goes_however_sure(store: KnowledgeSto
     )
     assert kept == ["S06.0X0A"] and [d.code for d in dropped] == ["S09.90XA"]
     assert "NOS" in dropped[0].reason and "I.A.12.a" in dropped[0].reason
+
+
+def test_the_combination_code_an_excludes1_note_names_stays(store: KnowledgeStore) -> None:
+    # "N20 Excludes1: that with hydronephrosis (N13.2)": the calculus with hydronephrosis is
+    # N13.2 alone, however sure the calculus code was.
+    kept, dropped = run(
+        store,
+        [
+            raw("N20.0", "Kidney stone", confidence=0.9),
+            raw("N13.2", "Kidney stone with hydronephrosis", confidence=0.5),
+        ],
+    )
+    assert kept == ["N13.2"] and [d.code for d in dropped] == ["N20.0"]
+    assert "combination code" in dropped[0].reason
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

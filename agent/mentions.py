@@ -83,6 +83,8 @@ _RULES = (
     _rule(
         "historical", "pre", "history of", r"h/o", r"hx of", "previous", "prior", "past",
         "status post", r"s/p", "old",
+        # "follow-up after completed treatment for colon cancer": a cancer no longer there.
+        r"(?:after|following) (?:completed |completion of )?treatment (?:for|of)",
     ),
     _rule("historical", "post", r"\d+ (?:years?|months?) ago", r"(?:years|months) ago",
           "in the past"),

@@ -159,7 +159,9 @@ _QUIT = re.compile(
 )
 _PAST_TREATMENT = re.compile(
     any_of("completed", "finished", "prior", "previous", "previously", "last", "s/p", "history",
-           "h/o", "received", "underwent", "status post"), re.I)  # fmt: skip
+           "h/o", "received", "underwent", "status post", "ago"),
+    re.I,
+)  # fmt: skip
 
 
 def _current_smoker(match: re.Match[str], sentence: str, chart: Chart) -> str | None:
@@ -582,6 +584,18 @@ STATUS_CUES: tuple[Cue, ...] = (
         ),
         lambda m, s, c: "Z00.129" if c.meta.age is not None and c.meta.age < 18 else "Z00.00",
         "I.C.21.c.13",
+        settings=("outpatient",),
+    ),
+    Cue(
+        "follow-up after completed cancer treatment",
+        re.compile(
+            r"\b(?:follow-?up|surveillance)\b[^.;\n]{0,60}?\bafter\b[^.;\n]{0,30}?"
+            r"\b(?:completed|finished|completion of)\b[^.;\n]{0,30}?\btreatment\b"
+            r"[^.;\n]{0,20}?\b(?:cancer|carcinoma|malignan\w*|neoplasm|lymphoma|sarcoma|tumou?r)",
+            re.I,
+        ),
+        "Z08",
+        "I.C.21.c.8",
         settings=("outpatient",),
     ),
     Cue(

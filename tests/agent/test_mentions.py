@@ -166,6 +166,11 @@ def test_a_procedure_to_come_is_uncertain(lexicon: Lexicon) -> None:
     assert _flags(found["colonoscopy"]) == set()
 
 
+def test_a_cancer_after_completed_treatment_is_history(lexicon: Lexicon) -> None:
+    found = _mentions(lexicon, "Follow-up after completed treatment for colon cancer.")
+    assert _flags(found["cancer"]) == {"historical"}
+
+
 def test_not_ruled_out_is_uncertain_not_negated(lexicon: Lexicon) -> None:
     found = _mentions(lexicon, "Pulmonary embolism could not be ruled out.")
     assert _flags(found["pulmonary embolism"]) == {"uncertain"}

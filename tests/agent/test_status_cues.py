@@ -81,6 +81,12 @@ def test_encounter_cues_are_outpatient_and_children_get_their_own_exam_code() ->
     assert _codes("Here for annual physical.", setting="inpatient", age=45) == []
     assert _codes("Here for cycle 3 of FOLFOX chemotherapy.", setting="outpatient") == ["Z51.11"]
     assert _codes("Completed cycle 6 of FOLFOX in May.", setting="outpatient") == []
+    # The last cycle, days ago, is not this encounter's chemotherapy.
+    assert _codes("On gemcitabine, C2D8 3 days ago.", setting="inpatient") == []
+    assert _codes("C3D1 of FOLFOX today.", setting="inpatient") == ["Z51.11"]
+    follow_up = "Follow-up examination after completed treatment for colon cancer."
+    assert _codes(follow_up, setting="outpatient") == ["Z08"]
+    assert _codes("Follow-up of the cough after treatment.", setting="outpatient") == []
 
 
 def test_a_cue_mention_keeps_negation_and_never_history() -> None:

@@ -62,6 +62,8 @@ def index_candidates(
     # Nor does "influenza A with cough, no pneumonia" choose "with pneumonia" in the Tabular.
     denied = statement.denied_words | (read.denied_words - statement.documented)
     documented -= denied
+    if "bilateral" in (statement.side, read.side):  # "both eyes", "OU": "bilateral"
+        documented.add("bilateral")
     seen: set[str] = set()
     found: list[Candidate] = []
     words = normalise(mention.text).split()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from retrieval.lexical import tokenize
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
@@ -16,6 +18,8 @@ def _default_rank(child: CodeRecord) -> tuple[int, str]:
     if len(child.code) == 8 and child.code.endswith("A"):
         return (0, child.code)
     if child.code.endswith("9") and ("unspecified" in title or "without" in title):
+        return (1, child.code)
+    if "not specified as" in title:  # A04.72 "..., not specified as recurrent"
         return (1, child.code)
     if "unspecified" in title and not title.startswith("unspecified"):
         return (2, child.code)
@@ -58,13 +62,17 @@ def _documented_child(
     parent_words = set(tokenize(parent.title))
     extras = {child.code: set(tokenize(child.title)) - parent_words for child in children}
     shared = set.intersection(*extras.values()) if extras else set()
-    eligible: list[tuple[int, tuple[int, str], CodeRecord]] = []
+    # A word only one child adds ("bilateral") says more than one several share ("eye" in
+    # "right eye", "left eye", "unspecified eye").
+    counts = Counter(word for words in extras.values() for word in words - shared)
+    eligible: list[tuple[int, int, tuple[int, str], CodeRecord]] = []
     for child in children:
         distinguishing = extras[child.code] - shared
-        documented = len(distinguishing & context)
+        documented = distinguishing & context
         if documented and distinguishing - context <= _DEFAULTABLE:
-            eligible.append((-documented, _default_rank(child), child))
-    return min(eligible, key=lambda item: (item[0], item[1]))[2] if eligible else None
+            unique = sum(1 for word in documented if counts[word] == 1)
+            eligible.append((-unique, -len(documented), _default_rank(child), child))
+    return min(eligible, key=lambda item: item[:3])[3] if eligible else None
 
 
 def default_billable(

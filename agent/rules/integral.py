@@ -31,7 +31,10 @@ _EXPLAINED_BY: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
                                      "E13.4", "T78", "I83", "I87")),
     (("R25", "R26", "R27", "R29"), ("G", "I6", "M", "S06")),
     (("R30", "R31", "R32", "R33", "R34", "R35", "R36", "R39"), ("N", "C61", "C64", "C67")),
-    (("R40", "R41", "R42", "R44", "R45", "R46", "R47", "R48", "R49"),
+    # Somnolence, stupor and coma are no part of a mental disorder (F); they are the nature
+    # of an adverse effect coded beside its T code (I.C.19.e.5.a).
+    (("R40",), ("G", "I6", "S06", "E16.2", "K72")),
+    (("R41", "R42", "R44", "R45", "R46", "R47", "R48", "R49"),
      ("F", "G", "I6", "S06", "H81", "E16.2")),
     (("R50",), _INFECTIONS),
     (("R51",), ("G43", "G44", "S06", "I6", "G0")),

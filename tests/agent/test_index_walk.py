@@ -186,3 +186,15 @@ def test_involving_is_a_connector(store: KnowledgeStore) -> None:
     assert _walked(store, "infarction", "Acute anterior ST elevation myocardial infarction") == (
         "I21.09"
     )
+
+
+def test_the_tabular_child_a_word_names_alone_and_the_not_specified_default(
+    store: KnowledgeStore,
+) -> None:
+    # "both eyes" is "bilateral"; "eye" alone is in three of the four children's titles.
+    both = documented_words("moderate nonproliferative diabetic retinopathy, both eyes")
+    record = default_billable(store, "E11.331", context=both | {"bilateral"})
+    assert record is not None and record.code == "E11.3313"
+    # "..., not specified as recurrent" is the default, not the recurrent A04.71.
+    record = default_billable(store, "A04.7")
+    assert record is not None and record.code == "A04.72"

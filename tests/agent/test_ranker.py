@@ -26,6 +26,7 @@ from agent.ranker import (
     gather,
 )
 from agent.ranker.model import SmoothedIsotonic
+from agent.ranker.training import THRESHOLD_GRID, _steady_cutoff
 from evals.suites.codiesp import load_codiesp
 from retrieval.search import HybridSearcher
 
@@ -87,6 +88,13 @@ def test_smoothed_calibration_keeps_order_inside_a_step_and_stays_calibrated() -
     for low in (0.1, 0.4, 0.7):
         band = (calibrated >= low) & (calibrated < low + 0.2)
         assert abs(labels[band].mean() - calibrated[band].mean()) < 0.05
+
+
+def test_the_cut_off_is_the_middle_of_the_flat_top_of_the_f1_curve() -> None:
+    # F1 rises to a plateau from 0.30 to 0.40 (a hair higher at 0.30) and falls after.
+    f1s = [0.6 - abs(t - 0.35) if abs(t - 0.35) > 0.05 else 0.55 for t in THRESHOLD_GRID]
+    f1s[THRESHOLD_GRID.index(0.3)] = 0.551
+    assert _steady_cutoff(f1s) == 0.35
 
 
 def test_a_convention_with_its_own_cut_off_uses_it() -> None:

@@ -67,6 +67,7 @@ def test_integral_symptoms_go_under_claims_and_warn_under_mentions(
     assert explained_by("R41.0", "I63.412") and explained_by("R47.01", "G31.01")
     assert not any(explained_by(c, "I63.412") for c in ("R47.01", "R13.12", "R29.708"))
     assert explained_by("N23", "N13.2") and not explained_by("N23", "N39.0")
+    assert not explained_by("R40.0", "F41.9") and explained_by("R40.20", "S06.5X0A")
     proposals = [
         raw("J18.9", "Pneumonia", confidence=0.9),
         raw("R06.00", "Dyspnea", confidence=0.8),

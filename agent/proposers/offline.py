@@ -127,8 +127,13 @@ class OfflineProposer:
 def _undocumented_procedure(finding: CodeFinding) -> bool:
     """A PCS code only the learned history suggests ("acute blood loss anemia" charts were
     often transfused), with no words of the chart naming the procedure: a claim reports
-    procedures the record shows were performed, so it stays among the considered codes."""
-    return finding.system == "pcs" and not finding.routes
+    procedures the record shows were performed, so it stays among the considered codes.
+    So do place, activity and status codes (Y92-Y99) no words of the chart state: they are
+    coded from what the record says, never assumed (I.C.20.k: no status when none is
+    documented)."""
+    if finding.routes:
+        return False
+    return finding.system == "pcs" or finding.code.startswith(("Y92", "Y93", "Y99"))
 
 
 def _lone_diagnosis(

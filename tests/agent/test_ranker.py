@@ -186,3 +186,19 @@ def test_a_procedure_only_the_history_suggests_is_never_claimed(
     assert "30233N1" in {c.code for c in claims.considered}
     mentioned = proposer.propose(chart, mentions, candidates, policy="mentions")
     assert "30233N1" in {p.code for p in mentioned.proposals}
+
+
+def test_a_place_or_status_code_only_the_history_suggests_is_never_claimed(
+    searcher: HybridSearcher,
+) -> None:
+    lexicon = Lexicon.from_store(searcher.store)
+    text = "Closed fracture of the right radius after a fall."
+    history = learn([CodedChart(str(i), text, ["S52.501A", "Y99.8", "Y92.009"]) for i in range(6)])
+    identity = SmoothedIsotonic(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+    ranker = Ranker(_SureOfEverything(), identity, {"cm": 0.5, "pcs": 0.5})
+    proposer = OfflineProposer(searcher.store, ranker, history)
+    chart = build_chart(text, ChartMeta(setting="outpatient"))
+    mentions = find_mentions(chart, lexicon)
+    candidates = find_candidates(chart, mentions, searcher, lexicon)
+    claims = {p.code for p in proposer.propose(chart, mentions, candidates).proposals}
+    assert not claims & {"Y99.8", "Y92.009"}

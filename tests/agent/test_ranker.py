@@ -14,7 +14,7 @@ from agent.chart import build_chart
 from agent.history import CodedChart, learn
 from agent.lexicon import Lexicon
 from agent.mentions import find_mentions
-from agent.models import ChartMeta
+from agent.models import ChartMeta, ProposerOutput
 from agent.proposers.offline import OfflineProposer
 from agent.ranker import (
     Ranker,
@@ -166,39 +166,42 @@ class _SureOfEverything:
         return np.tile([0.1, 0.9], (len(rows), 1))
 
 
-def test_a_procedure_only_the_history_suggests_is_never_claimed(
-    searcher: HybridSearcher,
-) -> None:
+def _propose_with_history(
+    searcher: HybridSearcher, text: str, codes: list[str], setting: str
+) -> tuple[ProposerOutput, ProposerOutput]:
+    """(claims, mentions) proposals for `text` by trees sure of every candidate, with a
+    history in which every chart so worded was coded with `codes`."""
     lexicon = Lexicon.from_store(searcher.store)
-    text = "Postoperative acute blood loss anemia, hemoglobin 7.1, treated with iron."
-    history = learn(
-        [CodedChart(str(i), text, ["D62", "30233N1"]) for i in range(6)]
-    )  # every chart so worded was transfused
+    history = learn([CodedChart(str(i), text, codes) for i in range(6)])
     identity = SmoothedIsotonic(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
     ranker = Ranker(_SureOfEverything(), identity, {"cm": 0.5, "pcs": 0.5})
     proposer = OfflineProposer(searcher.store, ranker, history)
-    chart = build_chart(text, ChartMeta(setting="inpatient"))
+    chart = build_chart(text, ChartMeta(setting=setting))  # type: ignore[arg-type]
     mentions = find_mentions(chart, lexicon)
     candidates = find_candidates(chart, mentions, searcher, lexicon)
-    claims = proposer.propose(chart, mentions, candidates, policy="claims")
+    return (
+        proposer.propose(chart, mentions, candidates, policy="claims"),
+        proposer.propose(chart, mentions, candidates, policy="mentions"),
+    )
+
+
+def test_a_procedure_only_the_history_suggests_is_never_claimed(
+    searcher: HybridSearcher,
+) -> None:
+    text = "Postoperative acute blood loss anemia, hemoglobin 7.1, treated with iron."
+    # Every chart so worded was transfused.
+    claims, mentioned = _propose_with_history(searcher, text, ["D62", "30233N1"], "inpatient")
     assert "D62" in {p.code for p in claims.proposals}
     assert "30233N1" not in {p.code for p in claims.proposals}
     assert "30233N1" in {c.code for c in claims.considered}
-    mentioned = proposer.propose(chart, mentions, candidates, policy="mentions")
     assert "30233N1" in {p.code for p in mentioned.proposals}
 
 
 def test_a_place_or_status_code_only_the_history_suggests_is_never_claimed(
     searcher: HybridSearcher,
 ) -> None:
-    lexicon = Lexicon.from_store(searcher.store)
     text = "Closed fracture of the right radius after a fall."
-    history = learn([CodedChart(str(i), text, ["S52.501A", "Y99.8", "Y92.009"]) for i in range(6)])
-    identity = SmoothedIsotonic(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
-    ranker = Ranker(_SureOfEverything(), identity, {"cm": 0.5, "pcs": 0.5})
-    proposer = OfflineProposer(searcher.store, ranker, history)
-    chart = build_chart(text, ChartMeta(setting="outpatient"))
-    mentions = find_mentions(chart, lexicon)
-    candidates = find_candidates(chart, mentions, searcher, lexicon)
-    claims = {p.code for p in proposer.propose(chart, mentions, candidates).proposals}
+    codes = ["S52.501A", "Y99.8", "Y92.009"]
+    output, _ = _propose_with_history(searcher, text, codes, "outpatient")
+    claims = {p.code for p in output.proposals}
     assert not claims & {"Y99.8", "Y92.009"}

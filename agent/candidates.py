@@ -16,6 +16,7 @@ from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
 from agent.index_walk import DENIED, context_words, documented_words, walk, walk_keys
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
+from agent.procedures import build_codes, root_operation
 from agent.rules import history_code, is_chronic
 from agent.specificity import (
     Statement,
@@ -270,7 +271,8 @@ def find_candidates(
             found = pcs_candidates(searcher.store, written, sentence, index)
             if not found and mention is not written:
                 found = pcs_candidates(searcher.store, mention, sentence, index)
-            pools.insert(0, found)
+            pools.insert(0, found + built_candidates(searcher.store, statement, sentence, index))
+            _defer_inspections(sentence, pools)
         _defer_main_term_phrases(searcher.store, mention, pools[0], pools[2])
         for pool in pools:
             for candidate in pool:
@@ -291,6 +293,43 @@ def find_candidates(
         found = sorted(merged.values(), key=lambda c: -c.score)
         candidates += found + history_candidates(searcher, mention, index, found)
     return candidates
+
+
+# The scope that took a biopsy or removed a polyp is part of that procedure (PCS B3.11a).
+INSPECTION_FACTOR = 0.5
+
+
+def _defer_inspections(sentence: str, pools: list[list[Candidate]]) -> None:
+    operation = root_operation(sentence)
+    if operation is None or operation[0] == "Inspection":
+        return
+    for pool in pools:
+        for candidate in pool:
+            if candidate.system == "pcs" and candidate.code[0] == "0" and candidate.code[2] == "J":
+                candidate.score = round(candidate.score * INSPECTION_FACTOR, 4)
+
+
+def built_candidates(
+    store: KnowledgeStore, statement: Statement, sentence: str, index: int
+) -> list[Candidate]:
+    """PCS codes built axis by axis from what the procedure statement documents."""
+    found = []
+    for rank, (record, score) in enumerate(build_codes(store, statement.text, sentence)):
+        label = f"PCS table {record.code[:3]}: {record.title}"
+        found.append(
+            Candidate(
+                code=record.code,
+                system="pcs",
+                title=record.title,
+                billable=True,
+                # One procedure, one code: the runners-up are there for the coder to pick.
+                score=round(0.9 * score * (1.0 if rank == 0 else 0.6), 4),
+                via="table",
+                mention_index=index,
+                citations=[Citation(source_id=record.source_id, label=label)],
+            )
+        )
+    return found
 
 
 # A phrase match of the bare main term ("influenza": J11.1) when the index walk read on to a

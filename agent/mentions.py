@@ -19,6 +19,7 @@ from typing import Literal, cast
 from agent.cues import cue_mentions
 from agent.lexicon import Lexicon
 from agent.models import Chart, Mention, MentionKind, Sentence
+from agent.procedures import LAY_VERBS
 
 Flag = Literal["negated", "uncertain", "historical", "family"]
 Direction = Literal["pre", "post", "both"]
@@ -81,7 +82,7 @@ _RULES = (
     # "pneumonia?" / "?pneumonia": a question mark is not a word, so no word boundaries.
     _Rule("uncertain", "both", re.compile(r"\?"), window=1),
     _rule(
-        "historical", "pre", "history of", r"h/o", r"hx of", "previous", "prior", "past",
+        "historical", "pre", "history of", r"h/o", r"hx(?: of)?", "previous", "prior", "past",
         "status post", r"s/p", "old",
         # "follow-up after completed treatment for colon cancer": a cancer no longer there.
         r"(?:after|following) (?:completed |completion of )?treatment (?:for|of)",
@@ -89,7 +90,8 @@ _RULES = (
     _rule("historical", "post", r"\d+ (?:years?|months?) ago", r"(?:years|months) ago",
           "in the past"),
     _rule("historical", "both", "previously", r"in (?:his|her|their) (?:youth|childhood)"),
-    _rule("family", "pre", r"family (?:medical )?history(?: of)?", r"family hx", "fhx"),
+    _rule("family", "pre", r"family (?:medical )?history(?: of)?", r"fam(?:ily)? hx(?: of)?",
+          "fhx"),
     # A relative reaches only the next few words: "Her mother had breast cancer and the
     # patient has diabetes" gives the mother the cancer, not the diabetes.
     _rule("family", "pre", r"(?:maternal|paternal)", _RELATIVE, window=4),
@@ -144,7 +146,7 @@ def find_mentions(chart: Chart, lexicon: Lexicon) -> list[Mention]:
 
 def _sentence_mentions(chart: Chart, sentence: Sentence, lexicon: Lexicon) -> list[Mention]:
     text = chart.text[sentence.start : sentence.end]
-    spans = lexicon.match(text)
+    spans = lexicon.match(text) + _lay_procedures(text, lexicon)
     if not spans:
         return []
     triggers = _triggers(text, [(s, e) for s, e, _ in spans])
@@ -166,6 +168,22 @@ def _sentence_mentions(chart: Chart, sentence: Sentence, lexicon: Lexicon) -> li
             )
         )
     return mentions
+
+
+def _lay_procedures(text: str, lexicon: Lexicon) -> list[tuple[int, int, str]]:
+    """ "Tonsils taken out", "tubes tied": what was done in plain words, from the start of
+    its clause to the verb (agent/procedures.py builds the code), where the lexicon found no
+    procedure in the sentence."""
+    if any(kind == "procedure" for _, _, kind in lexicon.match(text)):
+        return []
+    found = []
+    for verb in LAY_VERBS.finditer(text):
+        start = max(text.rfind(",", 0, verb.start()), text.rfind(";", 0, verb.start())) + 1
+        while start < verb.start() and text[start].isspace():
+            start += 1
+        if _WORD.search(text[start : verb.start()]):
+            found.append((start, verb.end(), "procedure"))
+    return found
 
 
 def _triggers(text: str, mention_spans: list[tuple[int, int]]) -> list[_Trigger]:

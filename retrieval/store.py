@@ -46,6 +46,10 @@ def _entry(row: sqlite3.Row) -> IndexEntry:
     )
 
 
+# Chained see references in the index are one or two long; more would be a loop.
+_MAX_SEE_HOPS = 3
+
+
 def _table_row(row: sqlite3.Row) -> TableRow:
     table, row_id = row["source_id"].split(":", 2)[1:]
     return TableRow(
@@ -290,17 +294,22 @@ class KnowledgeStore(FiscalYearQueries):
         )
         return tuple(map(_entry, rows))
 
-    def resolve_see(self, reference: str, index: str = "cm") -> IndexEntry | None:
+    def resolve_see(self, reference: str, index: str = "cm", _hops: int = 0) -> IndexEntry | None:
         """The index entry a "see" / "see also" reference points to, if it exists.
 
         References name a term by one of its variants ("Infarction, myocardium" for the
         entry "Infarct, infarction" > "myocardium, myocardial"), so each level is matched
-        against the variants of the stored level."""
+        against the variants of the stored level. An entry that is itself only a reference
+        is followed on ("hip: see Fracture, femur, neck", which says "see Fracture, femur,
+        upper end, neck"), a few hops at most."""
         for split in _comma_splits(reference):
             for levels in {split, _connectors_apart(split)}:
                 entry = self._find(levels, index)
-                if entry is not None:
-                    return entry
+                if entry is None:
+                    continue
+                if entry.code is None and entry.see and _hops < _MAX_SEE_HOPS:
+                    return self.resolve_see(entry.see, index, _hops + 1) or entry
+                return entry
         return None
 
     def table_lookup(self, path: Sequence[str], table: str) -> TableRow | None:
@@ -316,6 +325,15 @@ class KnowledgeStore(FiscalYearQueries):
             "SELECT * FROM table_rows WHERE tbl = ? AND path_key LIKE ?", (table, key + "|%")
         )
         return [r for r in map(_table_row, rows) if len(r.path) == len(path) + 1]
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - the store lives as long as its cache
+    def pcs_titles(self, operation: str) -> tuple[CodeRecord, ...]:
+        """Every billable PCS code whose title begins with the root operation `operation`
+        ("Resection" -> "Resection of Appendix, ...")."""
+        rows = self._code_rows(
+            "system = 'pcs' AND billable = 1 AND title LIKE ?", (operation + " %",), None
+        )
+        return tuple(_code(r) for r in rows)
 
     def table_rows_named(self, level: str, table: str) -> list[TableRow]:
         """Every row of a table whose last level is `level`, at any depth ("colon" alone and

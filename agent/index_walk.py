@@ -202,7 +202,7 @@ DOCUMENTED_QUALIFIERS = frozenset(
 )  # fmt: skip
 
 
-def _see_target(store: KnowledgeStore, entry: IndexEntry) -> IndexEntry | None:
+def _see_target(store: KnowledgeStore, entry: IndexEntry, hops: int = 0) -> IndexEntry | None:
     """Where a "see" reference points. A reference inside a qualified main term names the
     term without its qualifier ("Fracture, traumatic" > malleolus: see Fracture, ankle), and
     means the same qualified term ("Fracture, traumatic" > ankle), not whichever variant
@@ -214,6 +214,9 @@ def _see_target(store: KnowledgeStore, entry: IndexEntry) -> IndexEntry | None:
         head, _, rest = entry.see.partition(",")
         if head.strip().lower() == main.split(",")[0].strip().lower() and rest.strip():
             own = _follow(store, entry, [part for part in rest.split(",") if part.strip()])
+            if own is not None and own.code is None and own.see and hops < 3:
+                # "hip: see Fracture, femur, neck", itself "see Fracture, femur, upper end, neck"
+                return _see_target(store, own, hops + 1) or own
             if own is not None:
                 return own
     return store.resolve_see(entry.see, entry.index)
@@ -323,6 +326,10 @@ def context_words(mention: str, sentence: str = "", statement: str = "") -> Cont
     for key, same in _SAME_WORD.items():
         for word in same if key in weights else ():
             weights.setdefault(word, weights[key])
+    sides = [side for side in ("right", "left") if side in weights]
+    if len(sides) == 1 and not {"bilater", "both"} & weights.keys():
+        # One side documented is the index's "unilateral" (Osteoarthritis > knee > unilateral).
+        weights.setdefault("unilater", weights[sides[0]])
     if {"cerebr", "infarct"} <= weights.keys():  # a cerebral infarction is one too
         weights.setdefault("cerebrovascular", weights["infarct"])
         weights.setdefault("diseas", weights["infarct"])

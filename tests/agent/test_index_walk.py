@@ -198,3 +198,18 @@ def test_the_tabular_child_a_word_names_alone_and_the_not_specified_default(
     # "..., not specified as recurrent" is the default, not the recurrent A04.71.
     record = default_billable(store, "A04.7")
     assert record is not None and record.code == "A04.72"
+
+
+def test_one_documented_side_is_the_index_unilateral(store: KnowledgeStore) -> None:
+    # Osteoarthritis > knee (M17.9) > unilateral (M17.1-): "right knee" is one knee.
+    assert _walked(store, "osteoarthritis", "osteoarthritis of right knee") == "M17.1-"
+    assert _walked(store, "osteoarthritis", "osteoarthritis of both knees") != "M17.1-"
+    assert _walked(store, "osteoarthritis", "osteoarthritis of knee") == "M17.9"
+
+
+def test_a_chain_of_see_references_is_followed_to_a_code(store: KnowledgeStore) -> None:
+    # Fracture, traumatic > hip: see Fracture, femur, neck, itself a see reference to
+    # Fracture, femur, upper end, neck (S72.00-).
+    assert _code(store, "fracture of left hip, initial encounter") == "S72.002A"
+    entry = store.resolve_see("Fracture, femur, neck")
+    assert entry is not None and entry.code == "S72.00-"

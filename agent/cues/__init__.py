@@ -33,6 +33,9 @@ class Cue:
     # A clause with one of these words is not a current, long-term fact ("stopped warfarin").
     unless: re.Pattern[str] | None = None
     settings: tuple[str, ...] = ("inpatient", "outpatient")
+    # Chart sections the cue is read in (empty: all): a bare "sulfa" is an allergy only on
+    # the allergy list.
+    sections: tuple[str, ...] = ()
 
 
 def any_of(*alternatives: str) -> str:
@@ -41,11 +44,12 @@ def any_of(*alternatives: str) -> str:
 
 def all_cues() -> tuple[Cue, ...]:
     # Imported here: the tables import Cue from this module.
+    from agent.cues.allergies import ALLERGY_CUES
     from agent.cues.circumstances import CIRCUMSTANCES_CUE
     from agent.cues.external import EXTERNAL_CAUSE_CUES
     from agent.cues.status import STATUS_CUES
 
-    return (*STATUS_CUES, *EXTERNAL_CAUSE_CUES, CIRCUMSTANCES_CUE)
+    return (*STATUS_CUES, *ALLERGY_CUES, *EXTERNAL_CAUSE_CUES, CIRCUMSTANCES_CUE)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ def find_cues(chart: Chart, sentence: Sentence) -> list[CueMatch]:
     found = []
     for cue in all_cues():
         if chart.meta.setting not in cue.settings:
+            continue
+        if cue.sections and sentence.section not in cue.sections:
             continue
         for match in cue.pattern.finditer(text):
             clause = clause_around(text, match.start(), match.end())

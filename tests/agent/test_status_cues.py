@@ -253,3 +253,27 @@ def test_the_extent_of_a_burn_is_its_t31_code(text: str, expected: str) -> None:
 def test_a_body_surface_percentage_without_a_burn_is_no_t31_code() -> None:
     codes = _codes("Psoriasis plaques on elbows and knees, about 5% BSA.", setting="outpatient")
     assert not any(code.startswith("T31") for code in codes)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PCN allergy.", ["Z88.0"]),
+        ("Patient is allergic to amoxicillin (rash) and peanuts.", ["Z88.0", "Z91.010"]),
+        ("Allergies: sulfa, codeine, latex.", ["Z88.2", "Z88.5", "Z91.040"]),
+        ("ALLERGIES: NKDA.", []),
+        ("Allergic rhinitis due to pollen.", []),
+        # A bare drug name is an allergy on the allergy list only.
+        ("Meds: aspirin 81 mg daily.", []),
+    ],
+)
+def test_allergy_status_cues(text: str, expected: list[str]) -> None:
+    assert sorted(c for c in _codes(text, setting="outpatient") if c[:3] in {"Z88", "Z91"}) == (
+        expected
+    )
+
+
+def test_a_denied_allergy_is_a_negated_status() -> None:
+    chart = _chart("Denies penicillin allergy.", setting="outpatient")
+    mentions = cue_mentions(chart, lambda start, end: set(span_flags(chart, start, end)))
+    assert [(m.kind, m.negated) for m in mentions] == [("status", True)]

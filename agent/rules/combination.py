@@ -31,21 +31,32 @@ class _Complication:
     prefixes: tuple[str, ...]  # codes of the complication as coded alone
     suffix: str  # the combination code is the diabetes category + this
     absorbed: bool  # the combination code says it all: the complication code goes
+    # The diabetes subcategory whose every code names this complication (E11.4-: diabetic
+    # neuropathy of any kind), so that E11.40 beside G62.9 is already the combination.
+    family: str = ""
 
 
 _DIABETES_COMPLICATIONS = (
     _Complication(("N18",), ".22", absorbed=False),
-    _Complication(("G62.9", "G63", "G60.9", "G61.9"), ".42", absorbed=True),
-    _Complication(("G58.9", "G57.9", "G56.9", "G64"), ".40", absorbed=True),
-    _Complication(("H35.00", "H35.09", "H35.10"), ".319", absorbed=True),
-    _Complication(("R73",), ".65", absorbed=True),
-    _Complication(("E16.2", "E16.1"), ".649", absorbed=True),
-    _Complication(("I73.9",), ".51", absorbed=True),
+    _Complication(("G62.9", "G63", "G60.9", "G61.9"), ".42", absorbed=True, family=".4"),
+    _Complication(("G58.9", "G57.9", "G56.9", "G64"), ".40", absorbed=True, family=".4"),
+    _Complication(("H35.00", "H35.09", "H35.10"), ".319", absorbed=True, family=".3"),
+    _Complication(("R73",), ".65", absorbed=True, family=".65"),
+    _Complication(("E16.2", "E16.1"), ".649", absorbed=True, family=".64"),
+    _Complication(("I73.9",), ".51", absorbed=True, family=".5"),
     _Complication(("L97",), ".621", absorbed=False),
     _Complication(("K31.84",), ".43", absorbed=False),
-    _Complication(("M14.6",), ".610", absorbed=True),
-    _Complication(("N28.9", "N05", "N08"), ".29", absorbed=True),
+    _Complication(("M14.6",), ".610", absorbed=True, family=".61"),
+    _Complication(("N28.9", "N05", "N08"), ".29", absorbed=True, family=".2"),
 )
+_DIABETES_CATEGORIES = tuple(code[:3] for code in sorted(_DIABETES_WITHOUT))
+
+
+def _names_whole(code: str, complication: _Complication) -> bool:
+    """Whether diabetes code `code` already names `complication` (E11.40 names G62.9)."""
+    if not complication.absorbed or not complication.family:
+        return False
+    return code[:3] in _DIABETES_CATEGORIES and code[3:].startswith(complication.family)
 
 
 def _includes(combined: str, part: str) -> bool:
@@ -74,8 +85,7 @@ def becomes_one_of(code: str, codes: Collection[str]) -> bool:
         )
     for complication in _DIABETES_COMPLICATIONS:
         if complication.absorbed and code.startswith(complication.prefixes):
-            combined = {f"{without[:3]}{complication.suffix}" for without in _DIABETES_WITHOUT}
-            return bool(combined & set(codes))
+            return any(_names_whole(other, complication) for other in codes)
     return False
 
 
@@ -206,4 +216,29 @@ def _diabetes(
                     )
                 )
         raw = [p for p in raw if p is not diabetes and id(p) not in absorbed] + combined
-    return raw, dropped
+    return _named_whole(raw, proposer, dropped)
+
+
+def _named_whole(
+    raw: list[RawProposal], proposer: str, dropped: list[Dropped]
+) -> tuple[list[RawProposal], list[Dropped]]:
+    """A complication beside the diabetes code that already names it (G62.9 beside E11.40)
+    is not coded again."""
+    gone: set[int] = set()
+    for part in raw:
+        for complication in _DIABETES_COMPLICATIONS:
+            if not part.code.startswith(complication.prefixes):
+                continue
+            named = next((p for p in raw if _names_whole(p.code, complication)), None)
+            if named is not None:
+                gone.add(id(part))
+                dropped.append(
+                    Dropped(
+                        code=part.code,
+                        reason=f"included in the combination code {named.code} "
+                        f"{cite(DIABETES_WITH)}",
+                        proposer=proposer,
+                    )
+                )
+                break
+    return [p for p in raw if id(p) not in gone], dropped

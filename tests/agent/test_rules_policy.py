@@ -91,6 +91,8 @@ def test_which_codes_the_combination_rules_turn_into_a_coded_one() -> None:
     assert becomes_one_of("I11.9", {"I13.0"}) and becomes_one_of("I11.9", {"I11.0"})
     assert becomes_one_of("E11.9", {"E11.22", "N18.32"})
     assert becomes_one_of("G62.9", {"E11.42"}) and becomes_one_of("R73.9", {"E11.65"})
+    # A diabetic neuropathy code of any kind already names the neuropathy.
+    assert becomes_one_of("G62.9", {"E11.40"}) and not becomes_one_of("G62.9", {"E11.22"})
     assert not becomes_one_of("I10", {"I10"}) and not becomes_one_of("I10", {"I50.32"})
     # A combination code never "becomes" a lesser one: I13.0 is wrong where I12.9 is coded.
     assert not becomes_one_of("I13.0", {"I12.9"}) and not becomes_one_of("I11.0", {"I12.9"})
@@ -158,6 +160,9 @@ def test_combination_codes_replace_what_they_combine(searcher: HybridSearcher) -
     )
     assert codes(raw("E10.9", "gout"), raw("G62.9", "fever")) == (["E10.42"], ["E10.9", "G62.9"])
     assert codes(diabetes, raw("J18.9", "Pneumonia")) == (["E11.9", "J18.9"], [])
+    # Already combined: the neuropathy beside E11.40 goes, the CKD stage beside E11.22 stays.
+    assert codes(raw("E11.40", "gout"), raw("G62.9", "fever")) == (["E11.40"], ["G62.9"])
+    assert codes(raw("E11.22", "gout"), raw("N18.32", "DVT")) == (["E11.22", "N18.32"], [])
 
 
 def test_an_outpatients_uncertain_diagnosis_gives_way_to_the_symptoms_beside_it(

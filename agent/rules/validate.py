@@ -76,7 +76,7 @@ def validate_proposals(
             dropped.append(
                 Dropped(code=draft.code or draft.best.code, reason=reason, proposer=proposer)
             )
-    for conflicts in (_same_category, _integral, _excludes1):
+    for conflicts in (_same_category, _integral, _excludes1, _one_procedure):
         found = conflicts(accepted, store)
         if policy == "mentions":
             for draft in accepted:
@@ -198,6 +198,41 @@ def _excludes1(drafts: Sequence[_Draft], store: KnowledgeStore) -> dict[str, str
     """Excludes1 pairs (I.A.12.a): the less trusted code of each goes."""
     notes = {d.code: store.notes_with_inherited(d.code) for d in drafts if d.system == "cm"}
     return excludes1_conflicts(_ranked_diagnoses(drafts), notes)
+
+
+def _one_procedure(drafts: Sequence[_Draft], store: KnowledgeStore) -> dict[str, str]:
+    """Two PCS codes of one table and one approach read from the same words are two
+    readings of one procedure (an antrum biopsy as "Stomach" and as "Pylorus", a device
+    coded with and without it): the more trusted one stays."""
+    procedures = sorted(
+        (d for d in drafts if d.system == "pcs"), key=lambda d: (-d.best.confidence, d.order)
+    )
+    dropped: dict[str, str] = {}
+    kept: list[_Draft] = []
+    for draft in procedures:
+        same = next(
+            (
+                k
+                for k in kept
+                if k.code[:3] == draft.code[:3]
+                and k.code[4] == draft.code[4]
+                and _shared_evidence(k, draft)
+            ),
+            None,
+        )
+        if same is None:
+            kept.append(draft)
+        else:
+            dropped[draft.code] = (
+                f"the same procedure, from the same words, as {same.code}: one procedure is "
+                "one code (root operation, body part, approach, device and qualifier as "
+                "documented)"
+            )
+    return dropped
+
+
+def _shared_evidence(a: _Draft, b: _Draft) -> bool:
+    return any(x.start < y.end and y.start < x.end for x in a.evidence for y in b.evidence)
 
 
 def _ranked_diagnoses(drafts: Sequence[_Draft]) -> list[str]:

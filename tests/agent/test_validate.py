@@ -351,3 +351,19 @@ def test_definitive_diagnosis_before_symptom_and_status_codes(mce_store: Knowled
     diabetes = raw("E11.9", "type 2 diabetes", 0.5)
     proposals, _ = run(mce_store, [history, cough, diabetes], setting="outpatient")
     assert codes(proposals)[0] == "E11.9"
+
+
+def test_one_procedure_from_the_same_words_is_one_code(store: KnowledgeStore) -> None:
+    lap = "Laparoscopic appendectomy performed"
+    proposals, dropped = run(
+        store,
+        [
+            raw("0DTJ4ZZ", lap, 0.7),
+            raw("0DTJ4ZG", lap, 0.4),  # hand-assisted: another reading of the same words
+            raw("0DTJ0ZZ", lap, 0.3),  # another approach is another procedure: kept
+            raw("0VT04ZZ", "Prostate resected", 0.3),
+        ],
+        setting="inpatient",
+    )
+    assert sorted(codes(proposals)) == ["0DTJ0ZZ", "0DTJ4ZZ", "0VT04ZZ"]
+    assert "0DTJ4ZZ" in reason(dropped, "0DTJ4ZG")

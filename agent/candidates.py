@@ -16,7 +16,7 @@ from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
 from agent.index_walk import DENIED, context_words, documented_words, walk, walk_keys
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
-from agent.procedures import build_codes, root_operation
+from agent.procedures import build_codes, converted_inspection, root_operation
 from agent.rules import history_code, is_chronic
 from agent.specificity import (
     Statement,
@@ -305,7 +305,9 @@ def _defer_inspections(sentence: str, pools: list[list[Candidate]]) -> None:
         return
     for pool in pools:
         for candidate in pool:
-            if candidate.system == "pcs" and candidate.code[0] == "0" and candidate.code[2] == "J":
+            # A built Inspection is one a converted laparoscopy asks for (B3.2d).
+            inspection = candidate.code[0] == "0" and candidate.code[2] == "J"
+            if candidate.system == "pcs" and inspection and candidate.via != "table":
                 candidate.score = round(candidate.score * INSPECTION_FACTOR, 4)
 
 
@@ -314,7 +316,12 @@ def built_candidates(
 ) -> list[Candidate]:
     """PCS codes built axis by axis from what the procedure statement documents."""
     found = []
-    for rank, (record, score) in enumerate(build_codes(store, statement.text, sentence)):
+    built = build_codes(store, statement.text, sentence)
+    inspection = converted_inspection(store, sentence or statement.text)
+    if inspection is not None:
+        # Its own procedure beside the open one, not a runner-up reading of it (B3.2d).
+        built.insert(1 if built else 0, (inspection, 1.0))
+    for rank, (record, score) in enumerate(built):
         label = f"PCS table {record.code[:3]}: {record.title}"
         found.append(
             Candidate(
@@ -323,7 +330,7 @@ def built_candidates(
                 title=record.title,
                 billable=True,
                 # One procedure, one code: the runners-up are there for the coder to pick.
-                score=round(0.9 * score * (1.0 if rank == 0 else 0.6), 4),
+                score=round(0.9 * score * (1.0 if rank == 0 or record is inspection else 0.6), 4),
                 via="table",
                 mention_index=index,
                 citations=[Citation(source_id=record.source_id, label=label)],

@@ -69,6 +69,8 @@ LAY_VERBS = re.compile(
 _APPROACHES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), approach)
     for pattern, approach in (
+        # A laparoscopy converted to open is coded as the open procedure (B3.2d).
+        (r"\bconver\w* to (?:an? )?open\b", "Open"),
         (
             r"\b(?:laparoscop\w*|thoracoscop\w*|arthroscop\w*|mediastinoscop\w*|lap|"
             r"percutaneous endoscopic)\b",
@@ -265,6 +267,29 @@ def build_codes(
         (record, max(min(score, 1.0) - 0.01 * rank, 0.05))
         for rank, (score, record) in enumerate(scored[:limit])
     ]
+
+
+_CONVERTED = re.compile(r"\bconver\w* to (?:an? )?open\b", re.IGNORECASE)
+
+
+def converted_inspection(store: KnowledgeStore, statement: str) -> CodeRecord | None:
+    """A laparoscopy converted to open is coded as the open procedure plus a laparoscopic
+    Inspection of the same body part (B3.2d): that Inspection, when the statement says so."""
+    found = root_operation(statement)
+    if found is None or not _CONVERTED.search(statement):
+        return None
+    words = _documented(statement, (), found[0])
+    inspections = [
+        axes
+        for axes in _titles(store, "Inspection")
+        if axes.body
+        and axes.body <= words
+        and axes.approach == "Percutaneous Endoscopic"
+        and not axes.device
+        and not axes.rest
+    ]
+    best = max(inspections, key=lambda axes: (len(axes.body), axes.record.code), default=None)
+    return best.record if best else None
 
 
 def _documented(statement: str, implied: tuple[str, ...], operation: str) -> frozenset[str]:

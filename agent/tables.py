@@ -11,6 +11,7 @@ import re
 
 from agent.codeset import default_billable
 from agent.models import Candidate, Citation, Mention
+from agent.procedures import documented_approach
 from retrieval.records import CodeRecord, TableRow
 from retrieval.store import KnowledgeStore
 from retrieval.text import normalise
@@ -25,14 +26,6 @@ DRUG_WORDS = re.compile(
     r"underdos\w*)\b",
     re.IGNORECASE,
 )
-_APPROACHES = {
-    "laparoscop": "Percutaneous Endoscopic",
-    "endoscop": "Percutaneous Endoscopic",
-    "thoracoscop": "Percutaneous Endoscopic",
-    "arthroscop": "Percutaneous Endoscopic",
-    "percutaneous": "Percutaneous",
-    "open": "Open",
-}
 
 
 def neoplasm_column(sentence: str) -> str:
@@ -198,8 +191,7 @@ def pcs_candidates(
         entries = store.index_lookup([word], "pcs")
         if entries:
             break
-    lowered = sentence.lower()
-    approach = next((a for key, a in _APPROACHES.items() if key in lowered), None)
+    approach = documented_approach(sentence)
     context = set(_words(sentence))
     scored: list[tuple[float, CodeRecord, str, str]] = []
     for entry in entries:

@@ -10,7 +10,12 @@ from agent.candidates import find_candidates
 from agent.chart import build_chart
 from agent.lexicon import Lexicon
 from agent.mentions import find_mentions
-from agent.procedures import build_codes, documented_approach, root_operation
+from agent.procedures import (
+    build_codes,
+    converted_inspection,
+    documented_approach,
+    root_operation,
+)
 from retrieval.search import HybridSearcher
 from retrieval.store import KnowledgeStore
 
@@ -108,3 +113,13 @@ def test_lay_procedure_becomes_a_mention_with_built_candidates(searcher: HybridS
     }
     assert by_mention["Tonsils taken out"] == "0CTPXZZ"
     assert by_mention["Appendix removed"] == "0DTJ4ZZ"
+
+
+def test_a_laparoscopy_converted_to_open_is_the_open_procedure(store: KnowledgeStore) -> None:
+    statement = "laparoscopic cholecystectomy converted to open cholecystectomy"
+    assert documented_approach(statement) == "Open"
+    assert build_codes(store, statement)[0][0].code == "0FT40ZZ"
+    # ... and a laparoscopic Inspection of the same body part beside it (B3.2d).
+    inspection = converted_inspection(store, statement)
+    assert inspection is not None and inspection.code == "0FJ44ZZ"
+    assert converted_inspection(store, "laparoscopic cholecystectomy") is None

@@ -153,6 +153,46 @@ _NOT_CURRENT = re.compile(
 _SURGERY_NOW = re.compile(any_of("today", "underwent", "performed", "planned", "scheduled"), re.I)
 _STATUS_POST = any_of("s/p", "status post", "h/o", "history of", "hx of", "prior", "previous",
                       "remote", "post")  # fmt: skip
+# A clause that dates a procedure to before this stay.
+_BEFORE_THIS_STAY = re.compile(
+    _STATUS_POST + r"|\b(?:19|20)\d\d\b|\bago\b|\b(?:old|remote|previous|prior)\b", re.I
+)
+
+
+# A clause that says the procedure was not done (yet).
+_NOT_DONE = re.compile(
+    any_of("no", "not", "without", "declined", "deferred", "planned", "scheduled", "candidate",
+           "consider", "considering", "recommended", "needs", "will"),
+    re.I,
+)  # fmt: skip
+
+
+def _unless_done_this_stay(code: str | Coder, procedure: str) -> Coder:
+    """A device or prosthesis put in during this stay is the stay's procedure, not a status
+    (I.C.21.c.3): "s/p R TKA" in the discharge diagnoses of the admission for that TKA gives
+    no Z96.651; one on the other side, or from before the stay, still does."""
+    named = re.compile(any_of(*procedure.split("|")), re.I)
+
+    def coder(match: re.Match[str], sentence: str, chart: Chart) -> str | None:
+        side = _side(match.group(0))
+        if chart.meta.setting == "inpatient":
+            for other in named.finditer(chart.text):
+                clause = clause_around(chart.text, other.start(), other.end())
+                section = next(
+                    (s.section for s in chart.sentences if s.start <= other.start() < s.end), ""
+                )
+                if section == "history" or _BEFORE_THIS_STAY.search(clause):
+                    continue
+                if _NOT_DONE.search(clause):
+                    continue
+                if "9" in (side, _side(clause)) or side == _side(clause):
+                    return None
+        return code if isinstance(code, str) else code(match, sentence, chart)
+
+    return coder
+
+
+_SIDE_WORD = r"(?:\b(?:right|left|bilateral|rt|lt|r|l)\.?\s+)?"
 _QUIT = re.compile(
     any_of("former", "ex", "quit", "quitting", "stopped", "remote", "never", "non", "nonsmoker"),
     re.I,
@@ -376,7 +416,7 @@ STATUS_CUES: tuple[Cue, ...] = (
             + r"|\bCABG\s*x\s*\d",
             re.I,
         ),
-        "Z95.1",
+        _unless_done_this_stay("Z95.1", r"CABG|coronary artery bypass|bypass grafting"),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
     ),
@@ -388,7 +428,7 @@ STATUS_CUES: tuple[Cue, ...] = (
             + any_of("PCI", "stents?", "DES", "BMS", "PTCA", "angioplasty", "stenting"),
             re.I,
         ),
-        "Z95.5",
+        _unless_done_this_stay("Z95.5", r"PCI|stents?|stenting|angioplasty|PTCA"),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
     ),
@@ -418,7 +458,9 @@ STATUS_CUES: tuple[Cue, ...] = (
             + any_of("TKA", "TKR", "total knee", "knee replacement", "knee arthroplasty"),
             re.I,
         ),
-        _prosthesis("Z96.65"),
+        _unless_done_this_stay(
+            _prosthesis("Z96.65"), r"TKA|TKR|total knee|knee replacement|knee arthroplasty"
+        ),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
     ),
@@ -430,9 +472,32 @@ STATUS_CUES: tuple[Cue, ...] = (
             + any_of("THA", "THR", "total hip", "hip replacement", "hip arthroplasty"),
             re.I,
         ),
-        _prosthesis("Z96.64"),
+        _unless_done_this_stay(
+            _prosthesis("Z96.64"), r"THA|THR|total hip|hip replacement|hip arthroplasty"
+        ),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
+    ),
+    # A past history list names old operations without "s/p": "PMH: HTN, L TKA 2019".
+    Cue(
+        "knee prosthesis (past history)",
+        re.compile(
+            _SIDE_WORD + any_of("TKA", "TKR", "total knee arthroplasty", "total knee replacement"),
+            re.I,
+        ),
+        _prosthesis("Z96.65"),
+        "I.C.21.c.3",
+        sections=("history",),
+    ),
+    Cue(
+        "hip prosthesis (past history)",
+        re.compile(
+            _SIDE_WORD + any_of("THA", "THR", "total hip arthroplasty", "total hip replacement"),
+            re.I,
+        ),
+        _prosthesis("Z96.64"),
+        "I.C.21.c.3",
+        sections=("history",),
     ),
     Cue(
         "renal dialysis",

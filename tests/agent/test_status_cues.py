@@ -277,3 +277,27 @@ def test_a_denied_allergy_is_a_negated_status() -> None:
     chart = _chart("Denies penicillin allergy.", setting="outpatient")
     mentions = cue_mentions(chart, lambda start, end: set(span_flags(chart, start, end)))
     assert [(m.kind, m.negated) for m in mentions] == [("status", True)]
+
+
+def test_a_prosthesis_or_stent_put_in_this_stay_is_not_a_status() -> None:
+    done = (
+        "Admitted for elective R total knee arthroplasty. PMH: L TKA 2019.\n"
+        "Procedure HD1: R total knee arthroplasty, cemented.\n"
+        "Discharge diagnoses: primary OA R knee, s/p R TKA. Remote s/p L TKA, doing well."
+    )
+    assert [c for c in _codes(done, setting="inpatient") if c.startswith("Z96")] == ["Z96.652"]
+    stent = "PCI: one drug-eluting stent to the LAD.\nDischarge diagnoses: STEMI, s/p DES."
+    assert "Z95.5" not in _codes(stent, setting="inpatient")
+    before = "PMH: CAD s/p DES to LAD in 2018. No PCI this admission. Dx: chest pain."
+    assert "Z95.5" in _codes(before, setting="inpatient")
+    # Outside a stay nothing is put in: the status stands.
+    assert "Z96.651" in _codes("Follow-up visit, s/p R TKA.", setting="outpatient")
+
+
+def test_a_past_history_list_names_old_joint_replacements_without_s_p() -> None:
+    text = "PMH: HTN, GERD, L TKA 2019 doing well, R THA.\nAssessment: HTN."
+    codes = _codes(text, setting="outpatient")
+    assert "Z96.652" in codes and "Z96.641" in codes
+    # Outside the past history a bare "TKA" is this visit's business, not a status.
+    assert not [c for c in _codes("Plan: R TKA next month.", setting="outpatient")
+                if c.startswith("Z96")]  # fmt: skip

@@ -146,7 +146,8 @@ def find_mentions(chart: Chart, lexicon: Lexicon) -> list[Mention]:
 
 def _sentence_mentions(chart: Chart, sentence: Sentence, lexicon: Lexicon) -> list[Mention]:
     text = chart.text[sentence.start : sentence.end]
-    spans = lexicon.match(text) + _lay_procedures(text, lexicon)
+    spans = lexicon.match(text)
+    spans += _lay_procedures(text, spans)
     if not spans:
         return []
     triggers = _triggers(text, [(s, e) for s, e, _ in spans])
@@ -170,11 +171,11 @@ def _sentence_mentions(chart: Chart, sentence: Sentence, lexicon: Lexicon) -> li
     return mentions
 
 
-def _lay_procedures(text: str, lexicon: Lexicon) -> list[tuple[int, int, str]]:
-    """ "Tonsils taken out", "tubes tied": what was done in plain words, from the start of
+def _lay_procedures(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """What was done, in plain words ("tonsils taken out", "tubes tied"), from the start of
     its clause to the verb (agent/procedures.py builds the code), where the lexicon found no
-    procedure in the sentence."""
-    if any(kind == "procedure" for _, _, kind in lexicon.match(text)):
+    procedure in the sentence (`spans`: the lexicon's matches)."""
+    if any(kind == "procedure" for _, _, kind in spans):
         return []
     found = []
     for verb in LAY_VERBS.finditer(text):

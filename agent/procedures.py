@@ -239,7 +239,7 @@ def build_codes(
     plural = set(re.findall(r"[a-z]+s\b", statement.lower()))
     approach = documented_approach(statement) or documented_approach(sentence)
     scored: list[tuple[float, CodeRecord]] = []
-    for axes in _titles(store, operation):
+    for axes in _documented_titles(store, operation, words):
         if not axes.body or not axes.body <= words:
             continue
         score = 1.0
@@ -281,7 +281,7 @@ def converted_inspection(store: KnowledgeStore, statement: str) -> CodeRecord | 
     words = _documented(statement, (), found[0])
     inspections = [
         axes
-        for axes in _titles(store, "Inspection")
+        for axes in _documented_titles(store, "Inspection", words)
         if axes.body
         and axes.body <= words
         and axes.approach == "Percutaneous Endoscopic"
@@ -315,9 +315,26 @@ def _default_approach(record: CodeRecord) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _titles(store: KnowledgeStore, operation: str) -> tuple[_Axes, ...]:
-    # Keyed by the store, which is one fiscal year's code set and lives as long as the app.
-    return tuple(_axes(record) for record in store.pcs_titles(operation))
+def _titles(store: KnowledgeStore, operation: str) -> dict[str, tuple[_Axes, ...]]:
+    """The titles of a root operation by each word of their body part. Keyed by the store,
+    which is one fiscal year's code set and lives as long as the app."""
+    by_word: dict[str, list[_Axes]] = {}
+    for record in store.pcs_titles(operation):
+        axes = _axes(record)
+        for word in axes.body:
+            by_word.setdefault(word, []).append(axes)
+    return {word: tuple(found) for word, found in by_word.items()}
+
+
+def _documented_titles(store: KnowledgeStore, operation: str, words: frozenset[str]) -> list[_Axes]:
+    """The titles whose every body part word is documented (a scan of those sharing one)."""
+    by_word = _titles(store, operation)
+    seen: dict[str, _Axes] = {}
+    for word in words:
+        for axes in by_word.get(word, ()):
+            if axes.record.code not in seen and axes.body <= words:
+                seen[axes.record.code] = axes
+    return sorted(seen.values(), key=lambda axes: axes.record.code)
 
 
 def _axes(record: CodeRecord) -> _Axes:

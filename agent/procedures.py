@@ -41,9 +41,16 @@ _ROOT_OPERATIONS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tup
         (r"\btransfus\w*", "Transfusion", ("nonautologous",)),
         (r"\b(?:stent\w*|angioplast\w*|dilat\w*|pci|ptca)\b", "Dilation", ()),
         (r"\b(?:tied|ligat\w*|clipp\w*|occlu\w*|tubal|band(?:s|ed|ing)?)\b", "Occlusion", ()),
+        # A tube left in to drain is a Drainage with its device (B6.1a), not an Insertion.
+        (
+            r"\b(?:chest tube|pigtail|thoracostomy tube|tube thoracostomy)",
+            "Drainage",
+            ("drainage", "device"),
+        ),
         (r"\b(?:intubat\w*|insert\w*|put in|placed|placement)\b", "Insertion", ()),
-        (r"\b(?:remov\w*|taken out|took out|\w+ectom\w*|resect\w*)", "Resection", ()),
+        # Before Resection: "thoracentesis, 1.4 L removed" takes out fluid, not an organ.
         (r"\b(?:drain\w*|tap|\w+centesis|puncture)\b", "Drainage", ()),
+        (r"\b(?:remov\w*|taken out|took out|\w+ectom\w*|resect\w*)", "Resection", ()),
         (r"\b(?:repair\w*|\w+orrhaph\w*)", "Repair", ()),
         (r"\b(?:ablat\w*|destr\w*|cauteri\w*)", "Destruction", ()),
         (
@@ -96,9 +103,11 @@ _APPROACHES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 # The organ a surgical or scope word names ("gastrectomy": stomach, "cystoscopy": bladder).
 _ORGANS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(rf"\b{prefix}(?:ectom|oscop|otom|ostom)\w*"), organ)
+    (re.compile(rf"\b{prefix}(?:ectom|oscop|otom|ostom|centes)\w*"), organ)
     for prefix, organ in (
         ("esophagogastroduoden", "upper intestinal tract"),
+        ("thora", "pleural cavity"),
+        ("para", "peritoneal cavity"),
         ("gastr", "stomach"),
         ("append", "appendix"),
         ("appendic", "appendix"),
@@ -178,7 +187,13 @@ _EQUIVALENT: dict[str, tuple[str, ...]] = {
 # tubes; "lumbar puncture": the spinal canal).
 _OPERATION_EQUIVALENT: dict[str, dict[str, tuple[str, ...]]] = {
     "Occlusion": {"tube": ("fallopian",), "tubal": ("fallopian", "tube")},
-    "Drainage": {"lumbar": ("spinal", "canal"), "spinal": ("canal",)},
+    "Drainage": {
+        "lumbar": ("spinal", "canal"),
+        "spinal": ("canal",),
+        "pleural": ("caviti",),
+        "chest": ("pleural", "caviti"),
+        "periton": ("caviti",),
+    },
     "Insertion": {"gastrostomi": ("feed", "devic"), "peg": ("feed", "devic", "stomach")},
 }
 # Title words no statement needs to say ("Right Knee Joint" is documented by "right knee").

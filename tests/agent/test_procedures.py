@@ -72,6 +72,10 @@ def test_approach_is_read_as_documented(statement: str, approach: str | None) ->
         # The body part key: an antrum biopsy is coded to the pylorus.
         ("EGD with biopsy of the gastric antrum", "0DB78ZX"),
         ("EGD: esophageal varices, 5 bands applied", "06L38CZ"),
+        # Fluid taken out is a Drainage; a tube left in to drain is one with its device.
+        ("R thoracentesis, percutaneous, 1.4 L removed", "0W993ZZ"),
+        ("pigtail catheter inserted percutaneously into the R pleural space", "0W9930Z"),
+        ("diagnostic paracentesis", "0W9G3ZX"),
     ],
 )
 def test_build_codes_first_code(store: KnowledgeStore, statement: str, expected: str) -> None:

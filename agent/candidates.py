@@ -16,7 +16,7 @@ from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
 from agent.index_walk import DENIED, context_words, documented_words, walk, walk_keys
 from agent.lexicon import Lexicon
 from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
-from agent.procedures import build_codes, converted_inspection, root_operation
+from agent.procedures import root_operation
 from agent.rules import history_code, is_chronic
 from agent.specificity import (
     Statement,
@@ -27,7 +27,7 @@ from agent.specificity import (
     title_terms,
     unit_of,
 )
-from agent.tables import pcs_candidates, table_candidates
+from agent.tables import built_candidates, pcs_candidates, table_candidates
 from retrieval.records import CodeRecord
 from retrieval.search import Hit, HybridSearcher
 from retrieval.store import KnowledgeStore
@@ -271,7 +271,9 @@ def find_candidates(
             found = pcs_candidates(searcher.store, written, sentence, index)
             if not found and mention is not written:
                 found = pcs_candidates(searcher.store, mention, sentence, index)
-            pools.insert(0, found + built_candidates(searcher.store, statement, sentence, index))
+            pools.insert(
+                0, found + built_candidates(searcher.store, statement.text, sentence, index)
+            )
             _defer_inspections(sentence, pools)
         _defer_main_term_phrases(searcher.store, mention, pools[0], pools[2])
         for pool in pools:
@@ -309,34 +311,6 @@ def _defer_inspections(sentence: str, pools: list[list[Candidate]]) -> None:
             inspection = candidate.code[0] == "0" and candidate.code[2] == "J"
             if candidate.system == "pcs" and inspection and candidate.via != "table":
                 candidate.score = round(candidate.score * INSPECTION_FACTOR, 4)
-
-
-def built_candidates(
-    store: KnowledgeStore, statement: Statement, sentence: str, index: int
-) -> list[Candidate]:
-    """PCS codes built axis by axis from what the procedure statement documents."""
-    found = []
-    built = build_codes(store, statement.text, sentence)
-    inspection = converted_inspection(store, sentence or statement.text)
-    if inspection is not None:
-        # Its own procedure beside the open one, not a runner-up reading of it (B3.2d).
-        built.insert(1 if built else 0, (inspection, 1.0))
-    for rank, (record, score) in enumerate(built):
-        label = f"PCS table {record.code[:3]}: {record.title}"
-        found.append(
-            Candidate(
-                code=record.code,
-                system="pcs",
-                title=record.title,
-                billable=True,
-                # One procedure, one code: the runners-up are there for the coder to pick.
-                score=round(0.9 * score * (1.0 if rank == 0 or record is inspection else 0.6), 4),
-                via="table",
-                mention_index=index,
-                citations=[Citation(source_id=record.source_id, label=label)],
-            )
-        )
-    return found
 
 
 # A phrase match of the bare main term ("influenza": J11.1) when the index walk read on to a

@@ -19,7 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from agent.specificity import stems
+from agent.specificity import SIDES, stems
 from retrieval.records import CodeRecord
 from retrieval.store import KnowledgeStore
 
@@ -198,7 +198,6 @@ _OPERATION_EQUIVALENT: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # Title words no statement needs to say ("Right Knee Joint" is documented by "right knee").
 _GENERIC = frozenset({"of", "with", "into", "and", "or", "joint", "approach", "from", "to", "in"})
-_SIDES = {"right": "right", "left": "left", "bilater": "bilateral"}
 # Title wording of a body part: after the root operation's "of" (or "into" for a device put
 # in) up to the device, the contrast or the approach.
 _TITLE = re.compile(
@@ -255,8 +254,6 @@ def build_codes(
     approach = documented_approach(statement) or documented_approach(sentence)
     scored: list[tuple[float, CodeRecord]] = []
     for axes in _documented_titles(store, operation, words):
-        if not axes.body or not axes.body <= words:
-            continue
         score = 1.0
         if axes.side is not None and side is not None and axes.side != side:
             continue
@@ -297,11 +294,7 @@ def converted_inspection(store: KnowledgeStore, statement: str) -> CodeRecord | 
     inspections = [
         axes
         for axes in _documented_titles(store, "Inspection", words)
-        if axes.body
-        and axes.body <= words
-        and axes.approach == "Percutaneous Endoscopic"
-        and not axes.device
-        and not axes.rest
+        if axes.approach == "Percutaneous Endoscopic" and not axes.device and not axes.rest
     ]
     best = max(inspections, key=lambda axes: (len(axes.body), axes.record.code), default=None)
     return best.record if best else None
@@ -319,7 +312,7 @@ def _documented(statement: str, implied: tuple[str, ...], operation: str) -> fro
 
 
 def _side(words: frozenset[str]) -> str | None:
-    sides = {_SIDES[w] for w in words if w in _SIDES}
+    sides = {SIDES[w] for w in words if w in SIDES}
     return "bilateral" if len(sides) > 1 else next(iter(sides), None)
 
 
@@ -365,7 +358,7 @@ def _axes(record: CodeRecord) -> _Axes:
         rest_text = rest_text.replace(approach, "")
     return _Axes(
         record,
-        frozenset(body - set(_SIDES)),
+        frozenset(body - set(SIDES)),
         side,
         frozenset(stems(match["device"] or "")) - _GENERIC - {"use"},
         approach,

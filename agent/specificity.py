@@ -35,7 +35,8 @@ _GENERIC = frozenset(
      "mellitus", "diseas", "disord", "condit", "type", "of", "and", "or", "with", "in", "the",
      "a", "an", "due", "to", "by", "as", "for", "on", "without", "not", "unknown", "present"}
 )  # fmt: skip
-_SIDES = {"right": "right", "left": "left", "bilater": "bilateral"}
+# Stems that name a side, and the side they name.
+SIDES = {"right": "right", "left": "left", "bilater": "bilateral"}
 # Chart wording -> the Tabular's wording (stems). Anatomy the titles name by region.
 _EQUIVALENT: dict[str, tuple[str, ...]] = {
     "distal": ("lower", "end"),
@@ -126,7 +127,7 @@ class Statement:
         words = set(stems(_DENIAL.sub(" ", lowered))) - denied
         for word in list(words):
             words.update(_EQUIVALENT.get(word, ()))
-        sides = {_SIDES[w] for w in words if w in _SIDES}
+        sides = {SIDES[w] for w in words if w in SIDES}
         side = "bilateral" if "bilateral" in sides or len(sides) > 1 else next(iter(sides), None)
         if "both" in words and side is None:
             side = "bilateral"
@@ -159,8 +160,8 @@ def title_terms(title: str) -> TitleTerms:
         excluded.update(stems(found.group("part")))
     kept = stems(_WITHOUT.sub(" ", lowered))
     words = set(kept)
-    side = next((_SIDES[w] for w in kept if w in _SIDES), None)
-    required = words - _GENERIC - set(_SIDES)
+    side = next((SIDES[w] for w in kept if w in SIDES), None)
+    required = words - _GENERIC - set(SIDES)
     unspecified = "unspecifi" in words
     return TitleTerms(frozenset(required), frozenset(excluded - _GENERIC), side, unspecified)
 

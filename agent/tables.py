@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from agent.codeset import default_billable
-from agent.models import Candidate, Citation, Mention
-from agent.procedures import documented_approach
+from agent.models import Candidate, CandidateSource, Citation, Mention
+from agent.procedures import build_codes, converted_inspection, documented_approach
 from retrieval.records import CodeRecord, TableRow
 from retrieval.store import KnowledgeStore
 from retrieval.text import normalise
@@ -218,16 +218,41 @@ def pcs_candidates(
             Citation(source_id=source_id, label=label),
             Citation(source_id=record.source_id, label=f"PCS: {record.code} {record.title}"),
         ]
+        found.append(_pcs_candidate(record, 0.9 - 0.1 * rank, "index", index, citations))
+    return found
+
+
+def built_candidates(
+    store: KnowledgeStore, statement: str, sentence: str, index: int
+) -> list[Candidate]:
+    """PCS codes built axis by axis from what the procedure statement documents."""
+    built = build_codes(store, statement, sentence)
+    inspection = converted_inspection(store, sentence or statement)
+    if inspection is not None:
+        # Its own procedure beside the open one, not a runner-up reading of it (B3.2d).
+        built.insert(1 if built else 0, (inspection, 1.0))
+    found = []
+    for rank, (record, score) in enumerate(built):
+        # One procedure, one code: the runners-up are there for the coder to pick.
+        factor = 1.0 if rank == 0 or record is inspection else 0.6
+        label = f"PCS table {record.code[:3]}: {record.title}"
+        citations = [Citation(source_id=record.source_id, label=label)]
         found.append(
-            Candidate(
-                code=record.code,
-                system="pcs",
-                title=record.title,
-                billable=True,
-                score=0.9 - 0.1 * rank,
-                via="index",
-                mention_index=index,
-                citations=citations,
-            )
+            _pcs_candidate(record, round(0.9 * score * factor, 4), "table", index, citations)
         )
     return found
+
+
+def _pcs_candidate(
+    record: CodeRecord, score: float, via: CandidateSource, index: int, citations: list[Citation]
+) -> Candidate:
+    return Candidate(
+        code=record.code,
+        system="pcs",
+        title=record.title,
+        billable=True,
+        score=score,
+        via=via,
+        mention_index=index,
+        citations=citations,
+    )

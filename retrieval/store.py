@@ -326,7 +326,6 @@ class KnowledgeStore(FiscalYearQueries):
         )
         return [r for r in map(_table_row, rows) if len(r.path) == len(path) + 1]
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - the store lives as long as its cache
     def pcs_titles(self, operation: str) -> tuple[CodeRecord, ...]:
         """Every billable PCS code whose title begins with the root operation `operation`
         ("Resection" -> "Resection of Appendix, ...")."""

@@ -167,11 +167,11 @@ _NOT_DONE = re.compile(
 )  # fmt: skip
 
 
-def _unless_done_this_stay(code: str | Coder, procedure: str) -> Coder:
+def _unless_done_this_stay(code: str | Coder, procedure: tuple[str, ...]) -> Coder:
     """A device or prosthesis put in during this stay is the stay's procedure, not a status
     (I.C.21.c.3): "s/p R TKA" in the discharge diagnoses of the admission for that TKA gives
     no Z96.651; one on the other side, or from before the stay, still does."""
-    named = re.compile(any_of(*procedure.split("|")), re.I)
+    named = re.compile(any_of(*procedure), re.I)
 
     def coder(match: re.Match[str], sentence: str, chart: Chart) -> str | None:
         side = _side(match.group(0))
@@ -193,6 +193,20 @@ def _unless_done_this_stay(code: str | Coder, procedure: str) -> Coder:
 
 
 _SIDE_WORD = r"(?:\b(?:right|left|bilateral|rt|lt|r|l)\.?\s+)?"
+_KNEE_REPLACEMENT = ("TKA", "TKR", "total knee", "knee replacement", "knee arthroplasty")
+_HIP_REPLACEMENT = ("THA", "THR", "total hip", "hip replacement", "hip arthroplasty")
+
+
+def _past_history_prosthesis(joint: str, category: str, names: tuple[str, ...]) -> Cue:
+    return Cue(
+        f"{joint} prosthesis (past history)",
+        re.compile(_SIDE_WORD + any_of(*names), re.I),
+        _prosthesis(category),
+        "I.C.21.c.3",
+        sections=("history",),
+    )
+
+
 _QUIT = re.compile(
     any_of("former", "ex", "quit", "quitting", "stopped", "remote", "never", "non", "nonsmoker"),
     re.I,
@@ -416,7 +430,7 @@ STATUS_CUES: tuple[Cue, ...] = (
             + r"|\bCABG\s*x\s*\d",
             re.I,
         ),
-        _unless_done_this_stay("Z95.1", r"CABG|coronary artery bypass|bypass grafting"),
+        _unless_done_this_stay("Z95.1", ("CABG", "coronary artery bypass", "bypass grafting")),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
     ),
@@ -428,7 +442,7 @@ STATUS_CUES: tuple[Cue, ...] = (
             + any_of("PCI", "stents?", "DES", "BMS", "PTCA", "angioplasty", "stenting"),
             re.I,
         ),
-        _unless_done_this_stay("Z95.5", r"PCI|stents?|stenting|angioplasty|PTCA"),
+        _unless_done_this_stay("Z95.5", ("PCI", "stents?", "stenting", "angioplasty", "PTCA")),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
     ),
@@ -453,51 +467,29 @@ STATUS_CUES: tuple[Cue, ...] = (
     Cue(
         "knee prosthesis",
         re.compile(
-            _STATUS_POST
-            + _ANY
-            + any_of("TKA", "TKR", "total knee", "knee replacement", "knee arthroplasty"),
+            _STATUS_POST + _ANY + any_of(*_KNEE_REPLACEMENT),
             re.I,
         ),
-        _unless_done_this_stay(
-            _prosthesis("Z96.65"), r"TKA|TKR|total knee|knee replacement|knee arthroplasty"
-        ),
+        _unless_done_this_stay(_prosthesis("Z96.65"), _KNEE_REPLACEMENT),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
     ),
     Cue(
         "hip prosthesis",
         re.compile(
-            _STATUS_POST
-            + _ANY
-            + any_of("THA", "THR", "total hip", "hip replacement", "hip arthroplasty"),
+            _STATUS_POST + _ANY + any_of(*_HIP_REPLACEMENT),
             re.I,
         ),
-        _unless_done_this_stay(
-            _prosthesis("Z96.64"), r"THA|THR|total hip|hip replacement|hip arthroplasty"
-        ),
+        _unless_done_this_stay(_prosthesis("Z96.64"), _HIP_REPLACEMENT),
         "I.C.21.c.3",
         unless=_SURGERY_NOW,
     ),
     # A past history list names old operations without "s/p": "PMH: HTN, L TKA 2019".
-    Cue(
-        "knee prosthesis (past history)",
-        re.compile(
-            _SIDE_WORD + any_of("TKA", "TKR", "total knee arthroplasty", "total knee replacement"),
-            re.I,
-        ),
-        _prosthesis("Z96.65"),
-        "I.C.21.c.3",
-        sections=("history",),
+    _past_history_prosthesis(
+        "knee", "Z96.65", ("TKA", "TKR", "total knee arthroplasty", "total knee replacement")
     ),
-    Cue(
-        "hip prosthesis (past history)",
-        re.compile(
-            _SIDE_WORD + any_of("THA", "THR", "total hip arthroplasty", "total hip replacement"),
-            re.I,
-        ),
-        _prosthesis("Z96.64"),
-        "I.C.21.c.3",
-        sections=("history",),
+    _past_history_prosthesis(
+        "hip", "Z96.64", ("THA", "THR", "total hip arthroplasty", "total hip replacement")
     ),
     Cue(
         "renal dialysis",

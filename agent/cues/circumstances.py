@@ -7,7 +7,9 @@ occurrence" and "Activity", as a coder looks them up: the index line whose last 
 sentence names in full, its parent subterms counting for what the sentence says of them and
 against what it does not ("residence > kitchen" over "residence > mobile home > kitchen"). The
 status is what the sentence says: at work, military, volunteer; otherwise, when the sentence
-names a place or an activity, the patient's own leisure or daily life (Y99.8). Nothing is read
+names what the patient was doing, the patient's own leisure or daily life (Y99.8). A place
+alone does not tell the status (a home can be a home health aide's workplace), so it gives no
+Y99 code (I.C.20.k: no status code where the status is not stated). Nothing is read
 where the chart is silent: Y92.9, Y93.9 and Y99.9 are never proposed. `agent.rules.companions`
 keeps these codes beside an injury at its initial encounter only.
 """
@@ -59,6 +61,8 @@ _ACTIVITY_PHRASE = re.compile(
     r"|([\w-]+)\s+(?:player|game|practice|match|tournament|class|lesson)\b",
     re.IGNORECASE,
 )
+# What the patient was doing, when the index has no line for it ("while cooking dinner").
+_DOING = re.compile(r"\b\w{3,}ing\b", re.IGNORECASE)
 _WORK = re.compile(
     r"\b(?:at work|on the job|while working|work(?:place|site)|employer|employed|(?:his|her|their)"
     r" job|occupational|co-?workers?|for pay|workers'? comp(?:ensation)?)\b",
@@ -151,13 +155,14 @@ def circumstances(store: KnowledgeStore, sentence: str) -> list[Circumstance]:
     activity = best_entry(store.subtree("Activity", "eindex"), _words(phrases)) if phrases else None
     if activity is not None and activity.code:
         found.append(Circumstance(activity.code, "activity", activity))
-    status = _status(sentence, bool(found))
+    doing = bool(found and found[-1].what == "activity") or bool(_DOING.search(phrases))
+    status = _status(sentence, doing)
     if status is not None:
         found.append(Circumstance(status, "external cause status", None))
     return found
 
 
-def _status(sentence: str, place_or_activity: bool) -> str | None:
+def _status(sentence: str, activity_stated: bool) -> str | None:
     if _WORK.search(sentence):
         return "Y99.0"  # civilian activity done for income or pay
     if _MILITARY.search(sentence):
@@ -165,4 +170,4 @@ def _status(sentence: str, place_or_activity: bool) -> str | None:
     if _VOLUNTEER.search(sentence):
         return "Y99.2"
     # Leisure, hobby, daily life at home: "other external cause status".
-    return "Y99.8" if place_or_activity else None
+    return "Y99.8" if activity_stated else None

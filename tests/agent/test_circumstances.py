@@ -23,15 +23,21 @@ def _codes(store: KnowledgeStore, sentence: str) -> dict[str, str]:
          None, "Y99.8"),
         ("Tripped over a hose in the backyard of his house while gardening.", "Y92.017",
          "Y93.H2", "Y99.8"),
-        ("Rear-ended at a stop light on the freeway.", "Y92.411", None, "Y99.8"),
+        # A place alone does not say whether the patient was at work: no status code.
+        ("Rear-ended at a stop light on the freeway.", "Y92.411", None, None),
         ("Fell from scaffolding at work on a construction site.", None, None, "Y99.0"),
-        ("Fell in the bedroom of her nursing home overnight.", "Y92.122", None, "Y99.8"),
+        ("Fell in the bedroom of her nursing home overnight.", "Y92.122", None, None),
+        ("Bitten by a dog while in the backyard of his house.", "Y92.017", None, None),
         ("Injured his knee while playing basketball.", None, "Y93.67", "Y99.8"),
         ("Was jogging in the park when she tripped on a root.", "Y92.830", "Y93.02", "Y99.8"),
     ],
 )  # fmt: skip
 def test_the_injury_sentence_names_place_activity_and_status(
-    store: KnowledgeStore, sentence: str, place: str | None, activity: str | None, status: str
+    store: KnowledgeStore,
+    sentence: str,
+    place: str | None,
+    activity: str | None,
+    status: str | None,
 ) -> None:
     found = _codes(store, sentence)
     assert found.get("place of occurrence") == place

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.lexical import singular
+from retrieval.text import singular
 
 MAX_N = 4
 MIN_SUPPORT = 2

@@ -207,11 +207,14 @@ def _see_target(store: KnowledgeStore, entry: IndexEntry, hops: int = 0) -> Inde
     term without its qualifier ("Fracture, traumatic" > malleolus: see Fracture, ankle), and
     means the same qualified term ("Fracture, traumatic" > ankle), not whichever variant
     ("Fracture, pathological" > ankle) the bare name finds first."""
-    if not entry.see:
+    # A line with no code of its own sends the coder on by its "see also" as by a "see"
+    # ("Calculus > biliary: see also Calculus, gallbladder", "Stone: see also Calculus").
+    reference = entry.see or (entry.see_also if entry.code is None else None)
+    if not reference:
         return None
     main = entry.path[0]
     if "," in main:
-        head, _, rest = entry.see.partition(",")
+        head, _, rest = reference.partition(",")
         if head.strip().lower() == main.split(",")[0].strip().lower() and rest.strip():
             own = _follow(store, entry, [part for part in rest.split(",") if part.strip()])
             if own is not None and own.code is None and own.see and hops < 3:
@@ -219,7 +222,7 @@ def _see_target(store: KnowledgeStore, entry: IndexEntry, hops: int = 0) -> Inde
                 return _see_target(store, own, hops + 1) or own
             if own is not None:
                 return own
-    return store.resolve_see(entry.see, entry.index)
+    return store.resolve_see(reference, entry.index)
 
 
 def _follow(store: KnowledgeStore, entry: IndexEntry, parts: list[str]) -> IndexEntry | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -11,20 +10,12 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from retrieval.text import normalise
+from retrieval.text import normalise, singular
 
 _STOPWORDS = frozenset(
     {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or"}
     | {"other", "the", "to", "with", "without"}
 )
-_KEEP_S = re.compile(r"(ss|us|is|ys)$")
-
-
-def singular(word: str) -> str:
-    """A light plural strip of a normalised word ("fractures" -> "fracture", "abscess" kept)."""
-    if len(word) > 3 and word.endswith("s") and not _KEEP_S.search(word):
-        return word[:-1]
-    return word
 
 
 def tokenize(text: str) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from retrieval.records import CodeRecord, Guideline, IndexEntry, Note, TableRow
 from retrieval.store_writer import path_key
 from retrieval.store_years import FiscalYearQueries
-from retrieval.text import normalise, spelling_variants
+from retrieval.text import normalise, singular, spelling_variants
 
 
 def _code(row: sqlite3.Row, notes: tuple[Note, ...] = ()) -> CodeRecord:
@@ -283,6 +283,8 @@ class KnowledgeStore(FiscalYearQueries):
                 aliases.setdefault(row["path_key"], []).append(row["path_key"])
             self._aliases[index] = aliases
         key = normalise(term)
+        if key not in self._aliases[index] and singular(key) in self._aliases[index]:
+            key = singular(key)  # "stones" is filed under "Stone"
         return list(dict.fromkeys([key, *self._aliases[index].get(key, [])]))
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - the store lives as long as its cache

@@ -39,3 +39,13 @@ def spelling_variants(term: str) -> list[str]:
     if all(normalise(p)[:3] == stem for p in parts[1:]):
         return parts
     return [term]
+
+
+_KEEP_S = re.compile(r"(ss|us|is|ys)$")
+
+
+def singular(word: str) -> str:
+    """A light plural strip of a normalised word ("fractures" -> "fracture", "abscess" kept)."""
+    if len(word) > 3 and word.endswith("s") and not _KEEP_S.search(word):
+        return word[:-1]
+    return word

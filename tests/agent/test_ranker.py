@@ -97,6 +97,19 @@ def test_the_cut_off_is_the_middle_of_the_flat_top_of_the_f1_curve() -> None:
     assert _steady_cutoff(f1s) == 0.35
 
 
+def test_of_two_near_equal_humps_neither_decides_the_cut_off_alone() -> None:
+    # Humps at 0.30 and 0.50 a hair apart, a shallow dip between, a fall outside: which
+    # hump is a hair higher flips with the fold draw; the cut-off must not flip with it.
+    def curve(left: float, right: float) -> list[float]:
+        return [max(left - 2 * abs(t - 0.30), right - 2 * abs(t - 0.50), 0.0)
+                if abs(t - 0.40) > 0.1 else max(left, right) - 0.01
+                for t in THRESHOLD_GRID]  # fmt: skip
+
+    first, second = _steady_cutoff(curve(0.683, 0.680)), _steady_cutoff(curve(0.680, 0.683))
+    assert 0.35 <= first <= 0.45
+    assert abs(first - second) <= 0.01
+
+
 def test_a_convention_with_its_own_cut_off_uses_it() -> None:
     ranker = Ranker(None, None, {"cm": 0.3, "pcs": 0.2, "claims:cm": 0.45})
     assert ranker.threshold("cm", "claims") == 0.45

@@ -28,6 +28,17 @@ DRUG_WORDS = re.compile(
 )
 
 
+# Words that say a neoplasm is malignant; without one (or another behaviour), a "tumor",
+# "neoplasm" or "growth" of a site is "Neoplasm, unspecified behavior, by site" (the Index:
+# "Tumor - see Neoplasm, unspecified behavior, by site").
+_MALIGNANT = re.compile(
+    r"cancer|carcinom|malignan|sarcom|lymphom|melanom|blastom|leukemi|myelom|mesotheliom|"
+    r"seminom|gliom|germinom|neuroendocrine|carcinoid",
+    re.IGNORECASE,
+)
+_BEHAVIOUR_UNSTATED = re.compile(r"\b(?:tumou?rs?|neoplasms?|neoplasia|growths?)\b", re.IGNORECASE)
+
+
 def neoplasm_column(sentence: str) -> str:
     lowered = sentence.lower()
     if "metasta" in lowered or "secondary" in lowered:
@@ -36,6 +47,8 @@ def neoplasm_column(sentence: str) -> str:
         return "Ca in situ"
     if "benign" in lowered or "adenoma" in lowered:
         return "Benign"
+    if _BEHAVIOUR_UNSTATED.search(sentence) and not _MALIGNANT.search(sentence):
+        return "Unspecified Behavior"
     return "Malignant Primary"
 
 

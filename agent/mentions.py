@@ -132,6 +132,9 @@ class _Trigger:
     start: int
     end: int
     window: int | None
+    # "dementia without behavioral disturbance, GERD": a "without" right after a condition
+    # qualifies that condition and stops at the comma; the next list item is not denied.
+    qualifies: bool = False
 
 
 def find_mentions(chart: Chart, lexicon: Lexicon) -> list[Mention]:
@@ -198,7 +201,12 @@ def _triggers(text: str, mention_spans: list[tuple[int, int]]) -> list[_Trigger]
                 s <= m.start() and m.end() <= e for s, e in mention_spans
             ):
                 continue
-            found.append(_Trigger(rule.flag, rule.direction, m.start(), m.end(), rule.window))
+            qualifies = m.group().lower() == "without" and any(
+                e <= m.start() and not text[e : m.start()].strip() for _, e in mention_spans
+            )
+            found.append(
+                _Trigger(rule.flag, rule.direction, m.start(), m.end(), rule.window, qualifies)
+            )
     kept: list[_Trigger] = []
     for trigger in sorted(found, key=lambda t: t.start - t.end):
         if not any(_overlaps((trigger.start, trigger.end), (k.start, k.end)) for k in kept):
@@ -219,6 +227,8 @@ def _governs(text: str, trigger: _Trigger, start: int, end: int) -> bool:
     else:
         return False
     window = window if trigger.window is None else trigger.window
+    if trigger.qualifies and "," in gap:
+        return False
     return len(_WORD.findall(gap)) <= window and not _TERMINATOR.search(gap)
 
 

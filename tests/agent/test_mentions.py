@@ -131,6 +131,16 @@ def test_scope_ends_at_but(lexicon: Lexicon) -> None:
     assert not found["cough"].negated
 
 
+def test_without_after_a_condition_stops_at_the_comma(lexicon: Lexicon) -> None:
+    # "without" qualifying a condition denies its complement, not the next list item; a
+    # "without" after a verb denies the whole list.
+    found = _mentions(
+        lexicon, "PMH: dementia without behavioral disturbance, GERD. Seen without fever, cough."
+    )
+    assert "negated" not in _flags(found["gerd"])
+    assert "negated" in _flags(found["cough"])
+
+
 def test_scope_ends_at_sentence_and_window(lexicon: Lexicon) -> None:
     found = _mentions(
         lexicon,

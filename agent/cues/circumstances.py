@@ -144,11 +144,35 @@ def best_entry(entries: list[IndexEntry], words: set[str]) -> IndexEntry | None:
     return best[2] if best else None
 
 
+# Parts of a home the index does not list under a residence: the place is then the
+# residence's "specified NEC" line ("fell down the stairs at her house": Y92.018), not its
+# unspecified one (Y92.019).
+_UNLISTED_PART_OF_HOME = re.compile(
+    r"\b(?:stairs|stair(?:case|way|well)|steps|living room|family room|hall(?:way)?|basement|"
+    r"attic|porch|deck|patio|balcony|laundry room|den|closet|foyer|entryway|doorway)\b",
+    re.IGNORECASE,
+)
+
+
+def _named_part(
+    entries: list[IndexEntry], place: IndexEntry | None, sentence: str
+) -> IndexEntry | None:
+    """The residence's "specified NEC" line when the sentence names a part of it the index
+    has no line for; else `place` as found."""
+    if place is None or place.path[1:2] != ("residence",) or len(place.path) != 3:
+        return place
+    if not _UNLISTED_PART_OF_HOME.search(sentence):
+        return place
+    specified = (*place.path, "specified NEC")
+    return next((e for e in entries if e.path == specified and e.code), place)
+
+
 def circumstances(store: KnowledgeStore, sentence: str) -> list[Circumstance]:
     """The place, activity and status codes the sentence of an injury documents."""
     found: list[Circumstance] = []
     place_words = _words(_NOT_THE_PLACE.sub(" ", sentence))
-    place = best_entry(store.subtree("Place of occurrence", "eindex"), place_words)
+    entries = store.subtree("Place of occurrence", "eindex")
+    place = _named_part(entries, best_entry(entries, place_words), sentence)
     if place is not None and place.code:
         found.append(Circumstance(place.code, "place of occurrence", place))
     phrases = " ".join(m.group(1) or m.group(2) or "" for m in _ACTIVITY_PHRASE.finditer(sentence))

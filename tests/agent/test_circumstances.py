@@ -26,6 +26,11 @@ def _codes(store: KnowledgeStore, sentence: str) -> dict[str, str]:
         # A place alone does not say whether the patient was at work: no status code.
         ("Rear-ended at a stop light on the freeway.", "Y92.411", None, None),
         ("Fell from scaffolding at work on a construction site.", None, None, "Y99.0"),
+        # A part of the house the index does not list is its "specified NEC" place.
+        ("Fell down the stairs at her single-family home.", "Y92.018", None, None),
+        ("Tripped on a rug in the living room of his single-family house.", "Y92.018",
+         None, None),
+        ("Fell in the bathroom of her single-family house.", "Y92.012", None, None),
         ("Fell in the bedroom of her nursing home overnight.", "Y92.122", None, None),
         ("Bitten by a dog while in the backyard of his house.", "Y92.017", None, None),
         ("Injured his knee while playing basketball.", None, "Y93.67", "Y99.8"),

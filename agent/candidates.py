@@ -387,7 +387,16 @@ def history_candidates(
     code = history_code(
         searcher, condition, mention.text, "family" if mention.family else "personal", search=False
     )
-    if code is None or code.record.code in {c.code for c in found}:
+    if code is None:
+        return []
+    same = next((c for c in found if c.code == code.record.code), None)
+    if same is not None:
+        # Search found it too, weakly: the index line is the coder's reason for it.
+        same.via = "status"  # what the code reports is the history itself (features.py)
+        same.routes["status"] = max(same.routes.get("status", 0.0), HISTORY_SCORE)
+        same.score = max(same.score, HISTORY_SCORE)
+        if code.citation.source_id not in {c.source_id for c in same.citations}:
+            same.citations.append(code.citation)
         return []
     return [_candidate(code.record, HISTORY_SCORE, "status", index, [code.citation])]
 

@@ -67,10 +67,21 @@ def _indexed(
 ) -> HistoryCode | None:
     """The history code the Alphabetic Index gives (History, personal / family, then the
     condition's words); remembered, since charts repeat their conditions and one another's."""
-    prefixes = _PERSONAL if kind == "personal" else _FAMILY
     wording = " ".join(
         _INDEX_WORDING.get(w.lower(), w) for w in f"{words} {condition.title}".split()
     )
+    found = _history_line(store, wording, kind)
+    if found is None:
+        # The index files some history by the condition's block, not its own words ("MI"
+        # in a father: History, family, ischemic heart disease, Z82.49).
+        blocks = [r.title for r in store.lineage(condition.code, "cm") if "-" in r.code]
+        if blocks:
+            found = _history_line(store, f"{wording} {blocks[0]}", kind)
+    return found
+
+
+def _history_line(store: KnowledgeStore, wording: str, kind: HistoryKind) -> HistoryCode | None:
+    prefixes = _PERSONAL if kind == "personal" else _FAMILY
     context = context_words(wording)
     context.update(dict.fromkeys(walk_keys(kind), 3))
     path = walk(store, "history", context)

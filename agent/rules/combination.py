@@ -12,6 +12,7 @@ ulcer site, gastroparesis) stays.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -93,8 +94,38 @@ def combine(
     raw: list[RawProposal], *, store: KnowledgeStore, proposer: str
 ) -> tuple[list[RawProposal], list[Dropped]]:
     """The proposals with combination codes in place of the codes they combine."""
-    proposals, dropped = _hypertension(raw, store, proposer)
-    return _diabetes(proposals, store, proposer, dropped)
+    proposals, dropped = _undocumented_hypertension(raw, proposer)
+    proposals, combined = _hypertension(proposals, store, proposer)
+    return _diabetes(proposals, store, proposer, dropped + combined)
+
+
+# How a chart says hypertension ("HTN", "hypertensive nephrosclerosis", "high BP").
+_SAYS_HYPERTENSION = re.compile(
+    r"hypertens|\bHTN\b|\bHBP\b|high blood pressure|\bhigh BP\b", re.IGNORECASE
+)
+_HYPERTENSIVE_DISEASE = ("I10", "I11", "I12", "I13", "I15", "I16", "I1A")
+
+
+def _undocumented_hypertension(
+    raw: list[RawProposal], proposer: str
+) -> tuple[list[RawProposal], list[Dropped]]:
+    """A hypertensive code whose evidence never says hypertension ("anemia in chronic kidney
+    disease" read as I12.9): the link with CKD or the heart is presumed only for a patient
+    documented to have hypertension (I.C.9.a)."""
+    kept: list[RawProposal] = []
+    dropped: list[Dropped] = []
+    for proposal in raw:
+        if proposal.code.startswith(_HYPERTENSIVE_DISEASE) and not any(
+            _SAYS_HYPERTENSION.search(span.quote) for span in proposal.evidence
+        ):
+            reason = (
+                "its evidence does not document hypertension; hypertensive heart or kidney "
+                f"disease is presumed only when hypertension is documented {cite(HYPERTENSION)}"
+            )
+            dropped.append(Dropped(code=proposal.code, reason=reason, proposer=proposer))
+        else:
+            kept.append(proposal)
+    return kept, dropped
 
 
 def _merged(code: str, parts: list[RawProposal], why: str) -> RawProposal:

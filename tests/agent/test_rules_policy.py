@@ -138,6 +138,8 @@ def test_combination_codes_replace_what_they_combine(searcher: HybridSearcher) -
         ["I10"],
     )
     assert codes(hypertension, raw("N18.6", "DVT"))[0] == ["I12.0", "N18.6"]
+    # Hypertensive CKD read from "chronic kidney disease" alone: no hypertension documented.
+    assert codes(raw("I12.9", "DVT"), raw("N18.4", "DVT")) == (["N18.4"], ["I12.9"])
     # Hypertension already coded with part of the picture takes in the rest: hypertensive
     # heart disease with heart failure beside hypertensive CKD is I13.0, both go.
     heart, ckd = raw("I11.0", "hypertension"), raw("I12.9", "hypertension")

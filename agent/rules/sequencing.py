@@ -132,10 +132,18 @@ SUPPLEMENTARY = ("R", "Z", "V", "W", "X", "Y", "T31", "T32")
 def first_listed_rank(code: str) -> int:
     """Which diagnoses come first when nothing else decides: 0 the reason for an encounter
     for a service (I.C.21.c, IV.K-M) or a systemic infection (I.C.1.d.4), 1 a definitive
-    diagnosis, 2 a symptom (R), status (Z), external cause (II.A, IV.D) or burn extent."""
+    diagnosis, 2 a symptom (R), status (Z), external cause (II.A, IV.D), burn extent, or
+    the drug of an adverse effect or underdosing (the nature of the effect comes first,
+    I.C.19.e.5.a; underdosing is never first, I.C.19.e.5.c)."""
     if code.startswith(ENCOUNTER_REASONS + SYSTEMIC_INFECTIONS):
         return 0
-    return 2 if code.startswith(SUPPLEMENTARY) else 1
+    return 2 if code.startswith(SUPPLEMENTARY) or _drug_effect(code) else 1
+
+
+def _drug_effect(code: str) -> bool:
+    """T36-T50 with 6th character 5 (adverse effect) or 6 (underdosing): T42.4X5A."""
+    compact = code.replace(".", "")
+    return compact[:1] == "T" and "36" <= compact[1:3] <= "50" and compact[5:6] in ("5", "6")
 
 
 def _first_listed_rank(item: Ranked) -> int:

@@ -353,6 +353,18 @@ def test_definitive_diagnosis_before_symptom_and_status_codes(mce_store: Knowled
     assert codes(proposals)[0] == "E11.9"
 
 
+def test_the_drug_of_an_adverse_effect_follows_the_effect(store: KnowledgeStore) -> None:
+    # The nature of the adverse effect is sequenced first (I.C.19.e.5.a), however much
+    # surer the drug code is; an accidental poisoning stays first.
+    drug = raw("T36.0X5A", "Accidental penicillin overdose", 0.95)
+    effect = raw("K35.80", "Acute appendicitis", 0.6)
+    proposals, _ = run(store, [drug, effect], setting="outpatient")
+    assert codes(proposals) == ["K35.80", "T36.0X5A"]
+    poisoning = raw("T36.0X1A", "Accidental penicillin overdose", 0.95)
+    proposals, _ = run(store, [poisoning, effect], setting="outpatient")
+    assert codes(proposals)[0] == "T36.0X1A"
+
+
 def test_one_procedure_from_the_same_words_is_one_code(store: KnowledgeStore) -> None:
     lap = "Laparoscopic appendectomy performed"
     proposals, dropped = run(

@@ -283,8 +283,13 @@ class KnowledgeStore(FiscalYearQueries):
                 aliases.setdefault(row["path_key"], []).append(row["path_key"])
             self._aliases[index] = aliases
         key = normalise(term)
-        if key not in self._aliases[index] and singular(key) in self._aliases[index]:
-            key = singular(key)  # "stones" is filed under "Stone"
+        if key not in self._aliases[index]:
+            # A plural names its main term: "stones" is filed under "Stone", "adenopathies"
+            # under "Adenopathy".
+            for one in (singular(key), key[:-3] + "y" if key.endswith("ies") else key):
+                if one in self._aliases[index]:
+                    key = one
+                    break
         return list(dict.fromkeys([key, *self._aliases[index].get(key, [])]))
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - the store lives as long as its cache

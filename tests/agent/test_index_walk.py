@@ -116,6 +116,15 @@ def test_a_stone_is_a_calculus_to_the_walk(store: KnowledgeStore) -> None:
     assert _walked(store, "cholecystitis", "acute calculous cholecystitis") == "K80.00"
 
 
+def test_a_plural_and_a_see_also_lead_where_a_coder_looks(store: KnowledgeStore) -> None:
+    # "Stone: see also Calculus"; "Calculus > biliary: see also Calculus, gallbladder";
+    # plurals name their main term ("stones": Stone, "adenopathies": Adenopathy).
+    assert _walked(store, "stones", "residual bile duct stones") == "K80.50"
+    assert _walked(store, "lithiasis", "biliary lithiasis") == "K80.20"
+    assert _walked(store, "stones", "an image of large stones in the bladder") == "N21.0"
+    assert _walked(store, "adenopathies", "generalized adenopathies") == "R59.1"
+
+
 def test_the_neoplasm_table_reads_the_sub_site_and_side(store: KnowledgeStore) -> None:
     sentence = "Invasive ductal carcinoma of the upper-outer quadrant of the right breast."
     at = sentence.index("carcinoma")

@@ -60,24 +60,30 @@ def _under(code: str, heading: str) -> bool:
 def excludes1_conflicts(ranked: Sequence[str], notes: Notes) -> dict[str, str]:
     """Codes to drop, each with its reason: walking `ranked` (most trusted first), a code is
     dropped when an Excludes1 note pairs it with a code already kept; unless the note itself
-    says which one to code: not its NOS code, but its combination code."""
+    says which one to code: not its NOS code, but its combination code. A code that wins
+    is checked against every kept code before it stays, so no pair survives the walk."""
     kept: list[str] = []
     dropped: dict[str, str] = {}
     for code in ranked:
+        beaten: list[tuple[str, str]] = []  # kept codes this one would replace, with why
         for other in kept:
             note = excludes1_with(code, other, notes)
             if note is None:
                 continue
             loser, why = _loser(code, other, note, notes)
             winner = other if loser == code else code
-            dropped[loser] = (
+            reason = (
                 f"Excludes1 with {winner} (note at {note.defined_at}: {lead(note.text)}): "
                 f"{why} {cite(EXCLUDES1)}"
             )
-            if loser == other:
-                kept[kept.index(other)] = code
-            break
+            if loser == code:
+                dropped[code] = reason
+                break
+            beaten.append((other, reason))
         else:
+            for other, reason in beaten:
+                dropped[other] = reason
+                kept.remove(other)
             kept.append(code)
     return dropped
 

@@ -10,6 +10,7 @@ import pytest
 
 from agent.models import Chart, ChartMeta, Dropped, Proposal, RawProposal, Span, System
 from agent.rules import Problem, commit_problems, requirements, validate_proposals
+from agent.rules.notes import excludes1_conflicts, excludes1_with
 from retrieval.store import KnowledgeStore
 
 TEXT = (
@@ -182,6 +183,19 @@ def test_the_combination_code_an_excludes1_note_names_stays(store: KnowledgeStor
     )
     assert kept == ["N13.2"] and [d.code for d in dropped] == ["N20.0"]
     assert "combination code" in dropped[0].reason
+
+
+def test_a_code_that_wins_one_excludes1_pair_is_checked_against_every_kept_code(
+    store: KnowledgeStore,
+) -> None:
+    # R10.0 is the combination code of R10.84's note, so it beats R10.84; but R10.0's own
+    # note excludes localized pain (R10.1-R10.3) and R10.13 was more certain: R10.0 goes.
+    ranked = ["R10.84", "R10.13", "R10.0"]
+    notes = {code: store.notes_with_inherited(code) for code in ranked}
+    dropped = excludes1_conflicts(ranked, notes)
+    assert sorted(dropped) == ["R10.0"]
+    kept = [code for code in ranked if code not in dropped]
+    assert all(excludes1_with(a, b, notes) is None for a in kept for b in kept if a != b), kept
 
 
 def test_distinct_codes_of_one_category_both_stay(store: KnowledgeStore) -> None:

@@ -13,10 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from agent.history import LearnedHistory
-from agent.models import Candidate, Chart, Mention, Policy, ProposerOutput, RawProposal
+from agent.models import (
+    Candidate,
+    Chart,
+    Mention,
+    Policy,
+    ProposerOutput,
+    RawProposal,
+    Sentence,
+)
 from agent.ranker import CodeFinding, Ranker, feature_rows, gather
 from agent.ranker.features import SECTION_WEIGHT
-from agent.rules import first_listed_rank
+from agent.rules import first_listed_rank, is_drug_effect
 from retrieval.store import KnowledgeStore
 
 # Only for an agent with no trained ranker: the hand-set cut-off it replaced.
@@ -92,6 +100,8 @@ class OfflineProposer:
         ]
         lone = _lone_diagnosis(weighed, kept, cutoff)
         kept += [lone] if lone else []
+        stated = None if lone else _stated_principal(weighed, kept, cutoff, mentions, chart)
+        kept += [stated] if stated else []
         chosen = {id(f) for f, _ in kept}
         below = [
             (f, c) for f, c in weighed if c >= MIN_CONSIDERED_CONFIDENCE and id(f) not in chosen
@@ -102,7 +112,13 @@ class OfflineProposer:
                 f" Proposed below the cut-off {cutoff('cm'):.2f} because no diagnosis reached "
                 "it: every chart has a principal or first-listed diagnosis; check this one."
             )
-        principal = principal_choice([f for f, _ in kept], mentions)
+        if stated is not None:
+            proposals[-1].rationale += (
+                f" Proposed below the cut-off {cutoff('cm'):.2f} because the physician's "
+                "diagnosis statement puts it first: it would be the principal or first-listed "
+                "diagnosis; check it."
+            )
+        principal = principal_choice([f for f, _ in kept], mentions, chart.sentences)
         for proposal in proposals:
             proposal.principal = proposal.code == principal
         return ProposerOutput(
@@ -159,20 +175,77 @@ def _lone_diagnosis(
     return present[0]
 
 
+def _stated_principal(
+    weighed: list[tuple[CodeFinding, float]],
+    kept: list[tuple[CodeFinding, float]],
+    cutoff: Callable[[str], float],
+    mentions: Sequence[Mention],
+    chart: Chart,
+) -> tuple[CodeFinding, float] | None:
+    """A diagnosis below the cut-off (but at least half of it) that the physician states in
+    the diagnosis list or the assessment (or, anywhere, that is the reason for an encounter
+    for a service or a systemic infection) and that would be sequenced before every kept
+    diagnosis: a claim stands on its principal or first-listed diagnosis, so the coder is
+    shown the one the physician put first ("Discharge diagnoses: sepsis due to urinary
+    tract infection" with only the UTI kept), with how sure the ranker is."""
+    enough = cutoff("cm") / 2
+    chosen = {id(f) for f, _ in kept}
+    categories = {f.code[:3] for f, _ in kept}
+    statements = {
+        number
+        for number, sentence in enumerate(chart.sentences)
+        if sentence.section in _STATEMENT_SECTIONS
+    }
+    # Not another code of a kept code's category: that is another reading of the same
+    # condition (K35.32 beside K35.201 for one appendicitis), not a new principal.
+    stated = [
+        (f, c)
+        for f, c in weighed
+        if f.system == "cm"
+        and id(f) not in chosen
+        and c >= enough
+        and f.assertion in ("present", "uncertain")
+        and f.code[:3] not in categories
+        and (
+            first_listed_rank(f.code) == 0
+            or _sentences_of(f, mentions, chart.sentences) & statements
+        )
+    ]
+    if not stated:
+        return None
+    first = principal_choice(
+        [f for f, _ in kept] + [f for f, _ in stated], mentions, chart.sentences
+    )
+    return next(((f, c) for f, c in stated if f.code == first), None)
+
+
+# The physician's own diagnostic statements: the discharge / final diagnosis list and the
+# assessment.
+_STATEMENT_SECTIONS = ("diagnoses", "assessment")
 # Where the physician states the diagnoses, in the order a principal is looked for: the
 # discharge / final diagnosis list first, then the assessment, the course, the reason for
 # admission; the first diagnosis listed there is the one the physician puts first.
 _PRINCIPAL_SECTIONS = ("diagnoses", "assessment", "hospital_course", "plan", "hpi", "other")
 
 
-def principal_choice(findings: Sequence[CodeFinding], mentions: Sequence[Mention]) -> str | None:
+def principal_choice(
+    findings: Sequence[CodeFinding],
+    mentions: Sequence[Mention],
+    sentences: Sequence[Sentence] = (),
+) -> str | None:
     """The diagnosis to sequence first (Guidelines II, IV.A): the reason for an encounter
     for a service or a systemic infection, then a definitive diagnosis before a symptom or
     status code (`first_listed_rank`), then the one stated first in the diagnosis list, the
-    assessment, the course or the reason for admission, in that order."""
+    assessment, the course or the reason for admission, in that order. A symptom stated in
+    one sentence with a drug's adverse effect is the nature of that effect, which is coded
+    first (I.C.19.e.5.a): it counts as a definitive diagnosis here."""
+    effects = _effect_sentences(findings, mentions, sentences)
 
     def where(finding: CodeFinding) -> tuple[int, int, int, int]:
         definitive = first_listed_rank(finding.code)
+        symptom = finding.code.startswith("R")
+        if symptom and _sentences_of(finding, mentions, sentences) & effects:
+            definitive = 1
         places = [
             (_PRINCIPAL_SECTIONS.index(m.section), m.span.start)
             for m in (mentions[i] for i in finding.mentions)
@@ -185,6 +258,29 @@ def principal_choice(findings: Sequence[CodeFinding], mentions: Sequence[Mention
         f for f in findings if f.system == "cm" and f.assertion in ("present", "uncertain")
     ]
     return min(diagnoses, key=where).code if diagnoses else None
+
+
+def _effect_sentences(
+    findings: Sequence[CodeFinding], mentions: Sequence[Mention], sentences: Sequence[Sentence]
+) -> set[int]:
+    """The sentences stating a drug's adverse effect or underdosing that a finding codes."""
+    found: set[int] = set()
+    for finding in findings:
+        if is_drug_effect(finding.code):
+            found |= _sentences_of(finding, mentions, sentences)
+    return found
+
+
+def _sentences_of(
+    finding: CodeFinding, mentions: Sequence[Mention], sentences: Sequence[Sentence]
+) -> set[int]:
+    starts = [mentions[i].span.start for i in finding.mentions]
+    starts += [span.start for span in finding.evidence]
+    return {
+        number
+        for number, sentence in enumerate(sentences)
+        if any(sentence.start <= start < sentence.end for start in starts)
+    }
 
 
 def _untrained_confidence(finding: CodeFinding, mentions: Sequence[Mention]) -> float:

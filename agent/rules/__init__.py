@@ -28,7 +28,7 @@ from agent.rules.companions import companions
 from agent.rules.history_codes import HistoryKind, history_code, is_chronic
 from agent.rules.notes import excludes1_with, is_manifestation
 from agent.rules.policy import apply_policy
-from agent.rules.sequencing import first_listed_rank, principal_blocker
+from agent.rules.sequencing import first_listed_rank, is_drug_effect, principal_blocker
 from agent.rules.validate import validate_proposals
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "first_listed_rank",
     "history_code",
     "is_chronic",
+    "is_drug_effect",
     "is_manifestation",
     "principal_blocker",
     "requirements",

@@ -137,10 +137,10 @@ def first_listed_rank(code: str) -> int:
     I.C.19.e.5.a; underdosing is never first, I.C.19.e.5.c)."""
     if code.startswith(ENCOUNTER_REASONS + SYSTEMIC_INFECTIONS):
         return 0
-    return 2 if code.startswith(SUPPLEMENTARY) or _drug_effect(code) else 1
+    return 2 if code.startswith(SUPPLEMENTARY) or is_drug_effect(code) else 1
 
 
-def _drug_effect(code: str) -> bool:
+def is_drug_effect(code: str) -> bool:
     """T36-T50 with 6th character 5 (adverse effect) or 6 (underdosing): T42.4X5A."""
     compact = code.replace(".", "")
     return compact[:1] == "T" and "36" <= compact[1:3] <= "50" and compact[5:6] in ("5", "6")

@@ -8,8 +8,8 @@ import pytest
 from agent.chart import build_chart
 from agent.cues import cue_code, cue_mentions, find_cues
 from agent.mentions import span_flags
-from agent.models import Chart, ChartMeta, Mention, RawProposal, Span
-from agent.proposers.offline import _lone_diagnosis, principal_choice
+from agent.models import Chart, ChartMeta, Mention, RawProposal, Sentence, Span
+from agent.proposers.offline import _lone_diagnosis, _stated_principal, principal_choice
 from agent.ranker import CodeFinding
 from agent.ranker.features import _merge_flags
 from agent.rules import companions
@@ -167,6 +167,31 @@ def test_the_offline_proposer_asks_for_the_encounter_reason_or_sepsis_first() ->
     assert principal_choice(burns, listed) == "T23.251A"
 
 
+def test_the_nature_of_an_adverse_effect_comes_before_the_condition_treated() -> None:
+    """ "Somnolence due to adverse effect of lorazepam. Anxiety disorder.": the symptom is
+    the nature of the effect and is sequenced first (I.C.19.e.5.a); the drug code never is.
+    Without the adverse effect in its sentence, the diagnosis goes before the symptom."""
+    text = "Assessment: somnolence due to adverse effect of lorazepam. Anxiety disorder."
+    sentences = [
+        Sentence(start=0, end=58, section="assessment"),
+        Sentence(start=59, end=len(text), section="assessment"),
+    ]
+
+    def mention(words: str) -> Mention:
+        at = text.index(words)
+        span = Span(start=at, end=at + len(words), quote=words)
+        return Mention(text=words, span=span, kind="condition", section="assessment")
+
+    mentions = [
+        mention("somnolence"),
+        mention("Anxiety disorder"),
+        mention("adverse effect of lorazepam"),
+    ]
+    found = [_finding("F41.9", 1), _finding("T42.4X5A", 2), _finding("R40.0", 0)]
+    assert principal_choice(found, mentions, sentences) == "R40.0"
+    assert principal_choice(found[::2], mentions, sentences) == "F41.9"
+
+
 def test_a_relatives_condition_beside_a_screening_for_it_is_a_family_history() -> None:
     """Flags of two mentions of one code: a plain one makes it present; a relative's one
     beside a negated one ("screening for prostate cancer") is the relative's."""
@@ -193,6 +218,32 @@ def test_a_chart_with_only_a_status_code_kept_gets_its_documented_diagnosis() ->
     # With a diagnosis kept, nothing is added; with nothing kept, the best present code.
     assert _lone_diagnosis(weighed, weighed[1:2], lambda system: 0.1) is None
     assert _lone_diagnosis([(pain, 0.2)], [], lambda system: 0.3) == (pain, 0.2)
+
+
+def test_the_diagnosis_the_physician_states_first_is_shown_below_the_cut_off() -> None:
+    """The discharge diagnoses open with sepsis, which the ranker scored under the cut-off
+    while the UTI passed: sepsis, sequenced first (I.C.1.d.4), is proposed for a check.
+    Not when it is below half the cut-off, nor a code of a kept code's category, nor a
+    diagnosis the narrative mentions but no diagnostic statement does."""
+    text = "Fever and flank pain.\nDischarge diagnoses: sepsis due to urinary tract infection."
+    chart = _chart(text, setting="inpatient")
+    assert any(s.section == "diagnoses" for s in chart.sentences)
+
+    def mention(words: str) -> Mention:
+        at = text.index(words)
+        span = Span(start=at, end=at + len(words), quote=words)
+        section = next(s.section for s in chart.sentences if s.start <= at < s.end)
+        return Mention(text=words, span=span, kind="condition", section=section)
+
+    mentions = [mention("sepsis"), mention("urinary tract infection"), mention("flank pain")]
+    uti, sepsis = _finding("N39.0", 1), _finding("A41.9", 0)
+    other_uti, pain = _finding("N39.9", 1), _finding("R10.9", 2)
+    weighed = [(uti, 0.8), (sepsis, 0.3), (other_uti, 0.3), (pain, 0.3)]
+    kept = weighed[:1]
+    assert _stated_principal(weighed, kept, lambda system: 0.4, mentions, chart) == (sepsis, 0.3)
+    assert _stated_principal(weighed, kept, lambda system: 0.7, mentions, chart) is None
+    narrative = [(uti, 0.8), (other_uti, 0.3), (pain, 0.3)]
+    assert _stated_principal(narrative, kept, lambda system: 0.4, mentions, chart) is None
 
 
 @pytest.mark.parametrize(

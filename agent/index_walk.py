@@ -71,6 +71,15 @@ _SAME_WORD: dict[str, tuple[str, ...]] = {
     # following > cerebrovascular disease > stroke NOS").
     "stroke": ("cerebrovascular", "diseas"),
 }
+# Walk keys of an adenopathy and of the lymph node regions a chart names it by.
+_ADENOPATHY = frozenset({"adenopathi", "adenopath", "lymphadenopathi"})
+_NODE_REGIONS = frozenset(
+    {"cervic", "laterocerv", "axillari", "inguin", "retroperiton", "mediastin", "hilar",
+     "hiliar", "supraclavicular", "submandibular", "paraaort", "iliac", "mesenter", "celiac",
+     "pelvic", "abdomin", "thorac", "locoregion", "region", "peripancreat", "submaxillari",
+     "occipit", "preauricular", "poplit", "epitrochlear", "femor", "tracheobronchi",
+     "paratrach", "subcarin", "retrocav", "perigastr", "periport", "hepat", "splenic"}
+)  # fmt: skip
 _TYPE_LETTER = re.compile(r"\b[A-Za-z]{3,}\s+([A-E])\b(?![:)/-])")
 
 
@@ -333,6 +342,12 @@ def context_words(mention: str, sentence: str = "", statement: str = "") -> Cont
     if len(sides) == 1 and not {"bilater", "both"} & weights.keys():
         # One side documented is the index's "unilateral" (Osteoarthritis > knee > unilateral).
         weights.setdefault("unilater", weights[sides[0]])
+    regions = weights.keys() & _NODE_REGIONS
+    if regions and weights.keys() & _ADENOPATHY and "general" not in weights:
+        # A named lymph node region makes an adenopathy localized, as the index's own
+        # sites do (Adenopathy > inguinal, mediastinal: R59.0): "retroperitoneal
+        # adenopathies", "cervical lymphadenopathy" walk to Lymphadenopathy > localized.
+        weights.setdefault("local", max(weights[k] for k in regions))
     if {"cerebr", "infarct"} <= weights.keys():  # a cerebral infarction is one too
         weights.setdefault("cerebrovascular", weights["infarct"])
         weights.setdefault("diseas", weights["infarct"])

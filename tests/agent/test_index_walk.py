@@ -125,6 +125,15 @@ def test_a_plural_and_a_see_also_lead_where_a_coder_looks(store: KnowledgeStore)
     assert _walked(store, "adenopathies", "generalized adenopathies") == "R59.1"
 
 
+def test_an_adenopathy_of_a_named_node_region_is_localized(store: KnowledgeStore) -> None:
+    # The index's own sites (Adenopathy > inguinal, mediastinal) are R59.0 "localized"; a
+    # region it does not list is localized too, unless the chart says generalized.
+    assert _walked(store, "adenopathies", "retroperitoneal adenopathies") == "R59.0"
+    assert _walked(store, "lymphadenopathy", "bilateral axillary lymphadenopathy") == "R59.0"
+    assert _walked(store, "lymphadenopathy", "generalized cervical lymphadenopathy") == "R59.1"
+    assert _walked(store, "lymphadenopathy", "lymphadenopathy") == "R59.1"
+
+
 def test_the_neoplasm_table_reads_the_sub_site_and_side(store: KnowledgeStore) -> None:
     sentence = "Invasive ductal carcinoma of the upper-outer quadrant of the right breast."
     at = sentence.index("carcinoma")

@@ -12,6 +12,7 @@ applies that rule, and decides whether a "history of" chronic disease is still c
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal, cast
@@ -193,25 +194,32 @@ def _lay_procedures(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[
 def _triggers(text: str, mention_spans: list[tuple[int, int]]) -> list[_Trigger]:
     """Triggers in the sentence, longest first when they overlap ("was ruled out" over
     "ruled out"); those in a pseudo-trigger or inside a mention ("Rh negative") dropped."""
-    pseudo = [m.span() for m in _PSEUDO.finditer(text)]
     found = []
-    for rule in _RULES:
-        for m in rule.pattern.finditer(text):
-            if any(_overlaps(m.span(), p) for p in pseudo) or any(
-                s <= m.start() and m.end() <= e for s, e in mention_spans
-            ):
-                continue
-            qualifies = m.group().lower() == "without" and any(
-                e <= m.start() and not text[e : m.start()].strip() for _, e in mention_spans
-            )
-            found.append(
-                _Trigger(rule.flag, rule.direction, m.start(), m.end(), rule.window, qualifies)
-            )
+    for rule, start, end in _rule_matches(text):
+        if any(s <= start and end <= e for s, e in mention_spans):
+            continue
+        qualifies = text[start:end].lower() == "without" and any(
+            e <= start and not text[e:start].strip() for _, e in mention_spans
+        )
+        found.append(_Trigger(rule.flag, rule.direction, start, end, rule.window, qualifies))
     kept: list[_Trigger] = []
     for trigger in sorted(found, key=lambda t: t.start - t.end):
         if not any(_overlaps((trigger.start, trigger.end), (k.start, k.end)) for k in kept):
             kept.append(trigger)
     return kept
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_matches(text: str) -> tuple[tuple[_Rule, int, int], ...]:
+    """Every rule's matches in a sentence outside its pseudo-triggers. Kept per sentence:
+    a chart's learned n-grams ask for the flags of one sentence dozens of times."""
+    pseudo = [m.span() for m in _PSEUDO.finditer(text)]
+    return tuple(
+        (rule, m.start(), m.end())
+        for rule in _RULES
+        for m in rule.pattern.finditer(text)
+        if not any(_overlaps(m.span(), p) for p in pseudo)
+    )
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -238,6 +238,9 @@ class KnowledgeStore(FiscalYearQueries):
             and len(entry.path) <= len(found.path) + 1
         ]
 
+    # The walk asks for the same few thousand paths chart after chart, and a main term like
+    # "Fracture" holds thousands of entries to scan: found paths are kept (read-only file).
+    @functools.lru_cache(maxsize=32_768)  # noqa: B019 - the store lives as long as its cache
     def _find(self, path: tuple[str, ...], index: str) -> IndexEntry | None:
         """The entry at `path`, each level matched against the variants of the stored one."""
         if not path:
@@ -292,7 +295,7 @@ class KnowledgeStore(FiscalYearQueries):
                     break
         return list(dict.fromkeys([key, *self._aliases[index].get(key, [])]))
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - the store lives as long as its cache
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the store lives as long as its cache
     def _entries_under(self, index: str, main_key: str) -> tuple[IndexEntry, ...]:
         rows = self._rows(
             "SELECT * FROM index_entries WHERE idx = ? AND (path_key = ? OR "
@@ -301,6 +304,7 @@ class KnowledgeStore(FiscalYearQueries):
         )
         return tuple(map(_entry, rows))
 
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - the store lives as long as its cache
     def resolve_see(self, reference: str, index: str = "cm", _hops: int = 0) -> IndexEntry | None:
         """The index entry a "see" / "see also" reference points to, if it exists.
 

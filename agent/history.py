@@ -15,7 +15,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.text import singular
@@ -92,10 +92,20 @@ class LearnedHistory:
     associations: dict[str, list[Association]]
     code_charts: Counter[str]
     charts: int
+    _categories: Counter[str] | None = field(default=None, repr=False, compare=False)
 
     def prior(self, code: str) -> float:
         """Share of coded charts that carry `code` (0 when nothing was learned)."""
         return self.code_charts[code] / self.charts if self.charts else 0.0
+
+    def category_charts(self, code: str) -> int:
+        """How many codes of `code`'s category the coded charts carried: a code never
+        coded before (S82.201A) may still be of a category coders use (tibia fractures)."""
+        if self._categories is None:
+            self._categories = Counter()
+            for known, charts in self.code_charts.items():
+                self._categories[known[:3]] += charts
+        return self._categories[code[:3]]
 
     def matches(self, text: str) -> Iterator[tuple[Gram, Association]]:
         for gram in grams(text):

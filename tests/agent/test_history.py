@@ -66,3 +66,17 @@ def test_learn_refuses_evaluation_splits(tmp_path: Path) -> None:
     dev.mkdir()
     result = CliRunner().invoke(app, ["learn", "--codiesp", str(dev)])
     assert result.exit_code == 1 and "learn from train only" in result.stderr
+
+
+def test_a_code_never_coded_counts_the_codes_of_its_category() -> None:
+    learned = learn(
+        [
+            CodedChart("a", "closed fracture of the left tibia", ["S82.202A"]),
+            CodedChart("b", "fracture of the tibia and fibula", ["S82.202A", "S82.402A"]),
+            CodedChart("c", "essential hypertension", ["I10"]),
+        ]
+    )
+    assert learned.prior("S82.201A") == 0.0
+    assert learned.category_charts("S82.201A") == 3
+    assert learned.category_charts("I10") == 1
+    assert learned.category_charts("J18.9") == 0

@@ -9,6 +9,7 @@ index lacks.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from agent.codeset import default_billable
 from agent.cues import cue_code
@@ -44,14 +45,24 @@ SEARCH_DEPTH = 5
 
 
 def index_candidates(
-    store: KnowledgeStore, mention: Mention, index: int, sentence: str, statement: Statement
+    store: KnowledgeStore,
+    mention: Mention,
+    index: int,
+    sentence: str,
+    statement: Statement,
+    elsewhere: Collection[str] = (),
 ) -> list[Candidate]:
     """Walk the index from each word of the mention (the head noun, last, first), reading
     the subterms its diagnostic statement supports; then the most specific code of the
-    category that the statement documents."""
+    category that the statement documents. `elsewhere` holds the words of the sentence's
+    other diagnostic statements ("Pleuritic chest pain, shortness of breath"): another
+    condition's words are not this one's subterms (chest pain "on breathing")."""
     if mention.kind == "procedure":
         return []
     context = context_words(mention.text, sentence, statement.text)
+    for word in elsewhere:
+        if context.get(word) == 1:
+            del context[word]
     # "without foreign body, no nail damage" never walks "with foreign body" or "with damage
     # to nail", wherever in the sentence the denial is.
     read = Statement.read(sentence)
@@ -244,6 +255,7 @@ def find_candidates(
 
     lookups = [_lookup_wording(chart, m, lexicon) for m in mentions]
     statements = statements_of(chart, mentions, lexicon)
+    elsewhere = _other_statement_words(chart, mentions, statements)
     # Every searched mention's query in one batch: one embedding call and one vector query
     # per collection instead of one each per mention (status cues name their code and are
     # never searched).
@@ -259,7 +271,7 @@ def find_candidates(
         merged: dict[str, Candidate] = {}
         statement = statements[index]
         pools = [
-            index_candidates(searcher.store, mention, index, sentence, statement),
+            index_candidates(searcher.store, mention, index, sentence, statement, elsewhere[index]),
             table_candidates(searcher.store, mention, sentence, index),
             search_candidates(searcher, mention, index, found_by_search[index], statement),
             statement_candidates(searcher, mention, index, statement),
@@ -436,6 +448,27 @@ def statements_of(
         canonical = lexicon.canonical(written) if lexicon is not None else None
         statements.append(Statement.read(canonical or written))
     return statements
+
+
+def _other_statement_words(
+    chart: Chart, mentions: list[Mention], statements: list[Statement]
+) -> list[frozenset[str]]:
+    """For each mention, the walk words of the other diagnostic statements of its sentence
+    that its own statement does not use."""
+    sentence_of = [
+        next((n for n, s in enumerate(chart.sentences) if s.start <= m.span.start < s.end), -1)
+        for m in mentions
+    ]
+    keys = [frozenset(walk_keys(s.text)) for s in statements]
+    found = []
+    for i, own in enumerate(keys):
+        others = [
+            keys[j]
+            for j in range(len(mentions))
+            if j != i and sentence_of[j] == sentence_of[i] and mentions[j].kind != "status"
+        ]
+        found.append(frozenset().union(*others) - own)
+    return found
 
 
 def _sentence_text(chart: Chart, mention: Mention) -> str:

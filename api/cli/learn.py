@@ -86,6 +86,13 @@ def learn_command(
         ),
     ] = False,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds.")] = 5,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed of the cross-validation folds and the model: another seed "
+            "shows how much the scores owe to the draw."
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the training report.")] = False,
 ) -> None:
     """Learn n-gram -> code history and train the ranker from coded charts. The ranker is
@@ -121,7 +128,7 @@ def learn_command(
                 charts.append(TrainingChart(chart, mentions, candidates, codes, doc.policy))
         everything = [chart for charts in by_source.values() for chart in charts]
         console.print(f"training the ranker on {len(everything)} charts ({folds}-fold CV) ...")
-        ranker, _ = fit_ranker(everything, searcher.store, folds=folds)
+        ranker, _ = fit_ranker(everything, searcher.store, folds=folds, seed=seed)
         counts = {source: len(charts) for source, charts in by_source.items()}
         ranker.info |= {"source": ", ".join(sources), "sources": counts, "kb_release": release}
         saved = ranker.save(ranker_dir(settings))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agent.candidates import index_candidates
+from agent.candidates import _other_statement_words, index_candidates
+from agent.chart import build_chart
 from agent.codeset import default_billable
 from agent.index_walk import (
     DENIED,
@@ -12,7 +13,7 @@ from agent.index_walk import (
     walk,
     walk_keys,
 )
-from agent.models import Mention, Span
+from agent.models import ChartMeta, Mention, Span
 from agent.specificity import Statement
 from agent.tables import table_candidates
 from retrieval.store import KnowledgeStore
@@ -231,3 +232,25 @@ def test_a_chain_of_see_references_is_followed_to_a_code(store: KnowledgeStore) 
     assert _code(store, "fracture of left hip, initial encounter") == "S72.002A"
     entry = store.resolve_see("Fracture, femur, neck")
     assert entry is not None and entry.code == "S72.00-"
+
+
+def test_another_conditions_words_are_not_this_ones_subterms(store: KnowledgeStore) -> None:
+    # "shortness of breath" is a diagnosis of its own in the list: chest pain is not "Pain,
+    # chest, on breathing" (R07.1) for it. Within one statement the words still count.
+    text = "A: Pleuritic chest pain, shortness of breath."
+    chart = build_chart(text, ChartMeta(setting="outpatient"))
+
+    def mention(words: str) -> Mention:
+        at = text.index(words)
+        return Mention(
+            text=words, span=Span(start=at, end=at + len(words), quote=words), kind="condition"
+        )
+
+    mentions = [mention("chest pain"), mention("shortness of breath")]
+    statements = [Statement.read("Pleuritic chest pain"), Statement.read("shortness of breath")]
+    elsewhere = _other_statement_words(chart, mentions, statements)
+    assert "breath" in elsewhere[0] and "chest" not in elsewhere[0]
+    apart = index_candidates(store, mentions[0], 0, text, statements[0], elsewhere[0])
+    leaked = index_candidates(store, mentions[0], 0, text, statements[0])
+    assert "R07.1" in [c.code for c in leaked]
+    assert "R07.1" not in [c.code for c in apart] and apart

@@ -32,10 +32,10 @@ def test_rules_suite(agent: CodingAgent, tmp_path: Path) -> None:
     metrics = run_suite(load_suite("rules"), agent, tmp_path / "rules").metrics
     assert metrics["invalid_code_rate"] == 0
     assert metrics["span_validity"] == 1.0 and metrics["citation_validity"] == 1.0
-    assert metrics["f1"] >= 0.81  # measured 0.848 (P 0.897, R 0.804; 103 cases, 336 gold)
-    assert metrics["map"] >= 0.79  # measured 0.834
-    assert metrics["principal_accuracy"] >= 0.85  # measured 0.90 (90 of 100)
-    assert metrics["must_not_proposed"] <= 0.06  # measured 0.028 of the codes that must not be
+    assert metrics["f1"] >= 0.83  # measured 0.862 (P 0.925, R 0.807; 103 cases, 336 gold)
+    assert metrics["map"] >= 0.80  # measured 0.836
+    assert metrics["principal_accuracy"] >= 0.88  # measured 0.93 (0.91 with another seed)
+    assert metrics["must_not_proposed"] <= 0.05  # measured 0.025 of the codes that must not be
 
 
 def test_codiesp_dev_sample(agent: CodingAgent, shared_data: Path, tmp_path: Path) -> None:
@@ -48,10 +48,10 @@ def test_codiesp_dev_sample(agent: CodingAgent, shared_data: Path, tmp_path: Pat
     diagnoses, procedures = score_run(records, ("cm",)), score_run(records, ("pcs",))
     assert summary.metrics["invalid_code_rate"] == 0
     assert summary.metrics["citation_validity"] == 1.0
-    assert diagnoses["f1"] >= 0.54  # measured 0.576 (P 0.638, R 0.525)
-    assert diagnoses["ranked_map"] >= 0.46  # measured 0.494 (MAP over the proposals 0.437)
-    assert diagnoses["valid_subset"]["f1"] >= 0.57  # measured 0.605
-    assert diagnoses["calibration"]["expected_calibration_error"] <= 0.07  # measured 0.037
+    assert diagnoses["f1"] >= 0.55  # measured 0.586 (P 0.691, R 0.508)
+    assert diagnoses["ranked_map"] >= 0.465  # measured 0.495 (MAP over the proposals 0.431)
+    assert diagnoses["valid_subset"]["f1"] >= 0.58  # measured 0.617
+    assert diagnoses["calibration"]["expected_calibration_error"] <= 0.07  # measured 0.038
     # 25 charts hold few procedure codes, and the ranker CI trains on its own fresh build
     # (approximate vector search) moves this by several points: measured 0.327-0.391.
     assert procedures["valid_subset"]["f1"] >= 0.30
@@ -86,7 +86,7 @@ def test_whole_codiesp_dev_has_no_conflicting_codes(
     assert not problems, problems[:20]
     assert summary.metrics["invalid_code_rate"] == 0
     diagnoses = score_run(records, ("cm",))
-    assert diagnoses["f1"] >= 0.38  # measured 0.411 under claims (0.547 under mentions)
+    assert diagnoses["f1"] >= 0.40  # measured 0.423 under claims (0.556 under mentions)
 
 
 def test_rules_gold_codes_are_billable_fy2026_codes(agent: CodingAgent) -> None:

@@ -1,0 +1,78 @@
+"""What one code does to the DRG: the claim grouped with and without it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agent.drg.claims import Claim, DrgResult, Grouper, is_procedure
+
+
+@dataclass(frozen=True)
+class Impact:
+    """The DRG of the claim without the code and with it, and the code's own severity."""
+
+    code: str
+    without: DrgResult
+    with_code: DrgResult
+    severity: str  # the code's CC/MCC level as a secondary diagnosis ("NONE" for procedures)
+    excluded: bool  # a CC/MCC the principal diagnosis excludes
+    operating_room: bool | None = None  # for a procedure: an O.R. procedure to the grouper
+
+    @property
+    def changes_drg(self) -> bool:
+        return self.without.drg != self.with_code.drg
+
+    def message(self) -> str:
+        """ "adding N17.9 moves DRG 282 -> 281 (N17.9 is a CC here)"."""
+        own = f"{self.code} is a{'n' if self.severity == 'MCC' else ''} {self.severity}"
+        if self.operating_room is not None:
+            own = f"{self.code} is {'an' if self.operating_room else 'not an'} O.R. procedure"
+        elif self.severity == "NONE":
+            own = f"{self.code} is no CC or MCC"
+        elif self.excluded:
+            own += ", but excluded with this principal diagnosis"
+        else:
+            own += " here"
+        if not self.changes_drg:
+            return f"adding {self.code} leaves DRG {self.with_code.drg} ({own})"
+        return f"adding {self.code} moves DRG {self.without.drg} -> {self.with_code.drg} ({own})"
+
+
+def impacts(grouper: Grouper, claim: Claim, codes: Sequence[str]) -> list[Impact]:
+    """For each code (a secondary diagnosis or a procedure), the claim grouped without it
+    and with it: what accepting or rejecting that one proposal does, the rest unchanged."""
+    found = []
+    grouped: dict[Claim, DrgResult] = {}  # a code the claim holds is "with" the claim itself
+
+    def group(asked: Claim) -> DrgResult:
+        if asked not in grouped:
+            grouped[asked] = grouper.group(asked)
+        return grouped[asked]
+
+    for code in codes:
+        without = group(claim.with_codes(remove=(code,)))
+        with_code = group(claim.with_codes(add=(code,)))
+        own = next(
+            (d for d in with_code.diagnoses if d.code.replace(".", "") == code.replace(".", "")),
+            None,
+        )
+        found.append(
+            Impact(
+                code=code,
+                without=without,
+                with_code=with_code,
+                severity=own.severity if own else "NONE",
+                excluded=own.excluded if own else False,
+                operating_room=(
+                    _compact(code) in {_compact(c) for c in with_code.procedures}
+                    if is_procedure(code)
+                    else None
+                ),
+            )
+        )
+    return found
+
+
+def _compact(code: str) -> str:
+    return code.replace(".", "").strip().upper()

@@ -1,0 +1,112 @@
+"""`medcoder drg`: the MS-DRG of a code set typed on the command line, and what each
+secondary diagnosis and procedure does to it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from agent.drg import Claim, DrgError, MsdrgGrouper, impacts
+from api.cli.common import console, fail
+
+
+def drg_command(
+    pdx: Annotated[str, typer.Option("--pdx", help="Principal diagnosis (I21.4).")],
+    sdx: Annotated[
+        list[str] | None,
+        typer.Option("--sdx", help="A secondary diagnosis; repeat for each (--sdx N17.9)."),
+    ] = None,
+    pcs: Annotated[
+        list[str] | None,
+        typer.Option("--pcs", help="An ICD-10-PCS procedure; repeat for each."),
+    ] = None,
+    age: Annotated[int | None, typer.Option(min=0, max=124, help="Age in years.")] = None,
+    sex: Annotated[str, typer.Option(help="M, F or U.")] = "U",
+    discharge_status: Annotated[
+        int, typer.Option(min=1, max=99, help="CMS discharge status (1: home).")
+    ] = 1,
+    discharged: Annotated[
+        str | None,
+        typer.Option(help="Discharge date, YYYY-MM-DD (default today); picks the version."),
+    ] = None,
+    poa: Annotated[
+        list[str] | None,
+        typer.Option(help="Present on admission, CODE=Y|N|U|W; repeat for each diagnosis."),
+    ] = None,
+    hac_exempt: Annotated[
+        bool, typer.Option(help="The hospital is exempt from the HAC / POA rules.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Group a claim to its MS-DRG (CMS grouper v40-v44, offline) and show, for each
+    secondary diagnosis and procedure, the DRG without it and with it."""
+    if sex.upper() not in ("M", "F", "U"):
+        fail(f"--sex {sex!r}: use M, F or U")
+    try:
+        day = date.fromisoformat(discharged) if discharged else date.today()
+    except ValueError:
+        fail(f"--discharged {discharged!r}: not a date (YYYY-MM-DD)")
+    indicators = []
+    for given in poa or ():
+        code, _, flag = given.partition("=")
+        if not code or flag.upper() not in ("Y", "N", "U", "W"):
+            fail(f"--poa {given!r}: write CODE=Y, N, U or W (N17.9=Y)")
+        indicators.append((code, flag.upper()))
+    claim = Claim(
+        principal=pdx,
+        secondary=tuple(sdx or ()),
+        procedures=tuple(pcs or ()),
+        age=age,
+        sex="M" if sex.upper() == "M" else "F" if sex.upper() == "F" else "U",
+        discharge_status=discharge_status,
+        discharged=day,
+        poa=tuple(indicators),
+        hac_exempt=hac_exempt,
+    )
+    grouper = MsdrgGrouper()
+    try:
+        result = grouper.group(claim)
+        effects = impacts(grouper, claim, [*claim.secondary, *claim.procedures])
+    except DrgError as error:
+        fail(str(error))
+    finally:
+        grouper.close()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "drg": result.drg,
+                    "title": result.title,
+                    "mdc": result.mdc,
+                    "severity": result.severity,
+                    "version": result.version,
+                    "return_code": result.return_code,
+                    "codes": [
+                        {
+                            "code": e.code,
+                            "severity": e.severity,
+                            "excluded": e.excluded,
+                            "drg_without": e.without.drg,
+                            "drg_with": e.with_code.drg,
+                        }
+                        for e in effects
+                    ],
+                }
+            )
+        )
+        return
+    console.print(
+        f"MS-DRG v{result.version}: DRG {result.drg} {result.title} "
+        f"(MDC {result.mdc}, {result.severity}, {result.return_code})",
+        highlight=False,
+    )
+    if result.ungroupable:
+        console.print(
+            f"[yellow]warning:[/] the claim is ungroupable as coded ({result.return_code})",
+            highlight=False,
+        )
+    for effect in effects:
+        console.print(f"  {effect.message()}", highlight=False)

@@ -19,6 +19,7 @@ from api.routers import (
     code_sets,
     codes,
     coding_runs,
+    drg,
     evals,
     health,
     proposals,
@@ -114,7 +115,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    for module in (health, charts, coding_runs, proposals, code_sets, audit, codes, users, evals):
+    routers = (health, charts, coding_runs, proposals, code_sets, drg, audit, codes, users, evals)
+    for module in routers:
         app.include_router(module.router)
     # Bodies carry a chart as JSON (escapes can double it) plus metadata.
     body_limit = max(settings.max_chart_bytes * 2 + 65_536, settings.max_suite_bytes + 65_536)

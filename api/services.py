@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.drg import Grouper, MsdrgGrouper
 from agent.pipeline import CodingAgent
 from api.eval_jobs import EvalJobs
 from api.settings import Settings
@@ -31,6 +32,7 @@ class Services:
     _agents: dict[str, CodingAgent] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _codebook: CodeBook | None = None
+    _grouper: MsdrgGrouper | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -72,6 +74,15 @@ class Services:
                 self._codebook = CodeBook(agent.searcher.store, agent.kb_release)
             return self._codebook
 
+    def grouper(self) -> Grouper:
+        """The MS-DRG grouper, opened on first use and shared (it serialises its calls)."""
+        with self._lock:
+            if self._grouper is None:
+                self._grouper = MsdrgGrouper()
+            return self._grouper
+
     def close(self) -> None:
         self.eval_jobs.shutdown()
+        if self._grouper is not None:
+            self._grouper.close()
         self.engine.dispose()

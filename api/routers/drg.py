@@ -1,0 +1,55 @@
+"""/charts/{id}/drg: the MS-DRG of the working code set and each undecided proposal's effect."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import Reader, RowId, ServicesDep
+from api.schemas.drg import ChartDrgPublic, CodeSeverityPublic, PendingImpactPublic
+from review.db import transaction
+from review.drg import chart_drg
+
+router = APIRouter(tags=["drg"])
+
+
+@router.get("/charts/{chart_id}/drg", response_model=ChartDrgPublic)
+def get_drg(chart_id: RowId, services: ServicesDep, actor: Reader) -> ChartDrgPublic:
+    """422 for an outpatient chart, 409 when no principal diagnosis is decided or proposed
+    or a code is not in the grouper's code set."""
+    with transaction(services.readers) as session:
+        found = chart_drg(session, chart_id=chart_id, grouper=services.grouper())
+    result = found.result
+    return ChartDrgPublic(
+        chart_id=chart_id,
+        grouper_version=result.version,
+        drg=result.drg,
+        title=result.title,
+        mdc=result.mdc,
+        severity=result.severity,
+        return_code=result.return_code,
+        ungroupable=result.ungroupable,
+        principal=found.claim.principal,
+        secondary=list(found.claim.secondary),
+        procedures=list(found.claim.procedures),
+        codes=[
+            CodeSeverityPublic(
+                code=c.code, severity=c.severity, excluded=c.excluded, drives_drg=c.drives_drg
+            )
+            for c in result.diagnoses
+        ],
+        pending=[
+            PendingImpactPublic(
+                proposal_id=p.proposal_id,
+                code=p.impact.code,
+                severity=p.impact.severity,
+                excluded=p.impact.excluded,
+                operating_room=p.impact.operating_room,
+                drg_without=p.impact.without.drg,
+                drg_with=p.impact.with_code.drg,
+                changes_drg=p.impact.changes_drg,
+                message=p.impact.message(),
+            )
+            for p in found.pending
+        ],
+        notes=found.notes,
+    )

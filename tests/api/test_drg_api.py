@@ -1,0 +1,76 @@
+"""GET /charts/{id}/drg over HTTP: the working code set's MS-DRG and, for each undecided
+proposal, the DRG with it accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.api.client import Api
+
+CHART = (Path(__file__).parent / "charts" / "heart_failure_effusion.txt").read_text()
+META: dict[str, Any] = {
+    "setting": "inpatient",
+    "age": 74,
+    "sex": "M",
+    "admission_date": "2026-03-11",
+    "discharge_date": "2026-03-15",
+}
+
+
+def _span(words: str) -> dict[str, int]:
+    start = CHART.index(words)
+    return {"start": start, "end": start + len(words)}
+
+
+def test_the_working_set_groups_and_each_pending_proposal_shows_its_effect(api: Api) -> None:
+    chart = api.chart(CHART, **META)
+    chart_id = chart["id"]
+    nothing = api.get(f"/charts/{chart_id}/drg")
+    assert nothing.status_code == 409 and "principal" in nothing.json()["detail"]
+
+    run = api.post(f"/charts/{chart_id}/coding-runs", json={})
+    assert run.status_code == 201, run.text
+    proposals = run.json()["proposals"]
+    # Heart failure is the principal; the effusion stays undecided; the rest are rejected.
+    for proposal in proposals:
+        body: dict[str, Any]
+        if proposal["code"] == "I50.23":
+            body = {"action": "accept", "principal": True}
+        elif proposal["code"] == "J91.8":
+            continue
+        else:
+            body = {"action": "reject", "reason": "not_documented"}
+        assert api.decide(proposal, **body).status_code == 200
+    codes = {p["code"] for p in proposals}
+    if "I50.23" not in codes:
+        words = _span("Acute on chronic systolic (congestive) heart failure")
+        added = {"code": "I50.23", "evidence": [words], "principal": True}
+        assert api.post(f"/charts/{chart_id}/codes", json=added).status_code == 201
+    if "J91.8" not in codes:
+        added = {"code": "J91.8", "evidence": [_span("Pleural effusion due to heart failure")]}
+        assert api.post(f"/charts/{chart_id}/codes", json=added).status_code == 201
+
+    found = api.get(f"/charts/{chart_id}/drg")
+    assert found.status_code == 200, found.text
+    drg = found.json()
+    assert drg["grouper_version"] == 430  # MS-DRG v43 for a March 2026 discharge
+    assert drg["principal"] == "I50.23" and drg["mdc"] == 5
+    pending = {p["code"]: p for p in drg["pending"]}
+    assert set(pending) == {p["code"] for p in proposals if p["code"] == "J91.8"}
+    if "J91.8" in pending:
+        # Heart failure alone is DRG 293; the effusion, a CC, would move it to 292.
+        assert drg["drg"] == 293 and drg["severity"] == "NONE"
+        effect = pending["J91.8"]
+        assert (effect["drg_without"], effect["drg_with"], effect["severity"]) == (293, 292, "CC")
+        assert effect["message"] == "adding J91.8 moves DRG 293 -> 292 (J91.8 is a CC here)"
+    else:
+        assert drg["drg"] == 292 and drg["secondary"] == ["J91.8"]
+    assert any("discharge status" in note for note in drg["notes"])
+
+
+def test_an_outpatient_chart_has_no_drg(api: Api) -> None:
+    chart = api.chart("Office visit. Essential hypertension.", setting="outpatient")
+    refused = api.get(f"/charts/{chart['id']}/drg")
+    assert refused.status_code == 422 and "inpatient" in refused.json()["detail"]
+    assert api.get("/charts/999999/drg").status_code == 404

@@ -66,6 +66,15 @@ class ChartMeta(BaseModel):
         description="Inpatient discharge date, YYYY-MM-DD: decides an inpatient's fiscal year.",
     )
 
+    discharge_status: int | None = Field(
+        default=None,
+        ge=1,
+        le=99,
+        description="Inpatient discharge status, the CMS patient discharge status code (1 home "
+        "or self care, 2 short-term hospital, 3 SNF, 6 home health, 7 left against medical "
+        "advice, 20 expired...): MS-DRG grouping reads it (AMI expired: DRGs 283-285).",
+    )
+
     @field_validator("encounter_date", "admission_date", "discharge_date", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:

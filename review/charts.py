@@ -34,6 +34,7 @@ def create_chart(
         encounter_date=chart.meta.encounter_date,
         admission_date=chart.meta.admission_date,
         discharge_date=chart.meta.discharge_date,
+        discharge_status=chart.meta.discharge_status,
         status="new",
         version=1,
         committed_version=0,
@@ -59,6 +60,7 @@ def chart_meta(row: ChartRow) -> ChartMeta:
         encounter_date=row.encounter_date,
         admission_date=row.admission_date,
         discharge_date=row.discharge_date,
+        discharge_status=row.discharge_status,
     )
 
 

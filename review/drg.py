@@ -64,7 +64,8 @@ def chart_drg(
     if discharged is None:
         discharged = today or date.today()
         notes.append("no discharge date: grouped with the MS-DRG version in force today")
-    notes.append("discharge status not recorded: grouped as 01 (home or self care)")
+    if chart.discharge_status is None:
+        notes.append("discharge status not recorded: grouped as 01 (home or self care)")
     sex: Sex = "M" if chart.sex == "M" else "F" if chart.sex == "F" else "U"
     claim = Claim(
         principal=principal,
@@ -73,6 +74,7 @@ def chart_drg(
         age=chart.age,
         sex=sex,
         discharged=discharged,
+        discharge_status=chart.discharge_status or 1,
     )
     try:
         result = grouper.group(claim)

@@ -69,6 +69,7 @@ class ChartRow(Base):
     encounter_date: Mapped[date | None] = mapped_column(Date)  # the visit date
     admission_date: Mapped[date | None] = mapped_column(Date)
     discharge_date: Mapped[date | None] = mapped_column(Date)
+    discharge_status: Mapped[int | None] = mapped_column(Integer)  # CMS code, 1 home
     status: Mapped[str] = mapped_column(String(20), index=True)  # new|coded|in_review|committed
     version: Mapped[int] = mapped_column(Integer, default=1)  # the chart's ETag
     committed_version: Mapped[int] = mapped_column(Integer, default=0)

@@ -48,6 +48,7 @@ class ChartPublic(BaseModel):
     encounter_date: date | None
     admission_date: date | None = None
     discharge_date: date | None = None
+    discharge_status: int | None = None
     created_by: str
     created_at: datetime
     updated_at: datetime

@@ -74,3 +74,26 @@ def test_an_outpatient_chart_has_no_drg(api: Api) -> None:
     refused = api.get(f"/charts/{chart['id']}/drg")
     assert refused.status_code == 422 and "inpatient" in refused.json()["detail"]
     assert api.get("/charts/999999/drg").status_code == 404
+
+
+def test_the_discharge_status_is_grouped(api: Api) -> None:
+    # An acute MI: DRG 282 discharged alive, 285 when the patient expired (status 20).
+    text = "Discharge diagnosis: acute ST elevation myocardial infarction of anterior wall."
+    words = "acute ST elevation myocardial infarction of anterior wall"
+    start = text.index(words)
+    drgs = []
+    for status in (1, 20):
+        chart = api.chart(text, **{**META, "discharge_status": status})
+        assert chart["discharge_status"] == status
+        added = {
+            "code": "I21.09",
+            "evidence": [{"start": start, "end": start + len(words)}],
+            "principal": True,
+        }
+        assert api.post(f"/charts/{chart['id']}/codes", json=added).status_code == 201
+        found = api.get(f"/charts/{chart['id']}/drg").json()
+        assert not any("discharge status" in note for note in found["notes"])
+        drgs.append(found["drg"])
+    assert drgs == [282, 285]
+    bad = api.post("/charts", json={"text": text, "meta": {**META, "discharge_status": 0}})
+    assert bad.status_code == 422

@@ -1,6 +1,6 @@
 """The migrations build exactly the tables review/tables.py declares, on SQLite and on
-PostgreSQL, and 0002 (fiscal years) goes down and up again keeping the audit trail
-append-only."""
+PostgreSQL; 0002 (fiscal years) goes down and up again keeping the audit trail
+append-only, and 0003 (discharge status) too."""
 
 from __future__ import annotations
 
@@ -39,11 +39,20 @@ def columns(url: str, table: str) -> set[str]:
 
 def test_migrated_schema_is_the_declared_one(url: str) -> None:
     upgrade(url)
-    assert current_revision(url) == "0002"
+    assert current_revision(url) == "0003"
     assert differences(url) == []
     for table in ("coding_runs", "proposals", "code_sets", "audit_events"):
         assert "fiscal_year" in columns(url, table)
-    assert {"admission_date", "discharge_date"} <= columns(url, "charts")
+    assert {"admission_date", "discharge_date", "discharge_status"} <= columns(url, "charts")
+
+
+def test_0003_goes_down_and_up(url: str) -> None:
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0002")
+    assert "discharge_status" not in columns(url, "charts")
+    assert current_revision(url) == "0002"
+    upgrade(url)
+    assert "discharge_status" in columns(url, "charts")
 
 
 def test_0002_goes_down_and_up_and_the_audit_stays_append_only(url: str) -> None:

@@ -216,9 +216,11 @@ class _Dates:
     document: date | None = None
     service: tuple[date | None, date | None] = (None, None)
     encounter: tuple[date | None, date | None] = (None, None)
+    discharge_status: int | None = None  # Encounter.hospitalization.dischargeDisposition
 
     def merge(self, other: _Dates) -> None:
         self.document = self.document or other.document
+        self.discharge_status = self.discharge_status or other.discharge_status
         if self.service == (None, None):
             self.service = other.service
         if self.encounter == (None, None):
@@ -250,7 +252,7 @@ def _collect(resource: Any, fail: Fail, dates: _Dates) -> tuple[list[str], list[
                 patients.append(entry.resource)
                 continue
             if isinstance(entry.resource, Encounter):
-                dates.merge(_Dates(encounter=_period(entry.resource.period)))
+                dates.merge(_encounter_dates(entry.resource))
                 continue
             if not isinstance(entry.resource, DocumentReference | Composition):
                 continue
@@ -259,7 +261,7 @@ def _collect(resource: Any, fail: Fail, dates: _Dates) -> tuple[list[str], list[
         return notes, patients
     contained = [r for r in resource.contained or [] if isinstance(r, Patient)]
     for encounter in (r for r in resource.contained or [] if isinstance(r, Encounter)):
-        dates.merge(_Dates(encounter=_period(encounter.period)))
+        dates.merge(_encounter_dates(encounter))
     if isinstance(resource, Composition):
         dates.merge(_Dates(document=_as_date(resource.date)))
         return _composition_notes(resource.section or []), contained
@@ -271,6 +273,28 @@ def _collect(resource: Any, fail: Fail, dates: _Dates) -> tuple[list[str], list[
         )
     )
     return _attachment_notes(resource, fail), contained
+
+
+# HL7 discharge-disposition codes with one CMS patient discharge status each (the US NUBC
+# code, when an Encounter carries it, is read as is).
+_DISPOSITIONS = {"home": 1, "hosp": 2, "snf": 3, "aadvice": 7, "exp": 20, "rehab": 62,
+                 "long": 63, "psy": 65}  # fmt: skip
+_NUBC = "nubc.org"
+
+
+def _encounter_dates(encounter: Encounter) -> _Dates:
+    """The Encounter's period and, where its discharge disposition names one, the CMS
+    discharge status."""
+    status = None
+    hospitalization = encounter.hospitalization
+    disposition = hospitalization.dischargeDisposition if hospitalization else None
+    for coding in (disposition.coding or []) if disposition else []:
+        code = (coding.code or "").strip()
+        if _NUBC in (coding.system or "") and code.isdigit() and 1 <= int(code) <= 99:
+            status = int(code)
+        elif code in _DISPOSITIONS and status is None:
+            status = _DISPOSITIONS[code]
+    return _Dates(encounter=_period(encounter.period), discharge_status=status)
 
 
 def _period(period: Any) -> tuple[date | None, date | None]:
@@ -348,6 +372,8 @@ def _fill_meta(meta: ChartMeta, patients: list[Patient], dates: _Dates, fail: Fa
     for name, value in found.items():
         if getattr(meta, name) is None and value is not None:
             update[name] = value
+    if meta.discharge_status is None and dates.discharge_status is not None:
+        update["discharge_status"] = dates.discharge_status
     patient = patients[0] if patients else None
     if patient is not None and meta.sex is None and patient.gender in ("female", "male"):
         update["sex"] = "F" if patient.gender == "female" else "M"

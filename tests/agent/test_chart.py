@@ -247,6 +247,33 @@ def test_fhir_encounter_period_gives_admission_and_discharge() -> None:
     assert given.meta.discharge_date == date(2026, 10, 1)
 
 
+def test_fhir_discharge_disposition_gives_the_discharge_status() -> None:
+    def encounter(*codings: dict[str, str]) -> dict[str, object]:
+        return {
+            "resourceType": "Encounter",
+            "status": "finished",
+            "class": {"code": "IMP"},
+            "hospitalization": {"dischargeDisposition": {"coding": list(codings)}},
+        }
+
+    doc = _docref("Acute myocardial infarction.")
+    hl7 = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
+    expired = load_chart(json.dumps(_bundle(encounter({"system": hl7, "code": "exp"}), doc)))
+    assert expired.meta.discharge_status == 20
+    nubc = {"system": "https://www.nubc.org/CodeSystem/PatDischargeStatus", "code": "06"}
+    home_health = load_chart(
+        json.dumps(_bundle(encounter({"system": hl7, "code": "home"}, nubc), doc))
+    )
+    assert home_health.meta.discharge_status == 6  # the NUBC code is the more precise one
+    unknown = load_chart(json.dumps(_bundle(encounter({"system": hl7, "code": "oth"}), doc)))
+    assert unknown.meta.discharge_status is None
+    given = load_chart(
+        json.dumps(_bundle(encounter({"system": hl7, "code": "exp"}), doc)),
+        meta=ChartMeta(discharge_status=1),
+    )
+    assert given.meta.discharge_status == 1
+
+
 def test_fhir_period_ending_before_it_starts_is_refused() -> None:
     doc = _docref("Cough.", context={"period": {"start": "2026-10-05", "end": "2026-10-01"}})
     with pytest.raises(ChartError, match="discharge_date 2026-10-01 is before admission_date"):

@@ -15,6 +15,7 @@ from api import problems
 from api.metrics import MetricsMiddleware
 from api.routers import (
     audit,
+    cdi,
     charts,
     code_sets,
     codes,
@@ -115,8 +116,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    routers = (health, charts, coding_runs, proposals, code_sets, drg, audit, codes, users, evals)
-    for module in routers:
+    routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, audit, codes, users)
+    for module in (*routers, evals):
         app.include_router(module.router)
     # Bodies carry a chart as JSON (escapes can double it) plus metadata.
     body_limit = max(settings.max_chart_bytes * 2 + 65_536, settings.max_suite_bytes + 65_536)

@@ -1,0 +1,282 @@
+"""Documentation gaps: a proposed code the documentation leaves unspecific, beside clinical
+indicators in the chart that a more specific diagnosis may explain.
+
+Each kind of gap names the codes that show it (the unspecified code a coder would otherwise
+assign), the indicators looked for (lab values, findings, treatments, quoted with their
+offsets) and how many are needed before a query is worth a physician's time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from agent.models import Span
+
+
+@dataclass(frozen=True)
+class GapKind:
+    name: str
+    codes: tuple[str, ...]  # a proposal starting with one of these shows the gap
+    topic: str  # what the query asks about, in clinical words
+    question: str  # neutral: no leading, no payment
+    options: tuple[str, ...]  # clinically reasonable answers; "other" and "undetermined" added
+    indicators: tuple[tuple[str, re.Pattern[str]], ...]  # (what it is, pattern)
+    minimum: int = 1  # indicators needed before asking
+
+
+def _p(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+_EF = (
+    "ejection fraction",
+    _p(r"\b(?:LV)?EF\b[^.\n]{0,12}?\d{1,2}\s*%", r"ejection fraction[^.\n]{0,20}?\d{1,2}\s*%"),
+)
+_BNP = ("natriuretic peptide", _p(r"\b(?:NT-?pro)?BNP\b[^.\n]{0,12}?\d[\d,]*"))
+_IV_DIURETIC = (
+    "IV diuretic",
+    _p(r"\b(?:IV|intravenous)\s+(?:furosemide|lasix|bumetanide|bumex|torsemide)\b"),
+)
+_EDEMA = (
+    "edema or congestion",
+    _p(
+        r"\bpulmonary edema\b",
+        r"(?:\b\d\+\s*)?\b(?:pitting |bilateral |leg )?edema\b",
+        r"\borthopnea\b",
+        r"\bJVD\b",
+        r"\bjugular venous distension\b",
+        r"\bcrackles\b",
+    ),
+)
+_EGFR = ("eGFR", _p(r"\beGFR\b[^.\n]{0,12}?\d{1,3}"))
+_CREATININE = ("creatinine", _p(r"\b(?:creatinine|Cr)\b[^.\n]{0,12}?\d+(?:\.\d+)?"))
+_BMI = ("BMI", _p(r"\bBMI\b[^.\n]{0,6}?(?:3\d|[4-9]\d)(?:\.\d+)?"))
+_SPO2 = (
+    "oxygen saturation",
+    _p(r"\b(?:SpO2|O2 sat(?:uration)?|saturation)\b[^.\n]{0,12}?\d{2}\s*%"),
+)
+_PAO2 = ("arterial blood gas", _p(r"\b(?:PaO2|pO2|PaCO2|pCO2)\b[^.\n]{0,6}?\d{2,3}"))
+_OXYGEN = (
+    "oxygen or ventilatory support",
+    _p(
+        r"\b\d+\s*L(?:/min)?\s+(?:by |via )?(?:NC|nasal cannula)\b",
+        r"\bhigh[- ]flow\b",
+        r"\bBiPAP\b",
+        r"\bnon-?invasive ventilation\b",
+        r"\bintubat\w+",
+        r"\bmechanical ventilation\b",
+    ),
+)
+_RR = ("respiratory rate", _p(r"\b(?:RR|respiratory rate)\b[^.\n]{0,8}?(?:2[4-9]|[3-5]\d)\b"))
+_CULTURE = (
+    "culture result",
+    _p(
+        r"\b(?:sputum|blood|BAL|bronchial)\s+cultures?\b[^.\n]{0,40}?"
+        r"\b(?:grew|positive for|growing|isolated)\b[^.\n]{0,60}"
+    ),
+)
+_ALBUMIN = ("albumin", _p(r"\b(?:albumin|prealbumin)\b[^.\n]{0,12}?\d+(?:\.\d+)?"))
+_WEIGHT_LOSS = (
+    "weight loss",
+    _p(
+        r"\b(?:lost|loss of)\s+\d+(?:\.\d+)?\s*(?:kg|lb|lbs|pounds|%)",
+        r"\bweight loss\b[^.\n]{0,30}",
+    ),
+)
+_INTAKE = (
+    "poor intake",
+    _p(
+        r"\bpoor (?:oral )?intake\b",
+        r"\bdecreased appetite\b",
+        r"\bcache(?:xia|ctic)\b",
+        r"\b(?:muscle|temporal) wasting\b",
+    ),
+)
+_CONFUSION = (
+    "altered mental status",
+    _p(
+        r"\bconfus\w+",
+        r"\baltered mental status\b",
+        r"\bAMS\b",
+        r"\bdisoriented\b",
+        r"\bobtunded\b",
+        r"\blethargic\b",
+    ),
+)
+_CAUSE = (
+    "possible cause",
+    _p(
+        r"\bammonia\b",
+        r"\bseps(?:is|tic)\b",
+        r"\buremi\w*",
+        r"\bhyponatremi\w*",
+        r"\bhypoglycemi\w*",
+        r"\bopioid\b",
+        r"\bintoxication\b",
+        r"\boverdose\b",
+        r"\burinary tract infection\b",
+        r"\bUTI\b",
+    ),
+)
+_HEMOGLOBIN = ("hemoglobin", _p(r"\b(?:hemoglobin|Hgb|Hb)\b[^.\n]{0,12}?\d{1,2}(?:\.\d)?"))
+_TRANSFUSION = ("transfusion", _p(r"\btransfus\w+", r"\bPRBCs?\b", r"\bpacked red\b"))
+_BLEEDING = (
+    "blood loss",
+    _p(r"\bblood loss\b", r"\bEBL\b", r"\bhemorrhag\w+", r"\bbleeding\b", r"\bmelena\b"),
+)
+
+GAP_KINDS: tuple[GapKind, ...] = (
+    GapKind(
+        "heart_failure_type",
+        ("I50.9",),
+        "heart failure",
+        "Based on the clinical indicators, can the type and acuity of the heart failure be "
+        "further specified?",
+        (
+            "Acute systolic (HFrEF)",
+            "Chronic systolic (HFrEF)",
+            "Acute on chronic systolic",
+            "Acute diastolic (HFpEF)",
+            "Chronic diastolic (HFpEF)",
+            "Acute on chronic diastolic",
+            "Combined systolic and diastolic, with acuity",
+        ),
+        (_EF, _BNP, _IV_DIURETIC, _EDEMA),
+    ),
+    GapKind(
+        "ckd_stage",
+        ("N18.9",),
+        "chronic kidney disease",
+        "Based on the clinical indicators, can the stage of the chronic kidney disease be "
+        "documented?",
+        (
+            "Stage 1",
+            "Stage 2",
+            "Stage 3a",
+            "Stage 3b",
+            "Stage 4",
+            "Stage 5",
+            "End-stage renal disease",
+        ),
+        (_EGFR, _CREATININE),
+    ),
+    GapKind(
+        "obesity_class",
+        ("E66.9",),
+        "obesity",
+        "The body mass index is documented; can the class or severity of the obesity be "
+        "documented?",
+        ("Obesity, class 1", "Obesity, class 2", "Obesity, class 3 / severe (morbid) obesity"),
+        (_BMI,),
+    ),
+    GapKind(
+        "respiratory_failure_type",
+        ("J96.9", "J96.00", "J96.20", "J96.10"),
+        "respiratory failure",
+        "Based on the clinical indicators, can the acuity and type of the respiratory failure "
+        "be further specified?",
+        (
+            "Acute hypoxic respiratory failure",
+            "Acute hypercapnic respiratory failure",
+            "Acute hypoxic and hypercapnic respiratory failure",
+            "Chronic respiratory failure",
+            "Acute on chronic respiratory failure",
+        ),
+        (_SPO2, _PAO2, _OXYGEN, _RR),
+    ),
+    GapKind(
+        "pneumonia_organism",
+        ("J18.",),
+        "pneumonia",
+        "A culture result is documented; can the organism responsible for the pneumonia be "
+        "documented?",
+        (
+            "Pneumonia due to the organism cultured",
+            "Culture reflects colonization; organism not responsible",
+        ),
+        (_CULTURE,),
+    ),
+    GapKind(
+        "malnutrition_severity",
+        ("E46", "E63.9"),
+        "malnutrition",
+        "Based on the clinical indicators, can the severity of the malnutrition be documented?",
+        (
+            "Mild protein-calorie malnutrition",
+            "Moderate protein-calorie malnutrition",
+            "Severe protein-calorie malnutrition",
+        ),
+        (_ALBUMIN, _WEIGHT_LOSS, _INTAKE),
+    ),
+    GapKind(
+        "encephalopathy_type",
+        ("G93.40", "R41.82", "R41.0"),
+        "altered mental status",
+        "Based on the clinical indicators, can the condition causing the altered mental "
+        "status be further specified?",
+        (
+            "Metabolic encephalopathy",
+            "Toxic encephalopathy",
+            "Septic encephalopathy",
+            "Delirium due to a known physiological condition",
+            "Dementia with behavioral disturbance",
+        ),
+        (_CONFUSION, _CAUSE),
+        minimum=2,
+    ),
+    GapKind(
+        "anemia_type",
+        ("D64.9",),
+        "anemia",
+        "Based on the clinical indicators, can the type or cause of the anemia be documented?",
+        (
+            "Acute blood loss anemia",
+            "Anemia of chronic disease",
+            "Iron deficiency anemia",
+            "Dilutional anemia",
+        ),
+        (_HEMOGLOBIN, _TRANSFUSION, _BLEEDING),
+        minimum=2,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    what: str
+    evidence: Span  # the chart's words, exactly
+
+
+@dataclass(frozen=True)
+class Gap:
+    kind: GapKind
+    code: str  # the unspecific proposal
+    indicators: tuple[Indicator, ...]
+
+
+def find_gaps(text: str, codes: Iterable[str]) -> list[Gap]:
+    """The gaps the proposed `codes` show in a chart whose text holds enough indicators."""
+    proposed = list(dict.fromkeys(codes))
+    found = []
+    for kind in GAP_KINDS:
+        code = next((c for c in proposed if c.startswith(kind.codes)), None)
+        if code is None:
+            continue
+        indicators = _indicators(text, kind.indicators)
+        if len({i.what for i in indicators}) >= kind.minimum and indicators:
+            found.append(Gap(kind, code, tuple(indicators)))
+    return found
+
+
+def _indicators(text: str, patterns: Sequence[tuple[str, re.Pattern[str]]]) -> list[Indicator]:
+    found: list[Indicator] = []
+    for what, pattern in patterns:
+        for match in pattern.finditer(text):
+            quote = match.group().strip()
+            start = match.start() + match.group().index(quote)
+            span = Span(start=start, end=start + len(quote), quote=quote)
+            found.append(Indicator(what, span))
+            if sum(1 for i in found if i.what == what) >= 3:
+                break
+    return sorted(found, key=lambda i: i.evidence.start)

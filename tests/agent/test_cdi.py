@@ -1,0 +1,86 @@
+"""Documentation gaps and compliant query drafts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from agent.cdi import (
+    OTHER,
+    UNDETERMINED,
+    compliance_problems,
+    draft_query,
+    find_gaps,
+)
+from agent.chart import build_chart
+from agent.models import ChartMeta
+from agent.pipeline import CodingAgent
+
+HEART_FAILURE = (
+    "74M admitted with dyspnea, orthopnea and 3+ bilateral leg edema. BNP 2,350. Echo: EF 30%.\n"
+    "Treated with IV furosemide.\n"
+    "Assessment: heart failure."
+)
+
+
+def _kinds(text: str, *codes: str) -> list[str]:
+    return [gap.kind.name for gap in find_gaps(text, codes)]
+
+
+def test_unspecified_heart_failure_with_indicators_is_a_gap_with_a_compliant_query() -> None:
+    (gap,) = find_gaps(HEART_FAILURE, ["I50.9", "I10"])
+    assert gap.kind.name == "heart_failure_type" and gap.code == "I50.9"
+    assert {i.what for i in gap.indicators} >= {
+        "ejection fraction",
+        "natriuretic peptide",
+        "IV diuretic",
+    }
+    for indicator in gap.indicators:
+        span = indicator.evidence
+        assert HEART_FAILURE[span.start : span.end] == span.quote
+    draft = draft_query(gap)
+    assert compliance_problems(draft, HEART_FAILURE) == []
+    assert draft.options[-2:] == (OTHER, UNDETERMINED)
+    assert '"EF 30%"' in draft.text() and "DRG" not in draft.text()
+
+
+def test_no_gap_when_the_code_is_specific_or_nothing_indicates_more() -> None:
+    assert _kinds(HEART_FAILURE, "I50.23") == []
+    assert _kinds("Assessment: heart failure, stable.", "I50.9") == []
+
+
+def test_each_kind_needs_its_own_indicators() -> None:
+    assert _kinds("Obesity. BMI 41.2.", "E66.9") == ["obesity_class"]
+    assert _kinds("Obesity. BMI 27.", "E66.9") == []
+    assert _kinds("CKD. eGFR 38, creatinine 1.9.", "N18.9") == ["ckd_stage"]
+    assert _kinds("Pneumonia. Sputum culture grew Streptococcus pneumoniae.", "J18.9") == [
+        "pneumonia_organism"
+    ]
+    assert _kinds("Pneumonia. Sputum culture pending.", "J18.9") == []
+    # Confusion alone is a symptom; confusion with a cause in view is worth a query.
+    assert _kinds("Patient confused overnight.", "R41.0") == []
+    assert _kinds("Confused, ammonia 112.", "R41.0") == ["encephalopathy_type"]
+    resp = "Respiratory failure. SpO2 84% on room air, placed on BiPAP."
+    assert _kinds(resp, "J96.90") == ["respiratory_failure_type"]
+
+
+def test_compliance_catches_leading_payment_words_and_misquoted_indicators() -> None:
+    draft = draft_query(find_gaps(HEART_FAILURE, ["I50.9"])[0])
+    leading = replace(draft, question="Please document acute on chronic HF for the MCC.")
+    assert any("payment" in p for p in compliance_problems(leading, HEART_FAILURE))
+    narrowed = replace(draft, options=draft.options[:2])
+    problems = compliance_problems(narrowed, HEART_FAILURE)
+    assert any(OTHER in p for p in problems) and any(UNDETERMINED in p for p in problems)
+    moved = replace(draft, indicators=draft.indicators[:1])
+    shifted = replace(
+        moved.indicators[0],
+        evidence=moved.indicators[0].evidence.model_copy(update={"start": 0}),
+    )
+    assert compliance_problems(replace(moved, indicators=(shifted,)), HEART_FAILURE)
+
+
+def test_the_agent_proposals_lead_to_the_query(agent: CodingAgent) -> None:
+    # "heart failure" with no type or acuity is I50.9 by the index: the query asks for them.
+    chart = build_chart(HEART_FAILURE, ChartMeta(setting="inpatient", age=74, sex="M"))
+    codes = [p.code for p in agent.code(chart, "claims").proposals]
+    assert "I50.9" in codes
+    assert [g.kind.name for g in find_gaps(chart.text, codes)] == ["heart_failure_type"]

@@ -49,8 +49,8 @@ def code(
     settings = load_settings()
     if age is not None and age < 0:
         fail(f"--age must be 0 or more, got {age}", 2)
-    meta = _meta(setting, age, sex, date, admission_date, discharge_date)
-    data = _read(file)
+    meta = options_meta(setting, age, sex, date, admission_date, discharge_date)
+    data = read_input(file)
     try:
         chart = load_chart(data, meta=meta, max_bytes=settings.max_chart_bytes, source_name=file)
     except ChartError as error:
@@ -69,7 +69,7 @@ def code(
         print_result(result)
 
 
-def _meta(
+def options_meta(
     setting: str,
     age: int | None,
     sex: str | None,
@@ -98,7 +98,7 @@ def _meta(
         fail(f"{where}: {message}", 2)
 
 
-def _read(file: str) -> bytes:
+def read_input(file: str) -> bytes:
     if file == "-":
         return sys.stdin.buffer.read()
     path = Path(file)

@@ -6,6 +6,7 @@ import typer
 
 from api.cli import db, kb, users
 from api.cli import eval as eval_cli
+from api.cli.cdi import cdi_command
 from api.cli.code import code
 from api.cli.drg import drg_command
 from api.cli.learn import learn_command
@@ -22,6 +23,7 @@ app.add_typer(eval_cli.app, name="eval")
 app.command("code")(code)
 app.command("learn")(learn_command)
 app.command("drg")(drg_command)
+app.command("cdi")(cdi_command)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.command("serve")(serve)

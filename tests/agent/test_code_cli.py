@@ -164,3 +164,18 @@ def test_llm_down_fails_clearly_when_fallback_is_off(
     assert result.exit_code == 1
     assert "llm proposer failed" in result.stderr
     assert result.stdout == ""
+
+
+def test_cdi_lists_the_gap_with_its_query(run: Invoke, tmp_path: Path) -> None:
+    chart = tmp_path / "hf.txt"
+    chart.write_text(
+        "74M admitted with dyspnea and orthopnea. BNP 2,350. Echo: EF 30%.\n"
+        "Treated with IV furosemide.\nAssessment: heart failure.\n"
+    )
+    result = run("cdi", str(chart), "--age", "74", "--sex", "M", "--json")
+    assert result.exit_code == 0, result.output
+    (gap,) = json.loads(result.stdout)
+    assert gap["kind"] == "heart_failure_type" and gap["code"] == "I50.9"
+    assert gap["compliance_problems"] == [] and "EF 30%" in {i["quote"] for i in gap["indicators"]}
+    missing = run("cdi", str(tmp_path / "absent.txt"))
+    assert missing.exit_code != 0

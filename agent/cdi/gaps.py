@@ -108,7 +108,7 @@ _CAUSE = (
     "possible cause",
     _p(
         r"\bammonia\b",
-        r"\bseps(?:is|tic)\b",
+        r"\bsep(?:sis|tic)\b",
         r"\buremi\w*",
         r"\bhyponatremi\w*",
         r"\bhypoglycemi\w*",

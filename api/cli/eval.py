@@ -263,3 +263,34 @@ def report_command(
         except (RunError, OSError) as error:
             fail(str(error))
         console.print(f"wrote {path}", highlight=False)
+
+
+@app.command("cdi")
+def cdi_command(
+    cases: Annotated[
+        Path | None,
+        typer.Option(help="A CDI suite in JSON Lines (default: evals/cases/cdi.jsonl)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Score the documentation-gap engine on a CDI suite: gap precision and recall, the
+    indicators quoted, and the share of compliant query drafts."""
+    from evals.cdi import CDI_FILE, load_cdi_cases, score_cdi
+
+    path = cases or CDI_FILE
+    try:
+        loaded = load_cdi_cases(path)
+    except (OSError, ValueError, KeyError) as error:
+        fail(f"{path}: not a CDI suite ({error})")
+    metrics = score_cdi(loaded).metrics()
+    if as_json:
+        print(json.dumps(metrics))
+        return
+    for name in ("cases", "gaps_expected", "gaps_found", "precision", "recall"):
+        console.print(f"{name:18} {metrics[name]}", highlight=False)
+    for name in ("indicator_recall", "compliant_queries"):
+        console.print(f"{name:18} {metrics[name]}", highlight=False)
+    for miss in metrics["misses"]:
+        console.print(f"missed      {miss}", highlight=False)
+    for alarm in metrics["false_alarms"]:
+        console.print(f"false alarm {alarm}", highlight=False)

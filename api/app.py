@@ -24,6 +24,7 @@ from api.routers import (
     evals,
     health,
     proposals,
+    queries,
     users,
 )
 from api.services import Services
@@ -116,8 +117,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, audit, codes, users)
-    for module in (*routers, evals):
+    routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, queries, audit, codes)
+    for module in (*routers, users, evals):
         app.include_router(module.router)
     # Bodies carry a chart as JSON (escapes can double it) plus metadata.
     body_limit = max(settings.max_chart_bytes * 2 + 65_536, settings.max_suite_bytes + 65_536)

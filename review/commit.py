@@ -14,6 +14,7 @@ from review.audit import record_event
 from review.charts import chart_year, lock_chart
 from review.codebook import CodeBook, FinalCode
 from review.errors import CommitBlocked, NotAllowed, NotFound
+from review.queries import open_queries
 from review.runs import active_proposals
 from review.states import chart_state
 from review.tables import ChartRow, CodeSetRow, ProposalRow
@@ -84,6 +85,16 @@ def commit_chart(
     ]
     codes = final_codes(proposals)
     problems = undecided + codebook.commit_problems(codes, chart.setting)  # type: ignore[arg-type]
+    # An open physician query may still change the codes: the set commits, with a warning.
+    problems += [
+        Problem(
+            "warning",
+            "cdi.open_query",
+            f"physician query {q.id} ({q.topic}) is still open",
+            (q.code,) if q.code else (),
+        )
+        for q in open_queries(session, chart_id=chart_id)
+    ]
     blockers = [p for p in problems if p.severity == "blocker"]
     warnings = [p for p in problems if p.severity == "warning"]
     final = [p for p in blockers if not p.overridable]

@@ -143,6 +143,29 @@ class CodeSetRow(Base):
     committed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class QueryRow(Base):
+    """A physician query about a documentation gap: open until answered or cancelled. The
+    answer joins the chart as an addendum, so the next coding run reads it."""
+
+    __tablename__ = "queries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chart_id: Mapped[int] = mapped_column(ForeignKey("charts.id"), index=True)
+    proposal_id: Mapped[int | None] = mapped_column(Integer)  # the unspecific proposal
+    kind: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str | None] = mapped_column(String(10))
+    topic: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[str]] = mapped_column(Json)
+    indicators: Mapped[list[dict[str, Any]]] = mapped_column(Json)  # what, quote, start, end
+    status: Mapped[str] = mapped_column(String(10))  # open | answered | cancelled
+    answer: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was cancelled
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class AuditRow(Base):
     """One action, appended in the same transaction as the change it records. Database
     triggers (see the migration) refuse UPDATE and DELETE on this table."""

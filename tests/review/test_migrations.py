@@ -1,6 +1,6 @@
 """The migrations build exactly the tables review/tables.py declares, on SQLite and on
 PostgreSQL; 0002 (fiscal years) goes down and up again keeping the audit trail
-append-only, and 0003 (discharge status) too."""
+append-only; 0003 (discharge status) and 0004 (queries) too."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def columns(url: str, table: str) -> set[str]:
 
 def test_migrated_schema_is_the_declared_one(url: str) -> None:
     upgrade(url)
-    assert current_revision(url) == "0003"
+    assert current_revision(url) == "0004"
     assert differences(url) == []
     for table in ("coding_runs", "proposals", "code_sets", "audit_events"):
         assert "fiscal_year" in columns(url, table)
@@ -53,6 +53,18 @@ def test_0003_goes_down_and_up(url: str) -> None:
     assert current_revision(url) == "0002"
     upgrade(url)
     assert "discharge_status" in columns(url, "charts")
+
+
+def test_0004_goes_down_and_up(url: str) -> None:
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0003")
+    engine = create_engine(url)
+    try:
+        assert "queries" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    upgrade(url)
+    assert {"status", "answer", "indicators"} <= columns(url, "queries")
 
 
 def test_0002_goes_down_and_up_and_the_audit_stays_append_only(url: str) -> None:

@@ -1,0 +1,71 @@
+"""Physician queries: create one from a draft, read, answer, cancel."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import Coder, Reader, RowId, ServicesDep
+from api.schemas.queries import QueryAnswer, QueryCancel, QueryCreate, QueryPublic
+from review.db import transaction
+from review.queries import (
+    QueryInput,
+    answer_query,
+    cancel_query,
+    chart_queries,
+    create_query,
+    get_query,
+)
+
+router = APIRouter(tags=["queries"])
+
+
+@router.post("/charts/{chart_id}/queries", status_code=201, response_model=QueryPublic)
+def post_query(
+    chart_id: RowId, body: QueryCreate, services: ServicesDep, actor: Coder
+) -> QueryPublic:
+    """422, every problem listed, unless the query is compliant (indicators quoted from the
+    chart, "Other" and "Clinically undetermined" among the options, no payment words)."""
+    query = QueryInput(
+        kind=body.kind,
+        topic=body.topic,
+        question=body.question,
+        options=body.options,
+        indicators=[(i.what, i.start, i.end) for i in body.indicators],
+        code=body.code,
+        proposal_id=body.proposal_id,
+    )
+    with transaction(services.sessions) as session:
+        row = create_query(session, chart_id=chart_id, query=query, actor=actor)
+        return QueryPublic.model_validate(row)
+
+
+@router.get("/charts/{chart_id}/queries", response_model=list[QueryPublic])
+def list_queries(chart_id: RowId, services: ServicesDep, actor: Reader) -> list[QueryPublic]:
+    with transaction(services.readers) as session:
+        return [QueryPublic.model_validate(r) for r in chart_queries(session, chart_id=chart_id)]
+
+
+@router.get("/queries/{query_id}", response_model=QueryPublic)
+def read_query(query_id: RowId, services: ServicesDep, actor: Reader) -> QueryPublic:
+    with transaction(services.readers) as session:
+        return QueryPublic.model_validate(get_query(session, query_id=query_id))
+
+
+@router.post("/queries/{query_id}/answer", response_model=QueryPublic)
+def post_answer(
+    query_id: RowId, body: QueryAnswer, services: ServicesDep, actor: Coder
+) -> QueryPublic:
+    """The physician's answer, recorded by the coder; it joins the chart as an addendum,
+    and the next coding run reads it. 409 unless the query is open."""
+    with transaction(services.sessions) as session:
+        row = answer_query(session, query_id=query_id, answer=body.answer, actor=actor)
+        return QueryPublic.model_validate(row)
+
+
+@router.post("/queries/{query_id}/cancel", response_model=QueryPublic)
+def post_cancel(
+    query_id: RowId, body: QueryCancel, services: ServicesDep, actor: Coder
+) -> QueryPublic:
+    with transaction(services.sessions) as session:
+        row = cancel_query(session, query_id=query_id, reason=body.reason, actor=actor)
+        return QueryPublic.model_validate(row)

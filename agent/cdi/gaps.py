@@ -23,6 +23,13 @@ class GapKind:
     options: tuple[str, ...]  # clinically reasonable answers; "other" and "undetermined" added
     indicators: tuple[tuple[str, re.Pattern[str]], ...]  # (what it is, pattern)
     minimum: int = 1  # indicators needed before asking
+    unless: tuple[str, ...] = ()  # a proposal starting with one of these closes the gap
+    code_pattern: re.Pattern[str] | None = None  # instead of `codes`, for a code's shape
+
+    def shown_by(self, code: str) -> bool:
+        if self.code_pattern is not None:
+            return self.code_pattern.fullmatch(code) is not None
+        return code.startswith(self.codes)
 
 
 def _p(*alternatives: str) -> re.Pattern[str]:
@@ -126,6 +133,29 @@ _BLEEDING = (
     _p(r"\bblood loss\b", r"\bEBL\b", r"\bhemorrhag\w+", r"\bbleeding\b", r"\bmelena\b"),
 )
 
+_LACTATE = ("lactate", _p(r"\blactate\b[^.\n]{0,12}?(?:[2-9]|1\d)(?:\.\d+)?"))
+_HYPOTENSION = (
+    "hypotension or vasopressors",
+    _p(
+        r"\bhypotensi\w+",
+        r"\bMAP\b[^.\n]{0,6}?[3-6]\d\b",
+        r"\b(?:BP|blood pressure)\b[^.\n]{0,6}?(?:[4-8]\d)/\d{2,3}",
+        r"\b(?:norepinephrine|levophed|vasopressin|phenylephrine|vasopressors?|pressors?)\b",
+    ),
+)
+_PLATELETS = ("platelets", _p(r"\b(?:platelets?|plt)\b[^.\n]{0,12}?\d{1,2}(?:,000)?\b"))
+_WOUND = (
+    "wound description",
+    _p(
+        r"\b(?:full|partial)[- ]thickness\b",
+        r"\b(?:slough|eschar|granulation|tunneling|undermining)\b",
+        r"\b(?:bone|tendon|muscle) (?:exposed|visible)\b",
+        r"\b\d+(?:\.\d+)?\s*(?:x|by)\s*\d+(?:\.\d+)?\s*cm\b",
+        r"\bintact blister\b",
+        r"\bnon-?blanchable\b",
+    ),
+)
+
 GAP_KINDS: tuple[GapKind, ...] = (
     GapKind(
         "heart_failure_type",
@@ -226,6 +256,40 @@ GAP_KINDS: tuple[GapKind, ...] = (
         minimum=2,
     ),
     GapKind(
+        "sepsis_organ_dysfunction",
+        ("A40.", "A41."),
+        "sepsis",
+        "Based on the clinical indicators, is there acute organ dysfunction associated with "
+        "the sepsis?",
+        (
+            "Sepsis with acute organ dysfunction (severe sepsis); please name the organ "
+            "dysfunction",
+            "Septic shock",
+            "Sepsis without acute organ dysfunction",
+            "The indicators are due to another condition; please specify",
+        ),
+        (_LACTATE, _HYPOTENSION, _PLATELETS, _CREATININE, _CONFUSION),
+        unless=("R65.2",),
+    ),
+    GapKind(
+        "pressure_injury_stage",
+        (),
+        "pressure injury",
+        "Based on the wound assessment, can the stage and site of the pressure injury be "
+        "documented?",
+        (
+            "Stage 1",
+            "Stage 2",
+            "Stage 3",
+            "Stage 4",
+            "Unstageable",
+            "Deep tissue pressure injury",
+            "Not a pressure injury; please specify the wound type",
+        ),
+        (_WOUND,),
+        code_pattern=re.compile(r"L89\.(?:\d\d9|9\d)"),
+    ),
+    GapKind(
         "anemia_type",
         ("D64.9",),
         "anemia",
@@ -260,8 +324,8 @@ def find_gaps(text: str, codes: Iterable[str]) -> list[Gap]:
     proposed = list(dict.fromkeys(codes))
     found = []
     for kind in GAP_KINDS:
-        code = next((c for c in proposed if c.startswith(kind.codes)), None)
-        if code is None:
+        code = next((c for c in proposed if kind.shown_by(c)), None)
+        if code is None or any(c.startswith(kind.unless) for c in proposed if kind.unless):
             continue
         indicators = _indicators(text, kind.indicators)
         if len({i.what for i in indicators}) >= kind.minimum and indicators:

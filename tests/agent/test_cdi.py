@@ -84,3 +84,14 @@ def test_the_agent_proposals_lead_to_the_query(agent: CodingAgent) -> None:
     codes = [p.code for p in agent.code(chart, "claims").proposals]
     assert "I50.9" in codes
     assert [g.kind.name for g in find_gaps(chart.text, codes)] == ["heart_failure_type"]
+
+
+def test_sepsis_without_organ_dysfunction_coded_and_an_unstaged_pressure_injury() -> None:
+    sepsis = "Sepsis. Lactate 4.0, MAP 60 on norepinephrine."
+    assert _kinds(sepsis, "A41.9") == ["sepsis_organ_dysfunction"]
+    # Severe sepsis already coded (R65.2-): nothing to ask.
+    assert _kinds(sepsis, "A41.9", "R65.21") == []
+    wound = "Sacral pressure ulcer, 3 x 2 cm, slough in the wound bed."
+    assert _kinds(wound, "L89.159") == ["pressure_injury_stage"]
+    assert _kinds(wound, "L89.153") == []  # stage 3 coded
+    assert _kinds("Sacral pressure ulcer.", "L89.159") == []

@@ -75,12 +75,24 @@ def chart_drg(
         sex=sex,
         discharged=discharged,
         discharge_status=chart.discharge_status or 1,
+        # POA indicators are not recorded yet: without them any hospital-acquired-condition
+        # code would make the set ungroupable, so the HAC rules are left out, and said so.
+        hac_exempt=True,
+    )
+    notes.append(
+        "present-on-admission indicators are not recorded: grouped without the HAC rules "
+        "(a condition acquired in the hospital may not count as a CC/MCC on the claim)"
     )
     try:
         result = grouper.group(claim)
         found = impacts(grouper, claim, [p.code for p in undecided])
     except DrgError as error:
         raise Conflict(f"chart {chart_id}: {error}") from error
+    if result.ungroupable:
+        notes.append(
+            f"the working code set is ungroupable ({result.return_code}): check the principal "
+            "diagnosis, age and sex"
+        )
     pending = [
         PendingImpact(proposal_id=p.id, impact=impact)
         for p, impact in zip(undecided, found, strict=True)

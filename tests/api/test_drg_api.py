@@ -97,3 +97,23 @@ def test_the_discharge_status_is_grouped(api: Api) -> None:
     assert drgs == [282, 285]
     bad = api.post("/charts", json={"text": text, "meta": {**META, "discharge_status": 0}})
     assert bad.status_code == 422
+
+
+def test_a_hospital_acquired_condition_does_not_make_the_set_ungroupable(api: Api) -> None:
+    # POA is not recorded: a stage 4 pressure ulcer (a HAC) still groups, HAC rules aside.
+    text = "Discharge diagnoses: acute MI of the anterior wall. Sacral pressure ulcer, stage 4."
+    chart = api.chart(text, **META)
+    for code, words, principal in (
+        ("I21.09", "acute MI of the anterior wall", True),
+        ("L89.154", "Sacral pressure ulcer, stage 4", False),
+    ):
+        start = text.index(words)
+        body = {
+            "code": code,
+            "evidence": [{"start": start, "end": start + len(words)}],
+            "principal": principal,
+        }
+        assert api.post(f"/charts/{chart['id']}/codes", json=body).status_code == 201
+    found = api.get(f"/charts/{chart['id']}/drg").json()
+    assert (found["drg"], found["ungroupable"], found["severity"]) == (280, False, "MCC")
+    assert any("present-on-admission" in note for note in found["notes"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,11 +34,19 @@ class ChartDrg:
 
 
 def chart_drg(
-    session: Session, *, chart_id: int, grouper: Grouper, today: date | None = None
+    session: Session,
+    *,
+    chart_id: int,
+    grouper: Grouper,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    today: date | None = None,
 ) -> ChartDrg:
     """The DRG of the codes decided so far, with the principal diagnosis the coder chose (or,
     while it is undecided, the one proposed), and for every undecided diagnosis or procedure
-    the DRG with it accepted. Only inpatient stays group to an MS-DRG."""
+    the DRG with it accepted. `add` and `remove` ask what-ifs: the working set with those
+    codes added (a PCS code has seven characters and no dot) or taken out. Only inpatient
+    stays group to an MS-DRG."""
     chart = get_chart(session, chart_id=chart_id)
     if chart.setting != "inpatient":
         raise InvalidInput(
@@ -83,10 +92,15 @@ def chart_drg(
         "present-on-admission indicators are not recorded: grouped without the HAC rules "
         "(a condition acquired in the hospital may not count as a CC/MCC on the claim)"
     )
+    if add or remove:
+        claim = claim.with_codes(add=tuple(add), remove=tuple(remove))
+        notes.append("what-if: " + ", ".join([*(f"+{c}" for c in add), *(f"-{c}" for c in remove)]))
     try:
         result = grouper.group(claim)
         found = impacts(grouper, claim, [p.code for p in undecided])
     except DrgError as error:
+        if add:  # the codes asked about are the likelier culprits
+            raise InvalidInput(f"chart {chart_id}: {error}", field="query.with") from error
         raise Conflict(f"chart {chart_id}: {error}") from error
     if result.ungroupable:
         notes.append(

@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import Reader, RowId, ServicesDep
 from api.schemas.drg import ChartDrgPublic, CodeSeverityPublic, PendingImpactPublic
 from review.db import transaction
 from review.drg import chart_drg
+from review.errors import InvalidInput
+
+_CODE = re.compile(r"[A-Za-z0-9]{3}(?:\.?[A-Za-z0-9]{1,4})?")
 
 router = APIRouter(tags=["drg"])
 
 
 @router.get("/charts/{chart_id}/drg", response_model=ChartDrgPublic)
-def get_drg(chart_id: RowId, services: ServicesDep, actor: Reader) -> ChartDrgPublic:
-    """422 for an outpatient chart, 409 when no principal diagnosis is decided or proposed
-    or a code is not in the grouper's code set."""
+def get_drg(
+    chart_id: RowId,
+    services: ServicesDep,
+    actor: Reader,
+    with_codes: Annotated[
+        list[str] | None,
+        Query(alias="with", max_length=50, description="What-if: codes to add (repeat)."),
+    ] = None,
+    without: Annotated[
+        list[str] | None,
+        Query(max_length=50, description="What-if: codes to take out (repeat)."),
+    ] = None,
+) -> ChartDrgPublic:
+    """422 for an outpatient chart or a what-if code the grouper does not know, 409 when
+    no principal diagnosis is decided or proposed or a code of the set is not in the
+    grouper's code set."""
+    for code in [*(with_codes or ()), *(without or ())]:
+        if not _CODE.fullmatch(code):
+            raise InvalidInput(f"{code!r} is not an ICD-10 code", field="query.with")
     with transaction(services.readers) as session:
-        found = chart_drg(session, chart_id=chart_id, grouper=services.grouper())
+        found = chart_drg(
+            session,
+            chart_id=chart_id,
+            grouper=services.grouper(),
+            add=with_codes or (),
+            remove=without or (),
+        )
     result = found.result
     return ChartDrgPublic(
         chart_id=chart_id,

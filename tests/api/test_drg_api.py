@@ -117,3 +117,27 @@ def test_a_hospital_acquired_condition_does_not_make_the_set_ungroupable(api: Ap
     found = api.get(f"/charts/{chart['id']}/drg").json()
     assert (found["drg"], found["ungroupable"], found["severity"]) == (280, False, "MCC")
     assert any("present-on-admission" in note for note in found["notes"])
+
+
+def test_what_ifs_add_and_remove_codes_from_the_working_set(api: Api) -> None:
+    text = "Discharge diagnosis: acute MI of the anterior wall, acute kidney injury."
+    chart = api.chart(text, **META)
+    for code, words, principal in (
+        ("I21.09", "acute MI of the anterior wall", True),
+        ("N17.9", "acute kidney injury", False),
+    ):
+        start = text.index(words)
+        body = {
+            "code": code,
+            "evidence": [{"start": start, "end": start + len(words)}],
+            "principal": principal,
+        }
+        assert api.post(f"/charts/{chart['id']}/codes", json=body).status_code == 201
+    path = f"/charts/{chart['id']}/drg"
+    assert api.get(path).json()["drg"] == 281
+    assert api.get(path, params={"without": "N17.9"}).json()["drg"] == 282
+    both = api.get(path, params=[("with", "I50.23"), ("with", "E11.9")]).json()
+    assert both["drg"] == 280 and any(note.startswith("what-if") for note in both["notes"])
+    unknown = api.get(path, params={"with": "N17.X"})
+    assert unknown.status_code == 422 and "N17.X" in unknown.json()["detail"]
+    assert api.get(path, params={"with": "not a code"}).status_code == 422

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from agent.drg import DrgError
 from agent.models import ChartError, FiscalYearError
 from agent.proposers.base import ProposerError
 from retrieval.errors import KnowledgeBaseError, QueryError, UnknownCodeError
@@ -85,6 +86,11 @@ async def on_knowledge_base_error(request: Request, error: Exception) -> JSONRes
     return problem(request, 503, "Knowledge base unavailable", str(error))
 
 
+async def on_drg_error(request: Request, error: Exception) -> JSONResponse:
+    # A grouper or Table 5 file the server is configured with: the server's fault, said.
+    return problem(request, 503, "MS-DRG grouping unavailable", str(error))
+
+
 async def on_proposer_error(request: Request, error: Exception) -> JSONResponse:
     return problem(request, 502, "Proposer failed", str(error))
 
@@ -108,4 +114,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(QueryError, on_query_error)
     app.add_exception_handler(UnknownCodeError, on_query_error)
     app.add_exception_handler(ProposerError, on_proposer_error)
+    app.add_exception_handler(DrgError, on_drg_error)
     app.add_exception_handler(Exception, on_unexpected)

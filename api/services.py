@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.drg import Grouper, MsdrgGrouper
+from agent.drg import Grouper, MsdrgGrouper, load_weights
 from agent.pipeline import CodingAgent
 from api.eval_jobs import EvalJobs
 from api.settings import Settings
@@ -33,6 +33,7 @@ class Services:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _codebook: CodeBook | None = None
     _grouper: MsdrgGrouper | None = None
+    _weights: dict[int, float] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -80,6 +81,14 @@ class Services:
             if self._grouper is None:
                 self._grouper = MsdrgGrouper()
             return self._grouper
+
+    def drg_weights(self) -> dict[int, float]:
+        """Relative weights from the configured Table 5 file, read once (none without it)."""
+        with self._lock:
+            if self._weights is None:
+                path = self.settings.drg_weights_file
+                self._weights = load_weights(path) if path else {}
+            return self._weights
 
     def close(self) -> None:
         self.eval_jobs.shutdown()

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     max_chart_bytes: int = Field(
         default=1_000_000, description="Largest chart accepted, in bytes of UTF-8 text."
     )
+    drg_weights_file: Path | None = Field(
+        default=None,
+        description="The CMS IPPS Table 5 file (CSV or tab-separated) whose relative weights "
+        "GET /charts/{id}/drg shows; without it, no weight is shown.",
+    )
 
     database_url: str | None = Field(
         default=None,

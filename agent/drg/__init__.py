@@ -16,6 +16,7 @@ from agent.drg.claims import (
 )
 from agent.drg.impact import Impact, impacts
 from agent.drg.msdrg_grouper import MsdrgGrouper
+from agent.drg.weights import load_weights
 
 __all__ = [
     "Claim",
@@ -28,4 +29,5 @@ __all__ = [
     "Sex",
     "grouper_version",
     "impacts",
+    "load_weights",
 ]

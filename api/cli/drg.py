@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from agent.drg import Claim, DrgError, MsdrgGrouper, impacts
+from agent.drg import Claim, DrgError, MsdrgGrouper, impacts, load_weights
 from api.cli.common import console, fail
 
 
@@ -39,6 +40,10 @@ def drg_command(
     hac_exempt: Annotated[
         bool, typer.Option(help="The hospital is exempt from the HAC / POA rules.")
     ] = False,
+    weights: Annotated[
+        Path | None,
+        typer.Option(help="The CMS Table 5 file (CSV or tab-separated) for relative weights."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Group a claim to its MS-DRG (CMS grouper v40-v44, offline) and show, for each
@@ -68,6 +73,7 @@ def drg_command(
     )
     grouper = MsdrgGrouper()
     try:
+        table = load_weights(weights) if weights else {}
         result = grouper.group(claim)
         effects = impacts(grouper, claim, [*claim.secondary, *claim.procedures])
     except DrgError as error:
@@ -84,6 +90,7 @@ def drg_command(
                     "severity": result.severity,
                     "version": result.version,
                     "return_code": result.return_code,
+                    "weight": table.get(result.drg) if result.drg else None,
                     "codes": [
                         {
                             "code": e.code,
@@ -103,6 +110,8 @@ def drg_command(
         f"(MDC {result.mdc}, {result.severity}, {result.return_code})",
         highlight=False,
     )
+    if result.drg in table:
+        console.print(f"relative weight {table[result.drg]:.4f} (Table 5)", highlight=False)
     if result.ungroupable:
         console.print(
             f"[yellow]warning:[/] the claim is ungroupable as coded ({result.return_code})",

@@ -54,6 +54,7 @@ def get_drg(
         title=result.title,
         mdc=result.mdc,
         severity=result.severity,
+        weight=services.drg_weights().get(result.drg) if result.drg is not None else None,
         return_code=result.return_code,
         ungroupable=result.ungroupable,
         principal=found.claim.principal,

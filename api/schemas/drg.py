@@ -31,6 +31,7 @@ class ChartDrgPublic(BaseModel):
     title: str
     mdc: int | None
     severity: str
+    weight: float | None  # from the configured CMS Table 5 file; None without one
     return_code: str
     ungroupable: bool
     principal: str

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from agent.drg import Claim, DrgError, MsdrgGrouper, grouper_version, impacts
+from agent.drg import Claim, DrgError, MsdrgGrouper, grouper_version, impacts, load_weights
 from api.cli.main import app
 
 JUNE_2026 = date(2026, 6, 30)
@@ -104,3 +106,31 @@ def test_a_hospital_acquired_condition_needs_its_poa_indicator(grouper: MsdrgGro
     present = grouper.group(replace(ulcer, poa=(("L89.154", "Y"),)))
     exempt = grouper.group(replace(ulcer, hac_exempt=True))
     assert (acquired.drg, present.drg, exempt.drg) == (282, 280, 280)
+
+
+def test_relative_weights_come_only_from_the_table_5_file(tmp_path: Path) -> None:
+    # A file shaped like CMS Table 5 (values invented for the test, not CMS weights).
+    table = tmp_path / "table5.txt"
+    table.write_text(
+        "Table 5 - List of MS-DRGs (test copy)\n"
+        "MS-DRG\tMDC\tTYPE\tMS-DRG Title\tWeights\tGeometric mean LOS\n"
+        "280\t05\tMED\tAMI w MCC\t1.5000\t4.0\n"
+        "281\t05\tMED\tAMI w CC\t1.2500\t3.0\n"
+    )
+    assert load_weights(table) == {280: 1.5, 281: 1.25}
+    runner = CliRunner()
+    args = ["drg", "--pdx", "I21.4", "--sdx", "N17.9", "--discharged", "2026-06-30"]
+    shown = runner.invoke(app, [*args, "--weights", str(table)])
+    assert shown.exit_code == 0 and "relative weight 1.2500" in shown.output
+    plain = runner.invoke(app, [*args, "--json"])
+    assert json.loads(plain.stdout)["weight"] is None  # no file, no weight
+    broken = tmp_path / "broken.csv"
+    broken.write_text("MS-DRG,Weights\n280,heavy\n")
+    with pytest.raises(DrgError, match=r"line 2: MS-DRG '280' with weight 'heavy'"):
+        load_weights(broken)
+    headless = tmp_path / "headless.csv"
+    headless.write_text("DRG list\n1,2\n")
+    with pytest.raises(DrgError, match="no header row"):
+        load_weights(headless)
+    with pytest.raises(DrgError, match="cannot read"):
+        load_weights(tmp_path / "absent.csv")

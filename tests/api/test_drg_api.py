@@ -6,6 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
 from tests.api.client import Api
 
 CHART = (Path(__file__).parent / "charts" / "heart_failure_effusion.txt").read_text()
@@ -55,6 +59,7 @@ def test_the_working_set_groups_and_each_pending_proposal_shows_its_effect(api: 
     assert found.status_code == 200, found.text
     drg = found.json()
     assert drg["grouper_version"] == 430  # MS-DRG v43 for a March 2026 discharge
+    assert drg["weight"] is None  # no Table 5 file configured: no weight, never a guess
     assert drg["principal"] == "I50.23" and drg["mdc"] == 5
     pending = {p["code"]: p for p in drg["pending"]}
     assert set(pending) == {p["code"] for p in proposals if p["code"] == "J91.8"}
@@ -141,3 +146,23 @@ def test_what_ifs_add_and_remove_codes_from_the_working_set(api: Api) -> None:
     unknown = api.get(path, params={"with": "N17.X"})
     assert unknown.status_code == 422 and "N17.X" in unknown.json()["detail"]
     assert api.get(path, params={"with": "not a code"}).status_code == 422
+
+
+def test_the_weight_comes_from_the_configured_table_5_file(
+    api_settings: Settings, tmp_path: Path
+) -> None:
+    # A Table-5-shaped file (weights invented for the test): shown when configured.
+    table = tmp_path / "table5.csv"
+    table.write_text("MS-DRG,MDC,TYPE,MS-DRG Title,Weights\n282,05,MED,AMI,0.9000\n")
+    text = "Discharge diagnosis: acute MI of the anterior wall."
+    words = "acute MI of the anterior wall"
+    start = text.index(words)
+    span = {"start": start, "end": start + len(words)}
+    added = {"code": "I21.09", "evidence": [span], "principal": True}
+    app = create_app(api_settings.model_copy(update={"drg_weights_file": table}))
+    with TestClient(app) as client:
+        api = Api.bootstrap(client, app)
+        chart = api.chart(text, **META)
+        assert api.post(f"/charts/{chart['id']}/codes", json=added).status_code == 201
+        found = api.get(f"/charts/{chart['id']}/drg").json()
+        assert (found["drg"], found["weight"]) == (282, 0.9)

@@ -52,7 +52,8 @@ def score_cdi(cases: list[dict[str, Any]]) -> CdiScore:
     score = CdiScore()
     for case in cases:
         score.cases += 1
-        gaps = {gap.kind.name: gap for gap in find_gaps(case["text"], case["codes"])}
+        titles = {code: _title(code) for code in case["codes"]}
+        gaps = {gap.kind.name: gap for gap in find_gaps(case["text"], case["codes"], titles)}
         expected = {gap["kind"]: gap for gap in case["gaps"]}
         score.expected += len(expected)
         score.found += len(gaps)
@@ -69,3 +70,10 @@ def score_cdi(cases: list[dict[str, Any]]) -> CdiScore:
             score.drafts += 1
             score.compliant += not compliance_problems(draft_query(gap), case["text"])
     return score
+
+
+def _title(code: str) -> str:
+    """A CM code's title from the kept tabular package, as the review screen shows it."""
+    import simple_icd_10_cm as cm
+
+    return str(cm.get_description(code)) if cm.is_valid_item(code) else ""

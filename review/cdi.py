@@ -23,8 +23,9 @@ def chart_gaps(session: Session, *, chart_id: int) -> list[ChartGap]:
     chart = get_chart(session, chart_id=chart_id)
     live = [p for p in active_proposals(session, chart_id=chart_id) if p.status != "rejected"]
     by_code = {(p.final_code or p.code): p for p in live}
+    titles = {code: p.final_title or p.title for code, p in by_code.items()}
     found = []
-    for gap in find_gaps(chart.text, by_code):
+    for gap in find_gaps(chart.text, by_code, titles):
         draft = draft_query(gap)
         found.append(
             ChartGap(

@@ -8,7 +8,7 @@ offsets) and how many are needed before a query is worth a physician's time."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from agent.models import Span
@@ -319,17 +319,74 @@ class Gap:
     indicators: tuple[Indicator, ...]
 
 
-def find_gaps(text: str, codes: Iterable[str]) -> list[Gap]:
-    """The gaps the proposed `codes` show in a chart whose text holds enough indicators."""
+LATERALITY = GapKind(
+    "laterality",
+    (),
+    "laterality",
+    "The documentation does not state, or states differently, which side is affected; can "
+    "the laterality be documented?",
+    ("Right", "Left", "Bilateral"),
+    (),
+)
+# Body parts a code title leaves "unspecified" when the side is not documented.
+_SIDED_PARTS = frozenset(
+    {
+        "knee",
+        "hip",
+        "ankle",
+        "foot",
+        "hand",
+        "wrist",
+        "elbow",
+        "shoulder",
+        "arm",
+        "leg",
+        "thigh",
+        "eye",
+        "ear",
+        "tibia",
+        "femur",
+        "fibula",
+        "humerus",
+        "radius",
+        "ulna",
+        "patella",
+        "clavicle",
+        "scapula",
+        "kidney",
+        "lung",
+        "breast",
+        "ovary",
+        "testis",
+        "toe",
+        "finger",
+        "thumb",
+        "heel",
+        "forearm",
+        "lower",
+        "upper",
+    }
+)
+_UNSPECIFIED_PART = re.compile(r"\bunspecified ([a-z]+)\b", re.IGNORECASE)
+
+
+def find_gaps(
+    text: str, codes: Iterable[str], titles: Mapping[str, str] | None = None
+) -> list[Gap]:
+    """The gaps the proposed `codes` show in a chart whose text holds enough indicators;
+    with the codes' `titles`, also a side left unspecified that the chart does not settle."""
     proposed = list(dict.fromkeys(codes))
     found = []
+    sided = (_laterality_gap(text, c, (titles or {}).get(c, "")) for c in proposed)
+    # One laterality query per chart: it quotes every side in question.
+    found += [gap for gap in sided if gap is not None][:1]
     for kind in GAP_KINDS:
-        code = next((c for c in proposed if kind.shown_by(c)), None)
-        if code is None or any(c.startswith(kind.unless) for c in proposed if kind.unless):
+        shown = next((c for c in proposed if kind.shown_by(c)), None)
+        if shown is None or any(c.startswith(kind.unless) for c in proposed if kind.unless):
             continue
         indicators = _indicators(text, kind.indicators)
         if len({i.what for i in indicators}) >= kind.minimum and indicators:
-            found.append(Gap(kind, code, tuple(indicators)))
+            found.append(Gap(kind, shown, tuple(indicators)))
     return found
 
 
@@ -344,3 +401,38 @@ def _indicators(text: str, patterns: Sequence[tuple[str, re.Pattern[str]]]) -> l
             if sum(1 for i in found if i.what == what) >= 3:
                 break
     return sorted(found, key=lambda i: i.evidence.start)
+
+
+def _laterality_gap(text: str, code: str, title: str) -> Gap | None:
+    """A title's "unspecified knee" is a gap when the chart names no side for the knee (its
+    mentions are the indicators) or names two (the conflicting sides are); one side stated is
+    a coding fix, not a query."""
+    part = next(
+        (m.group(1).lower() for m in _UNSPECIFIED_PART.finditer(title)
+         if m.group(1).lower() in _SIDED_PARTS),
+        None,
+    )  # fmt: skip
+    if part is None:
+        return None
+    sided = re.compile(
+        rf"\b(right|left|bilateral|R|L)\b[^.\n]{{0,25}}?\b{part}s?\b"
+        rf"|\b{part}s?\b[^.\n]{{0,10}}?\b(right|left)\b",
+        re.IGNORECASE,
+    )
+    sides = [(m, (m.group(1) or m.group(2)).lower()[:1]) for m in sided.finditer(text)]
+    if len({side for _, side in sides}) == 1:
+        return None
+    if sides:
+        spans = [(m.start(), m.group()) for m, _ in sides]
+        what = "side documented"
+    else:
+        plain = re.compile(rf"\b{part}s?\b", re.IGNORECASE)
+        spans = [(m.start(), m.group()) for m in plain.finditer(text)]
+        what = "no side documented"
+    if not spans:
+        return None
+    indicators = tuple(
+        Indicator(what, Span(start=start, end=start + len(quote), quote=quote))
+        for start, quote in spans[:3]
+    )
+    return Gap(LATERALITY, code, indicators)

@@ -36,7 +36,8 @@ def cdi_command(
             result = make_agent(settings, "offline").code(chart)
         except ChartError as error:
             fail(str(error))
-    drafts = [draft_query(gap) for gap in find_gaps(chart.text, [p.code for p in result.proposals])]
+    titles = {p.code: p.title for p in result.proposals}
+    drafts = [draft_query(gap) for gap in find_gaps(chart.text, list(titles), titles)]
     if as_json:
         found = [
             {

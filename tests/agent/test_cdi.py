@@ -95,3 +95,18 @@ def test_sepsis_without_organ_dysfunction_coded_and_an_unstaged_pressure_injury(
     assert _kinds(wound, "L89.159") == ["pressure_injury_stage"]
     assert _kinds(wound, "L89.153") == []  # stage 3 coded
     assert _kinds("Sacral pressure ulcer.", "L89.159") == []
+
+
+def test_a_side_the_title_leaves_unspecified_and_the_chart_does_not_settle() -> None:
+    title = {"M17.10": "Unilateral primary osteoarthritis, unspecified knee"}
+    conflict = "X-ray: right knee joint space narrowing. Assessment: osteoarthritis, left knee."
+    (gap,) = find_gaps(conflict, ["M17.10"], title)
+    assert gap.kind.name == "laterality"
+    assert [i.evidence.quote for i in gap.indicators] == ["right knee", "left knee"]
+    assert compliance_problems(draft_query(gap), conflict) == []
+    assert [g.kind.name for g in find_gaps("Osteoarthritis of knee.", ["M17.10"], title)] == [
+        "laterality"
+    ]
+    # One side documented is for the coder to code (M17.11), not a query; nor without titles.
+    assert find_gaps("Osteoarthritis of the right knee.", ["M17.10"], title) == []
+    assert find_gaps(conflict, ["M17.10"]) == []

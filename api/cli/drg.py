@@ -15,7 +15,13 @@ from api.cli.common import console, fail
 
 
 def drg_command(
-    pdx: Annotated[str, typer.Option("--pdx", help="Principal diagnosis (I21.4).")],
+    chart: Annotated[
+        str | None,
+        typer.Argument(
+            help="A chart (.txt or FHIR .json) to code offline and group, instead of --pdx."
+        ),
+    ] = None,
+    pdx: Annotated[str | None, typer.Option("--pdx", help="Principal diagnosis (I21.4).")] = None,
     sdx: Annotated[
         list[str] | None,
         typer.Option("--sdx", help="A secondary diagnosis; repeat for each (--sdx N17.9)."),
@@ -47,7 +53,14 @@ def drg_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Group a claim to its MS-DRG (CMS grouper v40-v44, offline) and show, for each
-    secondary diagnosis and procedure, the DRG without it and with it."""
+    secondary diagnosis and procedure, the DRG without it and with it. Given a chart, the
+    offline agent codes it for a claim and its proposals are grouped (the first-sequenced
+    diagnosis as principal); the options give what the chart does not say."""
+    if (chart is None) == (pdx is None):
+        fail("give a chart file or --pdx (not both)")
+    if chart is not None:
+        pdx, sdx, pcs = _coded(chart, age, sex, discharged)
+    assert pdx is not None
     if sex.upper() not in ("M", "F", "U"):
         fail(f"--sex {sex!r}: use M, F or U")
     try:
@@ -119,3 +132,38 @@ def drg_command(
         )
     for effect in effects:
         console.print(f"  {effect.message()}", highlight=False)
+
+
+def _coded(
+    file: str, age: int | None, sex: str, discharged: str | None
+) -> tuple[str, list[str], list[str]]:
+    """The chart's proposals as a claim: principal, secondary diagnoses, procedures."""
+    from agent.chart import load_chart
+    from agent.models import ChartError, ChartMeta
+    from api.cli.code import read_input
+    from api.cli.common import load_settings, user_errors
+    from api.wiring import make_agent
+
+    settings = load_settings()
+    try:
+        meta = ChartMeta.model_validate(
+            {
+                "setting": "inpatient",
+                "age": age,
+                "sex": {"M": "M", "F": "F"}.get(sex.upper()),
+                "discharge_date": discharged,
+            }
+        )
+    except ValueError as error:
+        fail(f"the chart's options: {error}")
+    try:
+        loaded = load_chart(read_input(file), meta=meta, max_bytes=settings.max_chart_bytes)
+        with user_errors():
+            proposals = make_agent(settings, "offline").code(loaded, "claims").proposals
+    except ChartError as error:
+        fail(str(error))
+    diagnoses = [p.code for p in proposals if p.system == "cm"]
+    if not diagnoses:
+        fail(f"{file}: the agent proposed no diagnosis to group")
+    procedures = [p.code for p in proposals if p.system == "pcs"]
+    return diagnoses[0], diagnoses[1:], procedures

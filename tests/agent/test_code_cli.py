@@ -179,3 +179,21 @@ def test_cdi_lists_the_gap_with_its_query(run: Invoke, tmp_path: Path) -> None:
     assert gap["compliance_problems"] == [] and "EF 30%" in {i["quote"] for i in gap["indicators"]}
     missing = run("cdi", str(tmp_path / "absent.txt"))
     assert missing.exit_code != 0
+
+
+def test_drg_of_a_chart_groups_what_the_agent_proposes(run: Invoke, tmp_path: Path) -> None:
+    chart = tmp_path / "pneumonia.txt"
+    chart.write_text(
+        "Discharge Summary\nAdmitted with community-acquired pneumonia, right lower lobe.\n"
+        "Also acute kidney injury, creatinine 2.4 from 1.0, improved with fluids.\n"
+        "Discharge diagnoses: pneumonia; acute kidney injury.\n"
+    )
+    args = ("drg", str(chart), "--age", "70", "--sex", "F", "--discharged", "2026-06-30")
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    grouped = json.loads(result.stdout)
+    # Simple pneumonia (193-195) with the acute kidney injury, a CC: 194.
+    assert grouped["drg"] == 194 and grouped["version"] == 431
+    assert {c["code"]: c["severity"] for c in grouped["codes"]}["N17.9"] == "CC"
+    both = run("drg", str(chart), "--pdx", "J18.9")
+    assert both.exit_code == 1 and "not both" in both.output

@@ -156,6 +156,26 @@ _WOUND = (
     ),
 )
 
+_TYPE_1 = (
+    "type 1 diabetes",
+    _p(r"\btype (?:1|I|one)\b[^.\n]{0,12}?diabet\w*", r"\bT1DM\b", r"\bIDDM\b"),
+)
+_TYPE_2 = (
+    "type 2 diabetes",
+    _p(r"\btype (?:2|II|two)\b[^.\n]{0,12}?diabet\w*", r"\bT2DM\b", r"\bNIDDM\b"),
+)
+_SYSTOLIC = (
+    "systolic heart failure",
+    _p(r"\bHFrEF\b", r"\bsystolic (?:\(congestive\) )?(?:heart failure|dysfunction|CHF|HF)\b"),
+)
+_DIASTOLIC = (
+    "diastolic heart failure",
+    _p(
+        r"\bHFpEF\b",
+        r"(?<!systolic and )\bdiastolic (?:\(congestive\) )?(?:heart failure|CHF|HF)\b",
+    ),
+)
+
 GAP_KINDS: tuple[GapKind, ...] = (
     GapKind(
         "heart_failure_type",
@@ -288,6 +308,35 @@ GAP_KINDS: tuple[GapKind, ...] = (
         ),
         (_WOUND,),
         code_pattern=re.compile(r"L89\.(?:\d\d9|9\d)"),
+    ),
+    GapKind(
+        "diabetes_type_conflict",
+        ("E10.", "E11."),
+        "diabetes",
+        "The record describes the diabetes as both type 1 and type 2; can the type be clarified?",
+        (
+            "Type 1 diabetes mellitus",
+            "Type 2 diabetes mellitus",
+            "Type 2 diabetes mellitus, on insulin",
+            "Secondary diabetes; please specify the cause",
+        ),
+        (_TYPE_1, _TYPE_2),
+        minimum=2,
+    ),
+    GapKind(
+        "heart_failure_type_conflict",
+        ("I50.2", "I50.3"),
+        "heart failure",
+        "The record describes the heart failure both as systolic and as diastolic; can the "
+        "type be clarified?",
+        (
+            "Systolic (HFrEF)",
+            "Diastolic (HFpEF)",
+            "Combined systolic and diastolic",
+            "Heart failure with mildly reduced or recovered ejection fraction",
+        ),
+        (_SYSTOLIC, _DIASTOLIC),
+        minimum=2,
     ),
     GapKind(
         "anemia_type",

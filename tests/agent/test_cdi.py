@@ -110,3 +110,13 @@ def test_a_side_the_title_leaves_unspecified_and_the_chart_does_not_settle() -> 
     # One side documented is for the coder to code (M17.11), not a query; nor without titles.
     assert find_gaps("Osteoarthritis of the right knee.", ["M17.10"], title) == []
     assert find_gaps(conflict, ["M17.10"]) == []
+
+
+def test_two_notes_that_disagree_on_the_type_are_a_query() -> None:
+    notes = "H&P: type 1 diabetes since age 9.\nProgress note: T2DM, on insulin."
+    (gap,) = find_gaps(notes, ["E10.9"])
+    assert gap.kind.name == "diabetes_type_conflict"
+    assert [i.evidence.quote for i in gap.indicators] == ["type 1 diabetes", "T2DM"]
+    assert find_gaps("Type 2 diabetes; T2DM on metformin.", ["E11.9"]) == []
+    combined = "Chronic combined systolic and diastolic heart failure."
+    assert find_gaps(combined, ["I50.22"]) == []  # "systolic and diastolic" is one type

@@ -24,6 +24,7 @@ class GapKind:
     indicators: tuple[tuple[str, re.Pattern[str]], ...]  # (what it is, pattern)
     minimum: int = 1  # indicators needed before asking
     unless: tuple[str, ...] = ()  # a proposal starting with one of these closes the gap
+    beside: tuple[str, ...] = ()  # the gap needs a proposal starting with one of these too
     code_pattern: re.Pattern[str] | None = None  # instead of `codes`, for a code's shape
 
     def shown_by(self, code: str) -> bool:
@@ -174,6 +175,18 @@ _DIASTOLIC = (
         r"\bHFpEF\b",
         r"(?<!systolic and )\bdiastolic (?:\(congestive\) )?(?:heart failure|CHF|HF)\b",
     ),
+)
+
+_GLYCEMIA = (
+    "glycemic control",
+    _p(
+        r"\b(?:HbA1c|A1c|hemoglobin A1c)\b[^.\n]{0,10}?\d{1,2}(?:\.\d)?\s*%",
+        r"\b(?:glucose|blood sugar|BG)\b[^.\n]{0,10}?\d{3}\b",
+    ),
+)
+_DIABETIC_FOOT = (
+    "diabetic foot findings",
+    _p(r"\bdiabetic foot\b", r"\b(?:peripheral )?neuropath\w+", r"\bmonofilament\b"),
 )
 
 GAP_KINDS: tuple[GapKind, ...] = (
@@ -339,6 +352,21 @@ GAP_KINDS: tuple[GapKind, ...] = (
         minimum=2,
     ),
     GapKind(
+        "diabetes_link",
+        ("E08.9", "E09.9", "E10.9", "E11.9", "E13.9"),
+        "diabetes and the skin infection",
+        "Diabetes and a skin and soft tissue infection are both documented; can their "
+        "relationship be clarified?",
+        (
+            "The infection is a complication of the diabetes",
+            "The infection is not related to the diabetes",
+        ),
+        (_GLYCEMIA, _DIABETIC_FOOT),
+        # Cellulitis and abscess are not among the conditions the index presumes linked to
+        # diabetes ("Diabetes, with"): only the provider can link them (I.A.15).
+        beside=("L03.", "L02.", "L08."),
+    ),
+    GapKind(
         "anemia_type",
         ("D64.9",),
         "anemia",
@@ -432,6 +460,8 @@ def find_gaps(
     for kind in GAP_KINDS:
         shown = next((c for c in proposed if kind.shown_by(c)), None)
         if shown is None or any(c.startswith(kind.unless) for c in proposed if kind.unless):
+            continue
+        if kind.beside and not any(c.startswith(kind.beside) for c in proposed):
             continue
         indicators = _indicators(text, kind.indicators)
         if len({i.what for i in indicators}) >= kind.minimum and indicators:

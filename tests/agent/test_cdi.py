@@ -120,3 +120,11 @@ def test_two_notes_that_disagree_on_the_type_are_a_query() -> None:
     assert find_gaps("Type 2 diabetes; T2DM on metformin.", ["E11.9"]) == []
     combined = "Chronic combined systolic and diastolic heart failure."
     assert find_gaps(combined, ["I50.22"]) == []  # "systolic and diastolic" is one type
+
+
+def test_diabetes_beside_a_skin_infection_the_provider_has_not_linked() -> None:
+    chart = "Cellulitis of the left foot. A1c 9.6%."
+    (gap,) = find_gaps(chart, ["L03.116", "E11.9"])
+    assert gap.kind.name == "diabetes_link" and gap.code == "E11.9"
+    assert find_gaps(chart, ["E11.9"]) == []  # no infection proposed: nothing to link
+    assert find_gaps(chart, ["L03.116", "E11.628"]) == []  # already linked

@@ -32,32 +32,15 @@ class QueryInput:
     proposal_id: int | None = None
 
 
-def create_query(session: Session, *, chart_id: int, query: QueryInput, actor: Actor) -> QueryRow:
+def create_query(
+    session: Session, *, chart_id: int, query: QueryInput, actor: Actor, send: bool = True
+) -> QueryRow:
     """Refused (InvalidInput, every problem listed) unless compliant: the indicators are the
     chart's own words, the options hold "Other" and "Clinically undetermined", nothing speaks
-    of payment or grouping."""
+    of payment or grouping. Sent (open) at once, or kept as a draft to edit and send."""
     chart = lock_chart(session, chart_id=chart_id, start_review=True)
-    indicators = []
-    for n, (what, start, end) in enumerate(query.indicators):
-        if not 0 <= start < end <= len(chart.text):
-            raise InvalidInput(
-                f"indicator {n}: [{start}, {end}) is outside the chart's text "
-                f"(0-{len(chart.text)})",
-                field=f"body.indicators[{n}]",
-            )
-        quote = chart.text[start:end]
-        indicators.append(Indicator(what, Span(start=start, end=end, quote=quote)))
-    draft = QueryDraft(
-        kind=query.kind,
-        code=query.code or "",
-        topic=query.topic,
-        indicators=tuple(indicators),
-        question=query.question,
-        options=tuple(query.options),
-    )
-    problems = compliance_problems(draft, chart.text)
-    if problems:
-        raise InvalidInput(f"the query is not compliant: {'; '.join(problems)}", field="body")
+    indicators = _checked(chart.text, query)
+    status = "open" if send else "draft"
     row = QueryRow(
         chart_id=chart_id,
         proposal_id=query.proposal_id,
@@ -66,16 +49,8 @@ def create_query(session: Session, *, chart_id: int, query: QueryInput, actor: A
         topic=query.topic,
         question=query.question,
         options=list(query.options),
-        indicators=[
-            {
-                "what": i.what,
-                "quote": i.evidence.quote,
-                "start": i.evidence.start,
-                "end": i.evidence.end,
-            }
-            for i in indicators
-        ],
-        status="open",
+        indicators=_stored(indicators),
+        status=status,
         created_by=actor.name,
         created_at=now(),
     )
@@ -87,9 +62,86 @@ def create_query(session: Session, *, chart_id: int, query: QueryInput, actor: A
         action="query.create",
         chart_id=chart_id,
         proposal_id=query.proposal_id,
-        after={"query_id": row.id, "kind": row.kind, "code": row.code, "status": "open"},
+        after={"query_id": row.id, "kind": row.kind, "code": row.code, "status": status},
     )
     return row
+
+
+def edit_query(session: Session, *, query_id: int, query: QueryInput, actor: Actor) -> QueryRow:
+    """A draft rewritten (checked for compliance again); a sent query is not edited."""
+    row = get_query(session, query_id=query_id)
+    if row.status != "draft":
+        raise Conflict(f"query {query_id} is {row.status}: only a draft is edited")
+    chart = lock_chart(session, chart_id=row.chart_id)
+    indicators = _checked(chart.text, query)
+    row.kind, row.topic, row.question = query.kind, query.topic, query.question
+    row.options, row.indicators = list(query.options), _stored(indicators)
+    row.code, row.proposal_id = query.code, query.proposal_id
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="query.edit",
+        chart_id=row.chart_id,
+        proposal_id=row.proposal_id,
+        after={"query_id": row.id, "status": "draft"},
+    )
+    return row
+
+
+def send_query(session: Session, *, query_id: int, actor: Actor) -> QueryRow:
+    row = get_query(session, query_id=query_id)
+    if row.status != "draft":
+        raise Conflict(f"query {query_id} is {row.status}, not a draft")
+    lock_chart(session, chart_id=row.chart_id)
+    row.status = "open"
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="query.send",
+        chart_id=row.chart_id,
+        proposal_id=row.proposal_id,
+        before={"query_id": row.id, "status": "draft"},
+        after={"query_id": row.id, "status": "open"},
+    )
+    return row
+
+
+def _checked(text: str, query: QueryInput) -> list[Indicator]:
+    """The query's indicators quoted from the chart; InvalidInput unless it is compliant."""
+    indicators = []
+    for n, (what, start, end) in enumerate(query.indicators):
+        if not 0 <= start < end <= len(text):
+            raise InvalidInput(
+                f"indicator {n}: [{start}, {end}) is outside the chart's text (0-{len(text)})",
+                field=f"body.indicators[{n}]",
+            )
+        indicators.append(Indicator(what, Span(start=start, end=end, quote=text[start:end])))
+    draft = QueryDraft(
+        kind=query.kind,
+        code=query.code or "",
+        topic=query.topic,
+        indicators=tuple(indicators),
+        question=query.question,
+        options=tuple(query.options),
+    )
+    problems = compliance_problems(draft, text)
+    if problems:
+        raise InvalidInput(f"the query is not compliant: {'; '.join(problems)}", field="body")
+    return indicators
+
+
+def _stored(indicators: list[Indicator]) -> list[dict[str, object]]:
+    return [
+        {
+            "what": i.what,
+            "quote": i.evidence.quote,
+            "start": i.evidence.start,
+            "end": i.evidence.end,
+        }
+        for i in indicators
+    ]
 
 
 def get_query(session: Session, *, query_id: int) -> QueryRow:
@@ -137,7 +189,9 @@ def answer_query(session: Session, *, query_id: int, answer: str, actor: Actor) 
 
 
 def cancel_query(session: Session, *, query_id: int, reason: str, actor: Actor) -> QueryRow:
-    row = _open(session, query_id)
+    row = get_query(session, query_id=query_id)
+    if row.status not in ("draft", "open"):
+        raise Conflict(f"query {query_id} is {row.status}: only a draft or an open query")
     if not reason.strip():
         raise InvalidInput("say why the query is cancelled", field="body.reason")
     lock_chart(session, chart_id=row.chart_id)
@@ -150,7 +204,6 @@ def cancel_query(session: Session, *, query_id: int, reason: str, actor: Actor) 
         action="query.cancel",
         chart_id=row.chart_id,
         proposal_id=row.proposal_id,
-        before={"query_id": row.id, "status": "open"},
         after={"query_id": row.id, "status": "cancelled"},
         reason=row.reason,
     )

@@ -13,7 +13,9 @@ from review.queries import (
     cancel_query,
     chart_queries,
     create_query,
+    edit_query,
     get_query,
+    send_query,
 )
 
 router = APIRouter(tags=["queries"])
@@ -25,7 +27,31 @@ def post_query(
 ) -> QueryPublic:
     """422, every problem listed, unless the query is compliant (indicators quoted from the
     chart, "Other" and "Clinically undetermined" among the options, no payment words)."""
-    query = QueryInput(
+    with transaction(services.sessions) as session:
+        row = create_query(
+            session, chart_id=chart_id, query=_input(body), actor=actor, send=body.send
+        )
+        return QueryPublic.model_validate(row)
+
+
+@router.put("/queries/{query_id}", response_model=QueryPublic)
+def put_query(
+    query_id: RowId, body: QueryCreate, services: ServicesDep, actor: Coder
+) -> QueryPublic:
+    """Rewrite a draft (checked for compliance again); 409 once it is sent."""
+    with transaction(services.sessions) as session:
+        row = edit_query(session, query_id=query_id, query=_input(body), actor=actor)
+        return QueryPublic.model_validate(row)
+
+
+@router.post("/queries/{query_id}/send", response_model=QueryPublic)
+def post_send(query_id: RowId, services: ServicesDep, actor: Coder) -> QueryPublic:
+    with transaction(services.sessions) as session:
+        return QueryPublic.model_validate(send_query(session, query_id=query_id, actor=actor))
+
+
+def _input(body: QueryCreate) -> QueryInput:
+    return QueryInput(
         kind=body.kind,
         topic=body.topic,
         question=body.question,
@@ -34,9 +60,6 @@ def post_query(
         code=body.code,
         proposal_id=body.proposal_id,
     )
-    with transaction(services.sessions) as session:
-        row = create_query(session, chart_id=chart_id, query=query, actor=actor)
-        return QueryPublic.model_validate(row)
 
 
 @router.get("/charts/{chart_id}/queries", response_model=list[QueryPublic])

@@ -29,6 +29,9 @@ class QueryCreate(BaseModel):
     indicators: list[IndicatorRef] = Field(min_length=1, max_length=30)
     code: str | None = Field(default=None, max_length=10)
     proposal_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    send: bool = Field(
+        default=True, description="Send at once (open); false keeps a draft to edit and send."
+    )
 
 
 class QueryAnswer(BaseModel):
@@ -55,7 +58,7 @@ class QueryPublic(BaseModel):
     question: str
     options: list[str]
     indicators: list[dict[str, Any]]
-    status: Literal["open", "answered", "cancelled"]
+    status: Literal["draft", "open", "answered", "cancelled"]
     answer: str | None
     reason: str | None
     created_by: str

@@ -107,3 +107,38 @@ def test_an_open_query_is_a_commit_warning_and_cancel_needs_a_reason(api: Api) -
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert api.post(f"/queries/{query['id']}/answer", json={"answer": "x"}).status_code == 409
     assert api.get("/queries/999999").status_code == 404
+
+
+def test_a_draft_is_edited_then_sent_and_only_then_answered(api: Api) -> None:
+    chart = api.chart(CHART, setting="inpatient", age=78, sex="F", discharge_date="2026-06-30")
+    api.post(f"/charts/{chart['id']}/coding-runs", json={})
+    (gap,) = [g for g in api.get(f"/charts/{chart['id']}/cdi").json() if g["code"] == "I50.9"]
+    draft = api.post(f"/charts/{chart['id']}/queries", json={**_query_body(gap), "send": False})
+    assert draft.status_code == 201 and draft.json()["status"] == "draft"
+    query_id = draft.json()["id"]
+    early = api.post(f"/queries/{query_id}/answer", json={"answer": ANSWER})
+    assert early.status_code == 409  # not sent yet
+    edited = {**_query_body(gap), "question": "Can the type and acuity be clarified?"}
+    assert (
+        api.client.put(f"/queries/{query_id}", json=edited, headers=api.headers()).json()[
+            "question"
+        ]
+        == "Can the type and acuity be clarified?"
+    )
+    leading = {**edited, "options": ["Acute on chronic diastolic"]}
+    refused = api.client.put(f"/queries/{query_id}", json=leading, headers=api.headers())
+    assert refused.status_code == 422 and "Clinically undetermined" in refused.json()["detail"]
+    sent = api.post(f"/queries/{query_id}/send")
+    assert sent.status_code == 200 and sent.json()["status"] == "open"
+    assert (
+        api.client.put(f"/queries/{query_id}", json=edited, headers=api.headers()).status_code
+        == 409
+    )
+    assert api.post(f"/queries/{query_id}/answer", json={"answer": ANSWER}).status_code == 200
+    actions = [e["action"] for e in api.get(f"/charts/{chart['id']}/audit").json()]
+    assert [a for a in actions if a.startswith("query.")] == [
+        "query.create",
+        "query.edit",
+        "query.send",
+        "query.answer",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,12 @@ from review.db import upgrade
 log = logging.getLogger("medcoder.api")
 
 
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9_-]{1,64}")
+# Every answer may carry patient data: never cached, never sniffed into another type.
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"))
+_CSP = b"default-src 'none'; frame-ancestors 'none'"
+
+
 class RequestLimits:
     """Give each request an id (X-Request-ID, echoed back) and refuse bodies that say they
     are larger than any chart could need, before reading them."""
@@ -48,16 +55,24 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode()[:100] or uuid.uuid4().hex
+        # Only a well-formed id is kept (it goes into the audit trail); anything else, invalid
+        # UTF-8 included, is replaced by a fresh one.
+        given = headers.get(b"x-request-id", b"")
+        request_id = given.decode() if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         length = headers.get(b"content-length", b"0")
         if length.isdigit() and int(length) > self.max_body_bytes:
             await _too_large(send, request_id, int(length), self.max_body_bytes)
             return
 
+        docs = scope.get("path", "").startswith(("/docs", "/redoc", "/openapi.json"))
+
         async def with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                extra = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
+                if not docs:  # the interactive docs page runs scripts; nothing else does
+                    extra.append((b"content-security-policy", _CSP))
+                message.setdefault("headers", []).extend(extra)
             await send(message)
 
         await self.app(scope, receive, with_id)

@@ -88,15 +88,23 @@ def csv_text(code_set: ExportCodeSet) -> str:
     writer.writeheader()
     committed_at = _utc(code_set.committed_at).isoformat().replace("+00:00", "Z")
     for c in _ordered(code_set):
-        writer.writerow({
+        writer.writerow({key: _cell(value) for key, value in {
             "chart_id": code_set.chart_id, "external_id": code_set.external_id or "",
             "code_set_version": code_set.version, "sequence": c.sequence, "system": c.system,
             "code": c.code, "title": c.title, "principal": "true" if c.principal else "false",
             "origin": c.origin, "action": c.action, "committed_by": code_set.committed_by,
             "committed_at": committed_at, "kb_release": code_set.kb_release,
             "fiscal_year": code_set.fiscal_year or "",
-        })  # fmt: skip
+        }.items()})  # fmt: skip
     return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula ("=HYPERLINK(...)", "+1", "@SUM",
+    or one starting with a tab or carriage return) gets a leading apostrophe: shown as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _ordered(code_set: ExportCodeSet) -> list[ExportCode]:

@@ -172,3 +172,12 @@ _BROKEN = {
 def test_inconsistent_code_sets_are_refused(change: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         fhir_bundle(_code_set(**change))
+
+
+@pytest.mark.parametrize(
+    "given", ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)", "\tx", "\rx"]
+)
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(given: str) -> None:
+    rows = list(csv.DictReader(io.StringIO(csv_text(_code_set(external_id=given)))))
+    assert {r["external_id"] for r in rows} == {"'" + given}
+    assert rows[0]["code"] == "E11.22" and rows[0]["chart_id"] == "42"  # the rest untouched

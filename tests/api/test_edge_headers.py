@@ -1,0 +1,28 @@
+"""The edge: request ids are taken only when well formed, and every answer says not to cache
+or sniff it (PHI), with a content security policy outside the interactive docs."""
+
+from __future__ import annotations
+
+import re
+
+from tests.api.client import Api
+
+
+def test_a_well_formed_request_id_is_echoed_and_any_other_replaced(api: Api) -> None:
+    kept = api.client.get("/health", headers={"X-Request-ID": "batch-7_a1"})
+    assert kept.headers["x-request-id"] == "batch-7_a1"
+    for given in ("lead1 approved by compliance", "x" * 65, "id;drop"):
+        answered = api.client.get("/health", headers={"X-Request-ID": given})
+        assert answered.status_code == 200
+        assert re.fullmatch(r"[0-9a-f]{32}", answered.headers["x-request-id"])
+    raw = api.client.get("/health", headers=[(b"X-Request-ID", b"\xed\xa0\x80")])
+    assert raw.status_code == 200 and re.fullmatch(r"[0-9a-f]{32}", raw.headers["x-request-id"])
+
+
+def test_every_answer_is_marked_no_store_and_nosniff(api: Api) -> None:
+    chart = api.chart("Essential hypertension.", setting="outpatient")
+    for response in (api.get(f"/charts/{chart['id']}"), api.client.get("/health")):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert "content-security-policy" not in api.client.get("/docs").headers

@@ -162,12 +162,22 @@ def _decode(data: bytes, fail: Fail) -> str:
         raise fail(f"not UTF-8: invalid byte {bad} at byte offset {err.start}") from None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _check_text(text: str, fail: Fail) -> None:
     nul = text.find("\x00")
     if nul >= 0:
         raise fail(f"binary input (NUL character at offset {nul})")
     if not text.strip():
         raise fail("chart is empty (no text, or whitespace only)")
+    # A lone surrogate ("\\ud800" in JSON) is no character at all and cannot be stored.
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        raise fail(
+            f"invalid character at offset {surrogate.start()}: a lone UTF-16 surrogate "
+            f"(U+{ord(surrogate.group()):04X}); send the text as valid Unicode"
+        )
     controls = len(_CONTROL.findall(text))
     if controls > 0.1 * len(text):
         raise fail(f"binary input ({controls} of {len(text)} characters are control characters)")

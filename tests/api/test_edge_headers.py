@@ -26,3 +26,11 @@ def test_every_answer_is_marked_no_store_and_nosniff(api: Api) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in response.headers["content-security-policy"]
     assert "content-security-policy" not in api.client.get("/docs").headers
+
+
+def test_a_lone_surrogate_in_a_chart_is_a_422_naming_it(api: Api) -> None:
+    body = '{"text": "Fever \\ud800 and cough.", "meta": {}}'  # the JSON escape, as sent
+    refused = api.post("/charts", content=body, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 422
+    assert "surrogate" in refused.json()["detail"] and "offset 6" in refused.json()["detail"]
+    assert api.get("/charts").json()["total"] == 0  # nothing half-saved

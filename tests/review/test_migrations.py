@@ -39,7 +39,7 @@ def columns(url: str, table: str) -> set[str]:
 
 def test_migrated_schema_is_the_declared_one(url: str) -> None:
     upgrade(url)
-    assert current_revision(url) == "0004"
+    assert current_revision(url) == "0005"
     assert differences(url) == []
     for table in ("coding_runs", "proposals", "code_sets", "audit_events"):
         assert "fiscal_year" in columns(url, table)
@@ -85,3 +85,37 @@ def test_0002_goes_down_and_up_and_the_audit_stays_append_only(url: str) -> None
             connection.execute(text("UPDATE audit_events SET fiscal_year = 2026"))
     finally:
         engine.dispose()
+
+
+def test_a_committed_code_set_cannot_be_changed_or_removed(url: str) -> None:
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO charts (text, source_format, setting, status, version, "
+                    "committed_version, created_by, created_at, updated_at) VALUES ('x', "
+                    "'text', 'inpatient', 'committed', 1, 1, 'a', CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+            chart_id = connection.execute(text("SELECT max(id) FROM charts")).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO code_sets (chart_id, version, codes, kb_release, "
+                    "committed_by, committed_at) VALUES (:c, 1, '[]', 'kb', 'a', "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"c": chart_id},
+            )
+        for statement in (
+            'UPDATE code_sets SET codes = \'[{"code": "C34.90"}]\'',
+            "DELETE FROM code_sets",
+        ):
+            with pytest.raises(DatabaseError, match="immutable"), engine.begin() as connection:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+    command.downgrade(alembic_config(url), "0004")
+    upgrade(url)

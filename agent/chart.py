@@ -29,6 +29,7 @@ from agent.models import (
     FiscalYearError,
     Section,
     Sentence,
+    Span,
 )
 
 # fhir.resources' top-level models are R5, which rejects R4 documents (R4's
@@ -73,13 +74,35 @@ def load_chart(
 
 def build_chart(text: str, meta: ChartMeta | None = None, chart_id: str | None = None) -> Chart:
     sections = detect_sections(text)
+    sentences = split_sentences(text, sections)
+    directed = [s for s in sentences if addresses_software(text[s.start : s.end])]
     return Chart(
         text=text,
         meta=meta or ChartMeta(),
         sections=sections,
-        sentences=split_sentences(text, sections),
+        sentences=[s for s in sentences if s not in directed],
+        directed=[Span(start=s.start, end=s.end, quote=text[s.start : s.end]) for s in directed],
         chart_id=chart_id,
     )
+
+
+# Words that speak to a program, not about a patient: role markers, instructions to ignore
+# or override, code lists addressed to the system, chat-template tokens.
+_DIRECTED = re.compile(
+    r"^\s*(?:system|assistant|developer|user)\s*:"
+    r"|\b(?:ignore|disregard|forget|override)\s+(?:all\s+)?(?:the\s+|your\s+|any\s+)?"
+    r"(?:previous|prior|above|earlier|system|all)\s+(?:instructions?|prompts?|rules?)\b"
+    r"|\byou are (?:now )?(?:an?|the) (?:ai|assistant|language model|coding (?:assistant|tool))\b"
+    r"|\b(?:add|append|include|output|assign|insert)\b[^.\n]{0,25}?\b(?:icd(?:-10)?(?:-cm)? )?"
+    r"codes?\b[^.\n]{0,15}?\b[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?\b"
+    r"|<\|im_start\|>|\[/?INST\]",
+    re.IGNORECASE,
+)
+
+
+def addresses_software(sentence: str) -> bool:
+    """Whether a sentence is an instruction to the software rather than documentation."""
+    return _DIRECTED.search(sentence) is not None
 
 
 # ----------------------------------------------------------------------------- fiscal year

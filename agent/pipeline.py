@@ -64,6 +64,11 @@ class CodingAgent:
             proposal.fiscal_year = chosen.year
         result.fiscal_year, result.coding_year = chosen.year, chosen
         result.warnings += [chosen.warning] if chosen.warning else []
+        result.warnings += [
+            f"text at offsets {d.start}-{d.end} addresses the software (an instruction, a role "
+            "marker or a code list), not the patient: it was not read for codes"
+            for d in chart.directed
+        ]
         return result
 
     def _code(self, chart: Chart, policy: Policy, searcher: HybridSearcher) -> CodingResult:

@@ -246,7 +246,10 @@ def _add_associations(
 ) -> None:
     best: dict[str, tuple[Gram, Association]] = {}
     grams_per_code: Counter[str] = Counter()
+    directed = [(d.start, d.end) for d in chart.directed]
     for gram, association in history.matches(chart.text):
+        if any(start < gram.end and gram.start < end for start, end in directed):
+            continue  # words addressed to the software are not documentation
         grams_per_code[association.code] += 1
         current = best.get(association.code)
         # Ties go to the longer, better supported, earlier n-gram: the same on every run.

@@ -75,6 +75,11 @@ class Services:
                 self._codebook = CodeBook(agent.searcher.store, agent.kb_release)
             return self._codebook
 
+    def forget_keys(self) -> None:
+        """Drop the key cache: a deactivated or rotated key stops working at once."""
+        with self._lock:
+            self.known_keys.clear()
+
     def grouper(self) -> Grouper:
         """The MS-DRG grouper, opened on first use and shared (it serialises its calls)."""
         with self._lock:

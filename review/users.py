@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from review.actors import ROLES, Actor
 from review.audit import now, record_event
-from review.errors import Conflict, InvalidInput
+from review.errors import Conflict, InvalidInput, NotFound
 from review.tables import UserRow
 
 KEY_PREFIX = "mck_"
@@ -51,3 +51,39 @@ def user_for_key(session: Session, *, key: str) -> UserRow | None:
 
 def list_users(session: Session) -> list[UserRow]:
     return list(session.scalars(select(UserRow).order_by(UserRow.id)))
+
+
+def deactivate_user(session: Session, *, user_id: int, actor: Actor) -> UserRow:
+    """The user's key stops working; the user and their audit history stay."""
+    user = _user(session, user_id)
+    if actor.user_id == user.id:
+        raise Conflict("a lead may not deactivate their own key (ask another lead)")
+    user.active = False
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="user.deactivate",
+        before={"name": user.name, "active": True},
+        after={"name": user.name, "active": False},
+    )
+    return user
+
+
+def rotate_key(session: Session, *, user_id: int, actor: Actor) -> tuple[UserRow, str]:
+    """A new key for the user (returned this once); the old one stops working at once."""
+    user = _user(session, user_id)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    before = {"name": user.name, "key_prefix": user.key_prefix}
+    user.key_hash, user.key_prefix, user.active = hash_key(key), key[:8], True
+    session.flush()
+    after = {"name": user.name, "key_prefix": user.key_prefix}
+    record_event(session, actor=actor, action="user.rotate_key", before=before, after=after)
+    return user, key
+
+
+def _user(session: Session, user_id: int) -> UserRow:
+    user = session.get(UserRow, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user

@@ -12,7 +12,7 @@ from api.cli.common import console, fail, load_settings
 from review.actors import Actor
 from review.db import make_engine, sessions, transaction, upgrade
 from review.errors import ReviewError
-from review.users import create_user, list_users
+from review.users import create_user, deactivate_user, list_users, rotate_key
 
 app = typer.Typer(help="API users and their keys.")
 
@@ -57,3 +57,38 @@ def list_command() -> None:
             )
     engine.dispose()
     console.print(table)
+
+
+@app.command("deactivate")
+def deactivate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
+    """Deactivate a user's key (a running server honours it within its key cache, 30 s)."""
+    url = load_settings().review_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(sessions(engine)) as session:
+            user = deactivate_user(session, user_id=user_id, actor=_operator())
+            name = user.name
+    except ReviewError as error:
+        fail(error.detail)
+    finally:
+        engine.dispose()
+    console.print(f"deactivated {name!r} (id {user_id})", highlight=False)
+
+
+@app.command("rotate")
+def rotate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
+    """Give a user a new key (printed once); the old key stops working."""
+    url = load_settings().review_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(sessions(engine)) as session:
+            user, key = rotate_key(session, user_id=user_id, actor=_operator())
+            name = user.name
+    except ReviewError as error:
+        fail(error.detail)
+    finally:
+        engine.dispose()
+    console.print(f"new key for {name!r} (id {user_id}), shown once:", highlight=False)
+    print(key)

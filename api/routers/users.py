@@ -1,4 +1,5 @@
-"""/users: leads create users (each gets a key, shown once) and list them."""
+"""/users: leads create users (each gets a key, shown once), list them, deactivate a key or
+rotate it; a changed key stops working in this server at once."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from api.deps import IdempotencyKey, Lead, ServicesDep
+from api.deps import IdempotencyKey, Lead, RowId, ServicesDep
 from api.once import run_once
 from api.schemas.users import UserCreate, UserCreated, UserPublic
 from review.db import transaction
-from review.users import create_user, list_users
+from review.users import create_user, deactivate_user, list_users, rotate_key
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -39,3 +40,21 @@ def post_user(
 def get_users(services: ServicesDep, actor: Lead) -> list[UserPublic]:
     with transaction(services.readers) as session:
         return [UserPublic.model_validate(u) for u in list_users(session)]
+
+
+@router.post("/{user_id}/deactivate", response_model=UserPublic)
+def post_deactivate(user_id: RowId, services: ServicesDep, actor: Lead) -> UserPublic:
+    with transaction(services.sessions) as session:
+        user = deactivate_user(session, user_id=user_id, actor=actor)
+        public = UserPublic.model_validate(user)
+    services.forget_keys()
+    return public
+
+
+@router.post("/{user_id}/rotate-key", response_model=UserCreated)
+def post_rotate(user_id: RowId, services: ServicesDep, actor: Lead) -> UserCreated:
+    with transaction(services.sessions) as session:
+        user, key = rotate_key(session, user_id=user_id, actor=actor)
+        created = UserCreated(user=UserPublic.model_validate(user), key=key)
+    services.forget_keys()
+    return created

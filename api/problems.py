@@ -44,9 +44,24 @@ async def on_review_error(request: Request, error: Exception) -> JSONResponse:
 
 async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    errors = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in error.errors()]
+    errors = [_readable(e) for e in error.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(request, 422, "Invalid request", detail, errors=errors)
+
+
+def _readable(found: Any) -> dict[str, str]:
+    """One validation error as the client can act on it. FastAPI reports a body that is not
+    JSON at ("body", <character offset>): say that, and where."""
+    where = found["loc"]
+    if found.get("type") == "json_invalid" and len(where) == 2 and isinstance(where[1], int):
+        reason = (found.get("ctx") or {}).get("error", found["msg"])
+        return {
+            "field": "body",
+            "message": f"not valid JSON at character {where[1]} ({reason}); send a JSON object",
+        }
+    if found.get("type") == "model_attributes_type" and tuple(where) == ("body",):
+        return {"field": "body", "message": "send a JSON object (Content-Type: application/json)"}
+    return {"field": _field_path(where), "message": found["msg"]}
 
 
 async def on_http_error(request: Request, error: Exception) -> JSONResponse:

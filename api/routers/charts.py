@@ -40,7 +40,8 @@ def post_chart(
     try:
         chart = load_chart(data, meta=body.meta, max_bytes=limit, source_name="chart")
     except ChartError as error:
-        raise InvalidInput(str(error), field="body.text" if body.text else "body.fhir") from None
+        field = "body.text" if body.text is not None else "body.fhir"
+        raise InvalidInput(str(error), field=field) from None
     # A date of service in a fiscal year the knowledge base does not hold is refused now,
     # naming the years it holds, rather than at the first coding run.
     date_year(chart.meta, services.codebook().years, field_prefix="body.meta")

@@ -34,3 +34,21 @@ def test_a_lone_surrogate_in_a_chart_is_a_422_naming_it(api: Api) -> None:
     assert refused.status_code == 422
     assert "surrogate" in refused.json()["detail"] and "offset 6" in refused.json()["detail"]
     assert api.get("/charts").json()["total"] == 0  # nothing half-saved
+
+
+def test_an_empty_text_is_reported_against_the_text(api: Api) -> None:
+    empty = api.post("/charts", json={"text": "", "meta": {}})
+    assert empty.status_code == 422 and empty.json()["field"] == "body.text"
+    assert "empty" in empty.json()["detail"]
+
+
+def test_a_body_that_is_not_json_says_so_and_where(api: Api) -> None:
+    broken = api.post(
+        "/charts", content='{"text": "Fever", ', headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert "not valid JSON at character" in broken.json()["detail"]
+    binary = api.post(
+        "/charts", content=b"\x00\x01binary", headers={"Content-Type": "application/octet-stream"}
+    )
+    assert binary.status_code == 422 and "JSON object" in binary.json()["detail"]

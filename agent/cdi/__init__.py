@@ -1,7 +1,9 @@
 """Clinical documentation integrity: gaps in the documentation that keep a proposed code
 unspecific, with the clinical indicators the chart holds, and compliant query drafts."""
 
-from agent.cdi.gaps import GAP_KINDS, Gap, GapKind, Indicator, find_gaps
+from agent.cdi.gaps import find_gaps
+from agent.cdi.kinds import GAP_KINDS
+from agent.cdi.model import Gap, GapKind, Indicator
 from agent.cdi.queries import (
     OTHER,
     UNDETERMINED,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.cdi.gaps import Gap, Indicator
+from agent.cdi.model import Gap, Indicator
 
 OTHER = "Other (please specify)"
 UNDETERMINED = "Clinically undetermined"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal, Protocol
 
@@ -57,29 +57,20 @@ class Claim:
     def with_codes(self, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> Claim:
         """This claim with secondary diagnoses or procedures added or removed (a PCS code
         has seven characters and no dot; everything else is a diagnosis)."""
-        gone = {_compact(code) for code in remove}
-        secondary = [c for c in self.secondary if _compact(c) not in gone]
-        procedures = [c for c in self.procedures if _compact(c) not in gone]
-        held = {_compact(c) for c in self.procedures}
+        gone = {compact(code) for code in remove}
+        secondary = [c for c in self.secondary if compact(c) not in gone]
+        procedures = [c for c in self.procedures if compact(c) not in gone]
+        held = {compact(c) for c in self.procedures}
         for code in add:
-            procedure = _compact(code) in held or is_procedure(code)
+            procedure = compact(code) in held or is_procedure(code)
             target = procedures if procedure else secondary
-            if _compact(code) not in {_compact(c) for c in target}:
+            if compact(code) not in {compact(c) for c in target}:
                 target.append(code)
-        return Claim(
-            principal=self.principal,
-            secondary=tuple(secondary),
-            procedures=tuple(procedures),
-            age=self.age,
-            sex=self.sex,
-            discharge_status=self.discharge_status,
-            discharged=self.discharged,
-            poa=self.poa,
-            hac_exempt=self.hac_exempt,
-        )
+        return replace(self, secondary=tuple(secondary), procedures=tuple(procedures))
 
 
-def _compact(code: str) -> str:
+def compact(code: str) -> str:
+    """A code as the grouper writes it and compares it: no dot, upper case (N17.9 -> N179)."""
     return code.replace(".", "").strip().upper()
 
 

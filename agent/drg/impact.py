@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.drg.claims import Claim, DrgResult, Grouper, is_procedure
+from agent.drg.claims import Claim, DrgResult, Grouper, compact, is_procedure
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def impacts(grouper: Grouper, claim: Claim, codes: Sequence[str]) -> list[Impact
         without = group(claim.with_codes(remove=(code,)))
         with_code = group(claim.with_codes(add=(code,)))
         own = next(
-            (d for d in with_code.diagnoses if d.code.replace(".", "") == code.replace(".", "")),
+            (d for d in with_code.diagnoses if compact(d.code) == compact(code)),
             None,
         )
         found.append(
@@ -65,14 +65,10 @@ def impacts(grouper: Grouper, claim: Claim, codes: Sequence[str]) -> list[Impact
                 severity=own.severity if own else "NONE",
                 excluded=own.excluded if own else False,
                 operating_room=(
-                    _compact(code) in {_compact(c) for c in with_code.procedures}
+                    compact(code) in {compact(c) for c in with_code.procedures}
                     if is_procedure(code)
                     else None
                 ),
             )
         )
     return found
-
-
-def _compact(code: str) -> str:
-    return code.replace(".", "").strip().upper()

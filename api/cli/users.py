@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from api.cli.common import console, fail, load_settings
 from review.actors import Actor
@@ -15,6 +18,21 @@ from review.errors import ReviewError
 from review.users import create_user, deactivate_user, list_users, rotate_key
 
 app = typer.Typer(help="API users and their keys.")
+
+
+@contextmanager
+def _review_session() -> Iterator[Session]:
+    """One transaction on the migrated review database; a review error is one line."""
+    url = load_settings().review_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with transaction(sessions(engine)) as session:
+            yield session
+    except ReviewError as error:
+        fail(error.detail)
+    finally:
+        engine.dispose()
 
 
 def _operator() -> Actor:
@@ -28,17 +46,9 @@ def create_command(
     role: Annotated[Literal["coder", "lead", "auditor"], typer.Option(help="Role.")] = "coder",
 ) -> None:
     """Create a user; prints the API key once (only its hash is kept)."""
-    url = load_settings().review_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with transaction(sessions(engine)) as session:
-            user, key = create_user(session, name=name, role=role, actor=_operator())
-            user_id = user.id
-    except ReviewError as error:
-        fail(error.detail)
-    finally:
-        engine.dispose()
+    with _review_session() as session:
+        user, key = create_user(session, name=name, role=role, actor=_operator())
+        user_id = user.id
     console.print(f"created {role} {name!r} (id {user_id}); API key, shown once:", highlight=False)
     print(key)
 
@@ -46,49 +56,28 @@ def create_command(
 @app.command("list")
 def list_command() -> None:
     """List users (never their keys)."""
-    url = load_settings().review_database_url
-    upgrade(url)
-    engine = make_engine(url)
     table = Table("id", "name", "role", "key starts", "created")
-    with transaction(sessions(engine)) as session:
+    with _review_session() as session:
         for user in list_users(session):
             table.add_row(
                 str(user.id), user.name, user.role, user.key_prefix, f"{user.created_at:%Y-%m-%d}"
             )
-    engine.dispose()
     console.print(table)
 
 
 @app.command("deactivate")
 def deactivate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
     """Deactivate a user's key (a running server honours it within its key cache, 30 s)."""
-    url = load_settings().review_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with transaction(sessions(engine)) as session:
-            user = deactivate_user(session, user_id=user_id, actor=_operator())
-            name = user.name
-    except ReviewError as error:
-        fail(error.detail)
-    finally:
-        engine.dispose()
+    with _review_session() as session:
+        name = deactivate_user(session, user_id=user_id, actor=_operator()).name
     console.print(f"deactivated {name!r} (id {user_id})", highlight=False)
 
 
 @app.command("rotate")
 def rotate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
     """Give a user a new key (printed once); the old key stops working."""
-    url = load_settings().review_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with transaction(sessions(engine)) as session:
-            user, key = rotate_key(session, user_id=user_id, actor=_operator())
-            name = user.name
-    except ReviewError as error:
-        fail(error.detail)
-    finally:
-        engine.dispose()
+    with _review_session() as session:
+        user, key = rotate_key(session, user_id=user_id, actor=_operator())
+        name = user.name
     console.print(f"new key for {name!r} (id {user_id}), shown once:", highlight=False)
     print(key)

@@ -27,6 +27,15 @@ def _span(words: str) -> dict[str, int]:
     return {"start": start, "end": start + len(words)}
 
 
+def _add(api: Api, chart_id: int, text: str, *codes: tuple[str, str, bool]) -> None:
+    """Codes a coder adds, each (code, the chart's words for it, principal)."""
+    for code, words, principal in codes:
+        start = text.index(words)
+        span = {"start": start, "end": start + len(words)}
+        body = {"code": code, "evidence": [span], "principal": principal}
+        assert api.post(f"/charts/{chart_id}/codes", json=body).status_code == 201
+
+
 def test_the_working_set_groups_and_each_pending_proposal_shows_its_effect(api: Api) -> None:
     chart = api.chart(CHART, **META)
     chart_id = chart["id"]
@@ -108,17 +117,13 @@ def test_a_hospital_acquired_condition_does_not_make_the_set_ungroupable(api: Ap
     # POA is not recorded: a stage 4 pressure ulcer (a HAC) still groups, HAC rules aside.
     text = "Discharge diagnoses: acute MI of the anterior wall. Sacral pressure ulcer, stage 4."
     chart = api.chart(text, **META)
-    for code, words, principal in (
+    _add(
+        api,
+        chart["id"],
+        text,
         ("I21.09", "acute MI of the anterior wall", True),
         ("L89.154", "Sacral pressure ulcer, stage 4", False),
-    ):
-        start = text.index(words)
-        body = {
-            "code": code,
-            "evidence": [{"start": start, "end": start + len(words)}],
-            "principal": principal,
-        }
-        assert api.post(f"/charts/{chart['id']}/codes", json=body).status_code == 201
+    )
     found = api.get(f"/charts/{chart['id']}/drg").json()
     assert (found["drg"], found["ungroupable"], found["severity"]) == (280, False, "MCC")
     assert any("present-on-admission" in note for note in found["notes"])
@@ -127,17 +132,13 @@ def test_a_hospital_acquired_condition_does_not_make_the_set_ungroupable(api: Ap
 def test_what_ifs_add_and_remove_codes_from_the_working_set(api: Api) -> None:
     text = "Discharge diagnosis: acute MI of the anterior wall, acute kidney injury."
     chart = api.chart(text, **META)
-    for code, words, principal in (
+    _add(
+        api,
+        chart["id"],
+        text,
         ("I21.09", "acute MI of the anterior wall", True),
         ("N17.9", "acute kidney injury", False),
-    ):
-        start = text.index(words)
-        body = {
-            "code": code,
-            "evidence": [{"start": start, "end": start + len(words)}],
-            "principal": principal,
-        }
-        assert api.post(f"/charts/{chart['id']}/codes", json=body).status_code == 201
+    )
     path = f"/charts/{chart['id']}/drg"
     assert api.get(path).json()["drg"] == 281
     assert api.get(path, params={"without": "N17.9"}).json()["drg"] == 282

@@ -1,17 +1,29 @@
-"""The audit trail: rows are only ever inserted (no function here updates or deletes)."""
+"""The audit trail: rows are only ever inserted (no function here updates or deletes), each
+chained by hash to the one before (review/audit_chain.py checks the chain)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from review.actors import Actor
+from review.audit_chain import GENESIS, chain_hash
 from review.tables import AuditRow
 
 _INSERT = insert(cast(Table, AuditRow.__table__))  # built once; see review.decisions
+
+# The id is part of the row's hash, so it is taken before the insert (rows cannot be updated
+# afterwards): from the sequence on PostgreSQL, max + 1 on SQLite (what SQLite would assign).
+_HEAD = "(SELECT row_hash FROM audit_events ORDER BY id DESC LIMIT 1)"
+_NEXT_LINK = {
+    "postgresql": text(f"SELECT nextval(pg_get_serial_sequence('audit_events', 'id')), {_HEAD}"),
+    "sqlite": text(f"SELECT coalesce(max(id), 0) + 1, {_HEAD} FROM audit_events"),
+}
+# Any fixed 64-bit number ("medcoder" in ASCII): the advisory lock appenders queue on.
+_CHAIN_LOCK = 0x6D6564636F646572
 
 
 def now() -> datetime:
@@ -30,27 +42,37 @@ def record_event(
     reason: str | None = None,
     versions: dict[str, Any] | None = None,
 ) -> None:
-    """Append one row; call inside the transaction that makes the change it records."""
+    """Append one row, chained to the newest one; call inside the transaction that makes
+    the change it records (on PostgreSQL at READ COMMITTED, the default: each statement must
+    see what was committed while this one waited for the chain's lock)."""
     versions = versions or {}
-    session.execute(
-        _INSERT,
-        dict(
-            at=now(),
-            actor=actor.name,
-            role=actor.role,
-            action=action,
-            chart_id=chart_id,
-            proposal_id=proposal_id,
-            before=before,
-            after=after,
-            reason=reason,
-            request_id=actor.request_id,
-            model=versions.get("model"),
-            prompt_version=versions.get("prompt_version"),
-            kb_release=versions.get("kb_release"),
-            fiscal_year=versions.get("fiscal_year"),
-        ),
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Held until commit, so the next appender reads the head only once this row is
+        # committed: two rows never chain from the same one. SQLite needs no lock: its
+        # writers already go one at a time (BEGIN IMMEDIATE and review.db's writer lock).
+        session.execute(text(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK})"))
+    row_id, head = session.execute(_NEXT_LINK[dialect]).one()
+    prev_hash = head or GENESIS
+    fields: dict[str, Any] = dict(
+        id=row_id,
+        at=now(),
+        actor=actor.name,
+        role=actor.role,
+        action=action,
+        chart_id=chart_id,
+        proposal_id=proposal_id,
+        before=before,
+        after=after,
+        reason=reason,
+        request_id=actor.request_id,
+        model=versions.get("model"),
+        prompt_version=versions.get("prompt_version"),
+        kb_release=versions.get("kb_release"),
+        fiscal_year=versions.get("fiscal_year"),
     )
+    row_hash = chain_hash(prev_hash, fields)
+    session.execute(_INSERT, {**fields, "prev_hash": prev_hash, "row_hash": row_hash})
 
 
 def chart_events(

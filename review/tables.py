@@ -54,6 +54,7 @@ class UserRow(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    key_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: never
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -73,6 +74,9 @@ class ChartRow(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # new|coded|in_review|committed
     version: Mapped[int] = mapped_column(Integer, default=1)  # the chart's ETag
     committed_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Who works the chart (None: anyone); with MEDCODER_RESTRICT_TO_ASSIGNED a coder sees
+    # only charts assigned to them or to no one.
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -186,6 +190,9 @@ class AuditRow(Base):
     prompt_version: Mapped[str | None] = mapped_column(String(40))
     kb_release: Mapped[str | None] = mapped_column(String(200))
     fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    # The hash chain (review/audit_chain.py): the row before's hash, and this row's.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdempotentResponseRow(Base):
@@ -200,3 +207,20 @@ class IdempotentResponseRow(Base):
     body: Mapped[Any] = mapped_column(Json)
     headers: Mapped[dict[str, str]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ChartReadRow(Base):
+    """Who read a chart's content, when, through which endpoint: one row per request that
+    answered with it, appended after the answer is built. Database triggers (see migration
+    0007) refuse UPDATE and DELETE. No foreign keys, like audit_events: a log outlives
+    what it names."""
+
+    __tablename__ = "chart_reads"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    chart_id: Mapped[int] = mapped_column(Integer, index=True)
+    endpoint: Mapped[str] = mapped_column(String(200))  # "GET /charts/{chart_id}/export"
+    request_id: Mapped[str | None] = mapped_column(String(100))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import db, kb, users
+from api.cli import audit, db, kb, users
 from api.cli import eval as eval_cli
 from api.cli.cdi import cdi_command
 from api.cli.code import code
@@ -26,6 +26,7 @@ app.command("drg")(drg_command)
 app.command("cdi")(cdi_command)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 app.command("serve")(serve)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, case, func, select, update
+from sqlalchemy import CursorResult, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from agent.chart import coding_year
@@ -98,12 +98,26 @@ def get_chart(session: Session, *, chart_id: int) -> ChartRow:
 
 
 def list_charts(
-    session: Session, *, status: str | None, offset: int, limit: int
+    session: Session,
+    *,
+    status: str | None,
+    offset: int,
+    limit: int,
+    assigned_to: int | Literal["none"] | None = None,
+    visible_to: int | None = None,
 ) -> tuple[list[ChartRow], int]:
-    """A page of charts, newest first, and how many match in all."""
+    """A page of charts, newest first, and how many match in all; `assigned_to` keeps the
+    charts of one user ("none": unassigned ones), `visible_to` those a coder restricted to
+    their charts sees (assigned to them or to no one)."""
     query = select(ChartRow)
     if status is not None:
         query = query.where(ChartRow.status == status)
+    if assigned_to == "none":
+        query = query.where(ChartRow.assigned_to.is_(None))
+    elif assigned_to is not None:
+        query = query.where(ChartRow.assigned_to == assigned_to)
+    if visible_to is not None:
+        query = query.where(or_(ChartRow.assigned_to.is_(None), ChartRow.assigned_to == visible_to))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(ChartRow.id.desc()).offset(offset).limit(limit))
     return list(rows), total

@@ -1,4 +1,5 @@
-"""/charts/{id}/audit: the chart's append-only audit trail, oldest first."""
+"""/charts/{id}/audit: the chart's append-only audit trail, oldest first; /charts/{id}/reads:
+who read the chart's content (leads and auditors)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Reader, RowId, ServicesDep
+from api.access import ChartReader, Overseer
+from api.deps import RowId, ServicesDep
+from api.schemas.access import ChartReadPublic
 from api.schemas.code_sets import AuditEventPublic
+from review.access import chart_reads
 from review.audit import chart_events
 from review.charts import get_chart
 from review.db import transaction
@@ -19,7 +23,7 @@ router = APIRouter(tags=["audit"])
 def get_audit(
     chart_id: RowId,
     services: ServicesDep,
-    actor: Reader,
+    actor: ChartReader,
     after_id: Annotated[
         int, Query(ge=0, le=2**63 - 1, description="Rows after this audit id.")
     ] = 0,
@@ -29,3 +33,19 @@ def get_audit(
         get_chart(session, chart_id=chart_id)
         rows = chart_events(session, chart_id=chart_id, after_id=after_id, limit=limit)
         return [AuditEventPublic.model_validate(r) for r in rows]
+
+
+@router.get("/charts/{chart_id}/reads", response_model=list[ChartReadPublic])
+def get_reads(
+    chart_id: RowId,
+    services: ServicesDep,
+    actor: Overseer,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1, description="Rows after this read id.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> list[ChartReadPublic]:
+    """Who read the chart's content, when, through which endpoint, oldest first. Reading
+    this log is not itself recorded: it shows no chart content."""
+    with transaction(services.readers) as session:
+        get_chart(session, chart_id=chart_id)
+        rows = chart_reads(session, chart_id=chart_id, after_id=after_id, limit=limit)
+        return [ChartReadPublic.model_validate(r) for r in rows]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import Reader, RowId, ServicesDep
+from api.access import ChartReader
+from api.deps import RowId, ServicesDep
 from review.cdi import chart_gaps
 from review.db import transaction
 
@@ -32,7 +33,7 @@ class GapPublic(BaseModel):
 
 
 @router.get("/charts/{chart_id}/cdi", response_model=list[GapPublic])
-def get_cdi(chart_id: RowId, services: ServicesDep, actor: Reader) -> list[GapPublic]:
+def get_cdi(chart_id: RowId, services: ServicesDep, actor: ChartReader) -> list[GapPublic]:
     """Each proposal (not rejected) the documentation leaves unspecific while the chart holds
     clinical indicators, with a query draft: indicators quoted with their offsets, a neutral
     question, options with "Other" and "Clinically undetermined", no payment words."""

@@ -1,9 +1,10 @@
-"""/charts: post a chart (text or FHIR), list them by status, read one."""
+"""/charts: post a chart (text or FHIR), list them by status or assignee, read one, assign
+one."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -11,9 +12,24 @@ from sqlalchemy.orm import Session
 
 from agent.chart import load_chart
 from agent.models import ChartError
-from api.deps import INT4_MAX, Coder, IdempotencyKey, Reader, RowId, ServicesDep, etag
+from api.access import ChartReader, chart_public, charts_public
+from api.deps import (
+    INT4_MAX,
+    Coder,
+    IdempotencyKey,
+    IfMatch,
+    Lead,
+    Reader,
+    RowId,
+    ServicesDep,
+    etag,
+    expected_version,
+)
 from api.once import run_once
+from api.schemas.access import AssigneeUpdate
 from api.schemas.charts import ChartCreate, ChartPage, ChartPublic, ChartWithText
+from review.access import assign_chart, restricted
+from review.actors import Actor
 from review.charts import STATUSES, create_chart, date_year, get_chart, list_charts
 from review.db import transaction
 from review.errors import InvalidInput, TooLarge
@@ -69,21 +85,81 @@ def get_charts(
     status: Annotated[str | None, Query(description=f"One of {', '.join(STATUSES)}.")] = None,
     offset: Annotated[int, Query(ge=0, le=INT4_MAX)] = 0,
     limit: Annotated[int, Query(ge=1)] = 50,
+    assigned_to: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(me|none|[1-9][0-9]{0,9})$",
+            description="me, none (unassigned) or a user id.",
+        ),
+    ] = None,
 ) -> ChartPage:
+    """The worklist (no chart text, so no read is recorded). A coder on a server that
+    restricts coders to their charts sees only those assigned to them or to no one."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="query.status")
     limit = min(limit, services.settings.page_size_max)
+    only = _assignee_filter(assigned_to, actor)
+    visible_to = (
+        actor.user_id
+        if restricted(actor, restrict_to_assigned=services.settings.restrict_to_assigned)
+        else None
+    )
     with transaction(services.readers) as session:
-        rows, total = list_charts(session, status=status, offset=offset, limit=limit)
-        items = [ChartPublic.model_validate(r) for r in rows]
+        rows, total = list_charts(
+            session,
+            status=status,
+            offset=offset,
+            limit=limit,
+            assigned_to=only,
+            visible_to=visible_to,
+        )
+        items = charts_public(session, rows, ChartPublic)
     return ChartPage(items=items, total=total, offset=offset, limit=limit)
+
+
+def _assignee_filter(value: str | None, actor: Actor) -> int | Literal["none"] | None:
+    if value is None:
+        return None
+    if value == "none":
+        return "none"
+    if value == "me":
+        return actor.user_id
+    if int(value) > INT4_MAX:
+        raise InvalidInput(f"no user has the id {value}", field="query.assigned_to")
+    return int(value)
 
 
 @router.get("/{chart_id}", response_model=ChartWithText)
 def get_one_chart(
-    chart_id: RowId, services: ServicesDep, actor: Reader, response: Response
+    chart_id: RowId, services: ServicesDep, actor: ChartReader, response: Response
 ) -> ChartWithText:
     with transaction(services.readers) as session:
-        chart = ChartWithText.model_validate(get_chart(session, chart_id=chart_id))
+        chart = chart_public(session, get_chart(session, chart_id=chart_id), ChartWithText)
+    response.headers["ETag"] = etag(chart.version)
+    return chart
+
+
+@router.put("/{chart_id}/assignee", response_model=ChartPublic)
+def put_assignee(
+    chart_id: RowId,
+    body: AssigneeUpdate,
+    services: ServicesDep,
+    actor: Lead,
+    version_header: IfMatch,
+    response: Response,
+) -> ChartPublic:
+    """Assign the chart to an active coder or lead, or to no one (`null`); 422 for anyone
+    else. The chart's version (If-Match or body.version) is checked when sent; a change
+    makes a new version, since the assignee is part of the chart as served."""
+    expected = expected_version(version_header, body.version, required=False)
+    with transaction(services.sessions) as session:
+        row = assign_chart(
+            session,
+            chart_id=chart_id,
+            user_id=body.user_id,
+            expected_version=expected,
+            actor=actor,
+        )
+        chart = chart_public(session, row, ChartPublic)
     response.headers["ETag"] = etag(chart.version)
     return chart

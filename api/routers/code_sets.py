@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from api.access import ChartReader, chart_public
 from api.deps import (
     INT4_MAX,
     IdempotencyKey,
     IfMatch,
     Lead,
-    Reader,
     RowId,
     ServicesDep,
     etag,
@@ -92,7 +92,7 @@ def post_reopen(
         )
         return (
             200,
-            ChartPublic.model_validate(chart).model_dump(mode="json"),
+            chart_public(session, chart, ChartPublic).model_dump(mode="json"),
             {"ETag": etag(chart.version)},
         )
 
@@ -102,7 +102,9 @@ def post_reopen(
 
 
 @router.get("/code-sets", response_model=list[CodeSetPublic])
-def get_code_sets(chart_id: RowId, services: ServicesDep, actor: Reader) -> list[CodeSetPublic]:
+def get_code_sets(
+    chart_id: RowId, services: ServicesDep, actor: ChartReader
+) -> list[CodeSetPublic]:
     with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
         return [CodeSetPublic.model_validate(r) for r in code_sets(session, chart_id=chart_id)]
@@ -110,7 +112,7 @@ def get_code_sets(chart_id: RowId, services: ServicesDep, actor: Reader) -> list
 
 @router.get("/code-sets/{version}", response_model=CodeSetPublic)
 def get_code_set(
-    chart_id: RowId, version: RowId, services: ServicesDep, actor: Reader
+    chart_id: RowId, version: RowId, services: ServicesDep, actor: ChartReader
 ) -> CodeSetPublic:
     with transaction(services.readers) as session:
         return CodeSetPublic.model_validate(code_set(session, chart_id=chart_id, version=version))
@@ -120,7 +122,7 @@ def get_code_set(
 def get_export(
     chart_id: RowId,
     services: ServicesDep,
-    actor: Reader,
+    actor: ChartReader,
     format: Annotated[Literal["fhir", "csv"], Query()] = "fhir",
     version: Annotated[
         int | None, Query(ge=1, le=INT4_MAX, description="Default: the latest.")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Reader, RowId, ServicesDep
+from api.access import ChartReader
+from api.deps import RowId, ServicesDep
 from api.schemas.drg import ChartDrgPublic, CodeSeverityPublic, PendingImpactPublic
 from review.db import transaction
 from review.drg import chart_drg
@@ -22,7 +23,7 @@ router = APIRouter(tags=["drg"])
 def get_drg(
     chart_id: RowId,
     services: ServicesDep,
-    actor: Reader,
+    actor: ChartReader,
     with_codes: Annotated[
         list[str] | None,
         Query(alias="with", max_length=50, description="What-if: codes to add (repeat)."),

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from api.access import ChartCoder, ChartReader, ProposalCoder
 from api.deps import (
-    Coder,
     IdempotencyKey,
     IfMatch,
-    Reader,
     RowId,
     ServicesDep,
     etag,
@@ -30,7 +29,9 @@ router = APIRouter(tags=["proposals"])
 
 
 @router.get("/charts/{chart_id}/proposals", response_model=list[ProposalPublic])
-def get_proposals(chart_id: RowId, services: ServicesDep, actor: Reader) -> list[ProposalPublic]:
+def get_proposals(
+    chart_id: RowId, services: ServicesDep, actor: ChartReader
+) -> list[ProposalPublic]:
     with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
         return [
@@ -44,7 +45,7 @@ def post_decision(
     body: DecisionCreate,
     request: Request,
     services: ServicesDep,
-    actor: Coder,
+    actor: ProposalCoder,
     version_header: IfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -86,7 +87,7 @@ def post_code(
     body: CodeCreate,
     request: Request,
     services: ServicesDep,
-    actor: Coder,
+    actor: ChartCoder,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     codebook = services.codebook()

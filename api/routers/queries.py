@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Coder, Reader, RowId, ServicesDep
+from api.access import ChartCoder, ChartReader, QueryCoder, QueryReader
+from api.deps import RowId, ServicesDep
 from api.schemas.queries import QueryAnswer, QueryCancel, QueryCreate, QueryPublic
 from review.db import transaction
 from review.queries import (
@@ -23,7 +24,7 @@ router = APIRouter(tags=["queries"])
 
 @router.post("/charts/{chart_id}/queries", status_code=201, response_model=QueryPublic)
 def post_query(
-    chart_id: RowId, body: QueryCreate, services: ServicesDep, actor: Coder
+    chart_id: RowId, body: QueryCreate, services: ServicesDep, actor: ChartCoder
 ) -> QueryPublic:
     """422, every problem listed, unless the query is compliant (indicators quoted from the
     chart, "Other" and "Clinically undetermined" among the options, no payment words)."""
@@ -36,7 +37,7 @@ def post_query(
 
 @router.put("/queries/{query_id}", response_model=QueryPublic)
 def put_query(
-    query_id: RowId, body: QueryCreate, services: ServicesDep, actor: Coder
+    query_id: RowId, body: QueryCreate, services: ServicesDep, actor: QueryCoder
 ) -> QueryPublic:
     """Rewrite a draft (checked for compliance again); 409 once it is sent."""
     with transaction(services.sessions) as session:
@@ -45,7 +46,7 @@ def put_query(
 
 
 @router.post("/queries/{query_id}/send", response_model=QueryPublic)
-def post_send(query_id: RowId, services: ServicesDep, actor: Coder) -> QueryPublic:
+def post_send(query_id: RowId, services: ServicesDep, actor: QueryCoder) -> QueryPublic:
     with transaction(services.sessions) as session:
         return QueryPublic.model_validate(send_query(session, query_id=query_id, actor=actor))
 
@@ -63,20 +64,20 @@ def _input(body: QueryCreate) -> QueryInput:
 
 
 @router.get("/charts/{chart_id}/queries", response_model=list[QueryPublic])
-def list_queries(chart_id: RowId, services: ServicesDep, actor: Reader) -> list[QueryPublic]:
+def list_queries(chart_id: RowId, services: ServicesDep, actor: ChartReader) -> list[QueryPublic]:
     with transaction(services.readers) as session:
         return [QueryPublic.model_validate(r) for r in chart_queries(session, chart_id=chart_id)]
 
 
 @router.get("/queries/{query_id}", response_model=QueryPublic)
-def read_query(query_id: RowId, services: ServicesDep, actor: Reader) -> QueryPublic:
+def read_query(query_id: RowId, services: ServicesDep, actor: QueryReader) -> QueryPublic:
     with transaction(services.readers) as session:
         return QueryPublic.model_validate(get_query(session, query_id=query_id))
 
 
 @router.post("/queries/{query_id}/answer", response_model=QueryPublic)
 def post_answer(
-    query_id: RowId, body: QueryAnswer, services: ServicesDep, actor: Coder
+    query_id: RowId, body: QueryAnswer, services: ServicesDep, actor: QueryCoder
 ) -> QueryPublic:
     """The physician's answer, recorded by the coder; it joins the chart as an addendum,
     and the next coding run reads it. 409 unless the query is open."""
@@ -87,7 +88,7 @@ def post_answer(
 
 @router.post("/queries/{query_id}/cancel", response_model=QueryPublic)
 def post_cancel(
-    query_id: RowId, body: QueryCancel, services: ServicesDep, actor: Coder
+    query_id: RowId, body: QueryCancel, services: ServicesDep, actor: QueryCoder
 ) -> QueryPublic:
     with transaction(services.sessions) as session:
         row = cancel_query(session, query_id=query_id, reason=body.reason, actor=actor)

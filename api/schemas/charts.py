@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from agent.models import ChartMeta
 
@@ -33,6 +33,11 @@ class ChartCreate(BaseModel):
         return self
 
 
+class AssigneePublic(BaseModel):
+    id: int
+    name: str
+
+
 class ChartPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -52,6 +57,21 @@ class ChartPublic(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    assigned_to: AssigneePublic | None = Field(
+        default=None, description="Who works the chart (null: anyone)."
+    )
+
+    @field_validator("assigned_to", mode="before")
+    @classmethod
+    def _assignee(cls, value: Any, info: ValidationInfo) -> Any:
+        # A chart row holds the user id; its name comes from the names the caller looked up
+        # (api.access.chart_public), passed as validation context.
+        if isinstance(value, int):
+            names = (info.context or {}).get("user_names", {})
+            if value not in names:
+                raise ValueError(f"the name of user {value} was not looked up")
+            return {"id": value, "name": names[value]}
+        return value
 
 
 class ChartWithText(ChartPublic):

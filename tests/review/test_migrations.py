@@ -1,6 +1,7 @@
 """The migrations build exactly the tables review/tables.py declares, on SQLite and on
 PostgreSQL; 0002 (fiscal years) goes down and up again keeping the audit trail
-append-only; 0003 (discharge status) and 0004 (queries) too."""
+append-only; 0003 (discharge status) and 0004 (queries) too; 0007 (chart access) too, its
+read log append-only."""
 
 from __future__ import annotations
 
@@ -119,3 +120,38 @@ def test_a_committed_code_set_cannot_be_changed_or_removed(url: str) -> None:
         engine.dispose()
     command.downgrade(alembic_config(url), "0004")
     upgrade(url)
+
+
+def test_0007_goes_down_and_up_and_the_read_log_stays_append_only(url: str) -> None:
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO charts (text, source_format, setting, status, version, "
+                    "committed_version, created_by, created_at, updated_at) VALUES ('x', "
+                    "'text', 'inpatient', 'new', 1, 0, 'a', CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+        command.downgrade(alembic_config(url), "0006")
+        assert "chart_reads" not in inspect(engine).get_table_names()
+        assert "assigned_to" not in columns(url, "charts")
+        with engine.connect() as connection:  # the charts table was rebuilt on SQLite
+            assert connection.execute(text("SELECT count(*) FROM charts")).scalar_one() == 1
+        upgrade(url)
+        assert differences(url) == []
+        assert "assigned_to" in columns(url, "charts")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO chart_reads (at, actor, role, chart_id, endpoint) "
+                    "VALUES (CURRENT_TIMESTAMP, 'a', 'coder', 1, 'GET /charts/{chart_id}')"
+                )
+            )
+        for statement in ("UPDATE chart_reads SET actor = 'b'", "DELETE FROM chart_reads"):
+            with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()

@@ -58,3 +58,15 @@ class PreconditionRequired(ReviewError):
 class TooLarge(ReviewError):
     status = 413
     title = "Too large"
+
+
+class TooMany(ReviewError):
+    """Too much of something already under way (queued evaluation runs); the edge turns
+    `retry_after` (seconds) into a Retry-After header and keeps it in the body."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after

@@ -88,15 +88,32 @@ def build_chart(text: str, meta: ChartMeta | None = None, chart_id: str | None =
 
 # Words that speak to a program, not about a patient: role markers, instructions to ignore
 # or override, code lists addressed to the system, chat-template tokens.
+_CODE = r"[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?"
 _DIRECTED = re.compile(
-    r"^\s*(?:system|assistant|developer|user)\s*:"
+    # role markers: "SYSTEM:", "[system]", "<assistant>", "Assistant, you must ..."
+    r"^\s*[\[<(]?\s*(?:system|assistant|developer|user)\s*"
+    r"(?:[\]>):](?!\s*(?:dr\b|doctor\b))|,\s*(?:you|please)\b)"  # not "Assistant: Dr. Lee"
+    r"|^\s*#+\s*(?:instructions?|system|prompt)\b"
+    # instructions to ignore or override what came before
     r"|\b(?:ignore|disregard|forget|override)\s+(?:all\s+)?(?:the\s+|your\s+|any\s+)?"
-    r"(?:previous|prior|above|earlier|system|all)\s+(?:instructions?|prompts?|rules?)\b"
-    r"|\byou are (?:now )?(?:an?|the) (?:ai|assistant|language model|coding (?:assistant|tool))\b"
+    r"(?:(?:previous|prior|above|earlier|system|all)\s+(?:instructions?|prompts?|rules?)\b"
+    r"|(?:note|text|chart|documentation|instructions?|rules?)\s+above\b)"
+    # the software addressed by name
+    r"|\byou are (?:now )?(?:an?|the|in) (?:ai|assistant|language model|coding (?:assistant|tool)"
+    r"|admin(?:istrator)? mode|developer mode)\b"
+    r"|\b(?:note|message|instructions?|request)\s+(?:to|for)\s+the\s+(?:coding\s+)?"
+    r"(?:ai|model|assistant|system|software|bot|llm)\b"
+    r"|\b(?:dear|hey|attention)\s+[^.\n]{0,40}?\b(?:system|ai|assistant|model|bot)\b"
+    r"|\b(?:ai|automated|computer[- ]assisted)\s+(?:coder|coding(?:\s+(?:system|tool))?)\s*[:,]"
+    r"|\bthe correct (?:icd(?:-10)?(?:-cm)? )?codes? (?:is|are)\b"
+    # code lists addressed to the system: an imperative with a code ("add code I10", "bill
+    # A41.9"); a code written with its dot, so vitamin B12 is not taken for one
     r"|\b(?:add|append|include|output|assign|insert)\b[^.\n]{0,25}?\b(?:icd(?:-10)?(?:-cm)? )?"
-    r"codes?\b[^.\n]{0,15}?\b[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?\b"
+    r"codes?\b[^.\n]{0,15}?\b" + _CODE + r"\b"
+    r"|\b(?:add|append|include|output|assign|insert|bill|report|enter|use|code)\b"
+    r"(?:\s+(?:only|also|the|code|codes|icd(?:-10)?(?:-cm)?)){0,3}\s+[A-TV-Z]\d[0-9A-Z]\.[0-9A-Z]"
     r"|<\|im_start\|>|\[/?INST\]",
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
 
 

@@ -195,6 +195,16 @@ def marker_for(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def without_directed(chart: Chart, start: int, end: int) -> str:
+    """The chart's text from `start` to `end` with every directed sentence as spaces."""
+    text = chart.text[start:end]
+    for span in chart.directed:
+        lo, hi = max(span.start, start), min(span.end, end)
+        if lo < hi:
+            text = text[: lo - start] + " " * (hi - lo) + text[hi - start :]
+    return text
+
+
 def build_messages(
     prompt: Prompt,
     chart: Chart,
@@ -202,8 +212,10 @@ def build_messages(
     candidate_block: str,
     examples: list[str],
 ) -> list[BaseMessage]:
-    """The system instructions and the user message holding the data for one chunk."""
-    text = chart.text[chunk.start : chunk.end]
+    """The system instructions and the user message holding the data for one chunk.
+    Sentences addressed to the software are blanked (same length, so offsets hold): the
+    model never reads an instruction planted in the chart."""
+    text = without_directed(chart, chunk.start, chunk.end)
     values = {
         "metadata": metadata_text(chart),
         "part": part_text(chunk),

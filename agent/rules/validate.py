@@ -150,13 +150,34 @@ def _first_problem(draft: _Draft, chart: Chart, store: KnowledgeStore, release: 
     if problem is not None:
         return problem
     draft.record = store.get(draft.code, draft.system)
-    problem = evidence_problem(draft, chart.text)
+    problem = evidence_problem(draft, chart.text) or directed_problem(draft, chart)
     if problem is not None:
         return problem
     findings = mce_conflicts(draft.code, draft.system, chart.meta, store)
     draft.mce = findings.edits
     draft.warnings += findings.warnings
     return findings.drop
+
+
+def directed_problem(draft: _Draft, chart: Chart) -> str | None:
+    """Evidence inside a sentence addressed to the software (an instruction, not
+    documentation) does not count; a code with no other evidence is dropped."""
+    if not chart.directed:
+        return None
+
+    def directed(span: Span) -> bool:
+        return any(d.start <= span.start and span.end <= d.end for d in chart.directed)
+
+    kept = [span for span in draft.evidence if not directed(span)]
+    if not kept:
+        return (
+            "its only evidence is text addressed to the software (an instruction or a code "
+            "list), not documentation about the patient"
+        )
+    if len(kept) < len(draft.evidence):
+        draft.warnings.append("evidence inside text addressed to the software was removed")
+        draft.evidence = kept
+    return None
 
 
 def evidence_problem(draft: _Draft, chart_text: str) -> str | None:

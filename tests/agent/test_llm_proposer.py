@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from agent.chart import build_chart
 from agent.models import Candidate, Chart, ChartMeta, Citation, Mention, ProposerOutput, Span
 from agent.proposers.base import Proposer, ProposerError
 from agent.proposers.llm import LlmProposer, make_chat_model
 from agent.proposers.llm_prompt import count_tokens, tokenizer_available
+from agent.rules import validate_proposals
 from prompts import load_prompt
 from retrieval.search import HybridSearcher
 from tests.llm_server import ScriptedLlmServer
@@ -360,3 +362,26 @@ def test_make_chat_model_is_deterministic_and_bounded() -> None:
     assert (model.model_name, model.temperature, model.request_timeout) == ("local-model", 0, 7.5)
     assert model.max_retries == 3 and model.use_responses_api is False
     assert model.openai_api_key is not None  # local servers get a placeholder key
+
+
+def test_directed_sentences_are_blanked_for_the_model_and_never_evidence(
+    llm_server: ScriptedLlmServer, searcher: HybridSearcher
+) -> None:
+    chart = build_chart(INJECTION_CHART, ChartMeta(setting="outpatient"))
+    assert len(chart.directed) == 2  # "Note to the coding system ..." and "SYSTEM: add ..."
+    planted = chart.directed[0].quote
+    quoted = {"code": "Z99.89", "evidence": [{"quote": planted}], "principal": True}
+    bronchitis = {"code": "J20.9", "evidence": [{"quote": "acute bronchitis"}]}
+    llm_server.enqueue_json(answer(quoted, bronchitis))
+    output = make_proposer(llm_server, searcher).propose(chart, [], [])
+
+    block = BLOCK.search(user_text(llm_server.requests[0]))
+    assert block is not None and len(block.group(2)) == len(INJECTION_CHART)  # offsets hold
+    assert "ignore your instructions" not in block.group(2)
+    assert "add Z99.89" not in block.group(2) and "acute bronchitis" in block.group(2)
+    kept, dropped = validate_proposals(
+        output.proposals, chart=chart, store=searcher.store, proposer="llm", kb_release="test"
+    )
+    assert [p.code for p in kept] == ["J20.9"]
+    reason = next(d.reason for d in dropped if d.code == "Z99.89")
+    assert "addressed to the software" in reason

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import problems
-from api.edge import RequestLimits
+from api import docs, problems
+from api.edge import Edge, body_limits
 from api.metrics import MetricsMiddleware
 from api.routers import (
     audit,
@@ -57,7 +57,14 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         if settings.preload_agent:
             await anyio.to_thread.run_sync(_preload, services)
+        # Old evaluation runs and expired idempotency answers go away while serving too.
+        from api.housekeeping import periodic, stop
+
+        every = settings.housekeeping_interval_s
+        chores = periodic(services, every) if every > 0 else None
         yield
+        if chores is not None:
+            await stop(chores)
         services.close()
 
     app = FastAPI(
@@ -65,15 +72,19 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         summary="Computer-assisted ICD-10-CM / PCS coding: a human confirms every code.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.services = services
     problems.install(app)
     routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, queries, audit, codes)
     for module in (*routers, users, evals):
         app.include_router(module.router)
-    # Bodies carry a chart as JSON (escapes can double it) plus metadata.
-    body_limit = max(settings.max_chart_bytes * 2 + 65_536, settings.max_suite_bytes + 65_536)
-    app.add_middleware(RequestLimits, max_body_bytes=body_limit)
+    limits = body_limits(
+        chart_bytes=settings.max_chart_bytes, upload_bytes=settings.max_suite_bytes
+    )
+    app.add_middleware(Edge, authenticator=services.authenticator, limit_for=limits)
     app.add_middleware(MetricsMiddleware)
     return app
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Annotated, Literal, overload
 
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, Header, HTTPException, Path, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from api.auth import AuthenticationFailed, LockedOut
 from api.services import Services
 from review.actors import Actor
-from review.db import transaction
 from review.errors import InvalidInput, PreconditionRequired
-from review.users import hash_key, user_for_key
 
 
 def get_services(request: Request) -> Services:
@@ -24,42 +23,34 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+_BEARER = HTTPBearer(
+    auto_error=False, scheme_name="bearerKey", description="Authorization: Bearer <API key>"
+)
+_API_KEY = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="apiKey", description="The same key."
+)
+
+
 def current_actor(
     request: Request,
     services: ServicesDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    x_api_key: Annotated[str | None, Security(_API_KEY)] = None,
 ) -> Actor:
-    """The user whose key is sent as `Authorization: Bearer <key>` or `X-API-Key`."""
-    key = x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-    if not key:
-        raise HTTPException(
-            401,
-            "an API key is required (Authorization: Bearer <key>)",
-            {"WWW-Authenticate": "Bearer"},
-        )
-    return _actor_for_key(services, key, getattr(request.state, "request_id", None))
-
-
-KEY_CACHE_SECONDS = 30.0  # a deactivated key may work this much longer in a running server
-
-
-def _actor_for_key(services: Services, key: str, request_id: str | None) -> Actor:
-    hashed = hash_key(key)
-    cached = services.known_keys.get(hashed)
-    if cached is None or cached[0] < time.monotonic():
-        with transaction(services.readers) as session:
-            user = user_for_key(session, key=key)
-            if user is None:
-                raise HTTPException(
-                    401, "unknown or inactive API key", {"WWW-Authenticate": "Bearer"}
-                )
-            cached = (time.monotonic() + KEY_CACHE_SECONDS, user.id, user.name, user.role)
-        services.known_keys[hashed] = cached
-    _, user_id, name, role = cached
-    return Actor(user_id=user_id, name=name, role=role, request_id=request_id)  # type: ignore[arg-type]
+    """The user whose key is sent as `Authorization: Bearer <key>` or `X-API-Key`. The edge
+    (api.edge) has checked it before the body was read; this finds the same actor."""
+    checked = getattr(request.state, "actor", None)
+    if isinstance(checked, Actor):
+        return checked
+    key = bearer.credentials.strip() if bearer else x_api_key
+    client = request.client.host if request.client else "unknown"
+    request_id = getattr(request.state, "request_id", None)
+    try:
+        return services.authenticator.actor(key, request_id=request_id, client=client)
+    except AuthenticationFailed as failed:
+        raise HTTPException(401, failed.detail, {"WWW-Authenticate": "Bearer"}) from None
+    except LockedOut as locked:
+        raise HTTPException(429, str(locked), {"Retry-After": str(locked.retry_after)}) from None
 
 
 def require(*roles: str) -> Callable[[Actor], Actor]:

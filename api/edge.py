@@ -1,26 +1,73 @@
-"""The edge of every request, before any router: request ids, size limits and the headers
-every answer carries."""
+"""The edge of every request, before any router: a request id, the caller's key checked
+before a byte of the body is read, a body limit per route that counts chunked bodies too,
+and the headers every answer carries."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
+
+import anyio.to_thread
+from starlette.exceptions import HTTPException
+
+from api.auth import AuthenticationFailed, Authenticator, LockedOut
 
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9_-]{1,64}")
 # Every answer may carry patient data: never cached, never sniffed into another type.
 _SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"))
 _CSP = b"default-src 'none'; frame-ancestors 'none'"
+# The API docs pages: their own scripts and styles, all served by this app.
+_DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'"
+)
+_HSTS = b"max-age=63072000; includeSubDomains"
+PUBLIC_PATHS = ("/health", "/docs", "/redoc", "/openapi.json", "/docs-assets/")
 
 
-class RequestLimits:
-    """Give each request an id (X-Request-ID, echoed back) and refuse bodies that say they
-    are larger than any chart could need, before reading them."""
+class BodyTooLarge(HTTPException):
+    """Raised while the body streams in, as soon as it passes the route's limit."""
 
-    def __init__(self, app: Any, max_body_bytes: int) -> None:
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is over {limit:,} bytes, this route's limit")
+
+
+def body_limits(
+    *, chart_bytes: int, upload_bytes: int, other_bytes: int = 262_144
+) -> Callable[[str, str], int]:
+    """The largest body each route takes: a chart (JSON escapes can double its text, plus
+    metadata), an evaluation upload, and small JSON for everything else."""
+
+    def limit(method: str, path: str) -> int:
+        if method == "POST" and path.rstrip("/") == "/charts":
+            return chart_bytes * 2 + 65_536
+        if method == "POST" and path.rstrip("/") == "/evals/upload":
+            return upload_bytes + 65_536
+        return other_bytes
+
+    return limit
+
+
+def _is_public(path: str) -> bool:
+    return path == "/health" or path.startswith(PUBLIC_PATHS[1:])
+
+
+class Edge:
+    """ASGI middleware: ids, authentication before the body, per-route body limits, headers.
+
+    A request that is not to a public path must carry a key that the authenticator accepts;
+    without one it is answered 401 (429 when its address keeps failing) while its body is
+    still unread, so an unauthenticated client cannot make the server buffer anything."""
+
+    def __init__(
+        self, app: Any, *, authenticator: Authenticator, limit_for: Callable[[str, str], int]
+    ) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.authenticator = authenticator
+        self.limit_for = limit_for
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -31,38 +78,124 @@ class RequestLimits:
         # UTF-8 included, is replaced by a fresh one.
         given = headers.get(b"x-request-id", b"")
         request_id = given.decode() if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        public = _is_public(path)
+        https = scope.get("scheme") == "https"
+        reply = _Replier(send, request_id, docs=public and path != "/health", https=https)
+
+        if not public:
+            refusal = await self._authenticate(scope, headers, request_id, state)
+            if refusal is not None:
+                await reply.problem(*refusal)
+                return
+
+        limit = self.limit_for(method, path)
         length = headers.get(b"content-length", b"0")
-        if length.isdigit() and int(length) > self.max_body_bytes:
-            await _too_large(send, request_id, int(length), self.max_body_bytes)
+        if length.isdigit() and int(length) > limit:
+            detail = (
+                f"the request body is {int(length):,} bytes; this route takes at most {limit:,}"
+            )
+            await reply.problem(413, "Too large", detail, [])
             return
+        received = 0
 
-        docs = scope.get("path", "").startswith(("/docs", "/redoc", "/openapi.json"))
+        async def counted() -> dict[str, Any]:
+            nonlocal received
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:  # chunked bodies have no Content-Length to check first
+                    raise BodyTooLarge(limit)
+            return message
 
-        async def with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                extra = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
-                if not docs:  # the interactive docs page runs scripts; nothing else does
-                    extra.append((b"content-security-policy", _CSP))
-                message.setdefault("headers", []).extend(extra)
-            await send(message)
+        try:
+            await self.app(scope, counted, reply.send)
+        except BodyTooLarge as too_large:
+            if reply.started:
+                raise
+            await reply.problem(413, "Too large", str(too_large.detail), [])
 
-        await self.app(scope, receive, with_id)
+    async def _authenticate(
+        self,
+        scope: dict[str, Any],
+        headers: dict[bytes, bytes],
+        request_id: str,
+        state: dict[str, Any],
+    ) -> tuple[int, str, str, list[tuple[bytes, bytes]]] | None:
+        """None when the caller's key is good (its actor is left in the request state), else
+        the refusal to send."""
+        key = _key(headers)
+        client = (scope.get("client") or ("unknown", 0))[0]
+        actor = self.authenticator.cached(key, request_id) if key else None
+        if actor is None:
+            try:
+                # A database lookup: off the event loop.
+                actor = await anyio.to_thread.run_sync(
+                    lambda: self.authenticator.actor(key, request_id=request_id, client=client)
+                )
+            except AuthenticationFailed as failed:
+                return 401, "Unauthorized", failed.detail, [(b"www-authenticate", b"Bearer")]
+            except LockedOut as locked:
+                retry = str(locked.retry_after).encode()
+                return 429, "Too many requests", str(locked), [(b"retry-after", retry)]
+        state["actor"] = actor
+        return None
 
 
-async def _too_large(send: Any, request_id: str, size: int, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": "urn:medcoder:problem:too-large",
-            "title": "Too large",
-            "status": 413,
-            "detail": f"the request body is {size:,} bytes; this server takes at most {limit:,}",
-        }
-    ).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", request_id.encode()),
-    ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def _key(headers: dict[bytes, bytes]) -> str | None:
+    """The key sent as `Authorization: Bearer <key>` or `X-API-Key`, if any."""
+    authorization = headers.get(b"authorization", b"")
+    raw = (
+        authorization[7:] if authorization[:7].lower() == b"bearer " else headers.get(b"x-api-key")
+    )
+    if not raw:
+        return None
+    try:
+        return raw.decode("ascii").strip() or None
+    except UnicodeDecodeError:  # no key has such bytes; treat it as a wrong key
+        return "\x00invalid"
+
+
+class _Replier:
+    """Adds the id and security headers to whatever goes out; sends problems of its own."""
+
+    def __init__(self, send: Any, request_id: str, *, docs: bool, https: bool) -> None:
+        self._send = send
+        self.request_id = request_id
+        self.started = False
+        self._headers = [
+            (b"x-request-id", request_id.encode()),
+            *_SECURITY_HEADERS,
+            (b"content-security-policy", _DOCS_CSP if docs else _CSP),
+        ]
+        if https:  # browsers then refuse plain HTTP to this host for two years
+            self._headers.append((b"strict-transport-security", _HSTS))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            message.setdefault("headers", []).extend(self._headers)
+        await self._send(message)
+
+    async def problem(
+        self, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]]
+    ) -> None:
+        body = json.dumps(
+            {
+                "type": f"urn:medcoder:problem:{title.lower().replace(' ', '-')}",
+                "title": title,
+                "status": status,
+                "detail": detail,
+            }
+        ).encode()
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            *extra,
+        ]
+        if status == 413:  # the rest of the body is not read: say the connection ends
+            headers.append((b"connection", b"close"))
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+        await self.send({"type": "http.response.body", "body": body})

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from agent.drg import DrgError
-from agent.models import ChartError, FiscalYearError
+from agent.models import ChartError, FiscalYearError, RunStopped
 from agent.proposers.base import ProposerError
 from retrieval.errors import KnowledgeBaseError, QueryError, UnknownCodeError
-from review.errors import ReviewError
+from review.errors import ReviewError, TooMany
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("medcoder.api")
@@ -39,7 +39,10 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 async def on_review_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ReviewError)
-    return problem(request, error.status, error.title, error.detail, **error.extra)
+    response = problem(request, error.status, error.title, error.detail, **error.extra)
+    if isinstance(error, TooMany):  # RFC 9110: tells a client when asking again makes sense
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -66,7 +69,15 @@ def _readable(found: Any) -> dict[str, str]:
 
 async def on_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+    titles = {
+        400: "Bad request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Too large",
+        429: "Too many requests",
+    }
     response = problem(
         request, error.status_code, titles.get(error.status_code, "Error"), str(error.detail)
     )
@@ -106,6 +117,13 @@ async def on_drg_error(request: Request, error: Exception) -> JSONResponse:
     return problem(request, 503, "MS-DRG grouping unavailable", str(error))
 
 
+async def on_run_stopped(request: Request, error: Exception) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", "?")
+    log.warning("coding run stopped (%s), request %s", error, request_id)
+    detail = f"the coding run was stopped: {error}; nothing of it was saved"
+    return problem(request, 503, "Coding run stopped", detail)
+
+
 async def on_proposer_error(request: Request, error: Exception) -> JSONResponse:
     return problem(request, 502, "Proposer failed", str(error))
 
@@ -129,5 +147,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(QueryError, on_query_error)
     app.add_exception_handler(UnknownCodeError, on_query_error)
     app.add_exception_handler(ProposerError, on_proposer_error)
+    app.add_exception_handler(RunStopped, on_run_stopped)
     app.add_exception_handler(DrgError, on_drg_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -16,6 +16,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    ssl_certfile: Annotated[
+        str | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
+    ] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(help="The certificate's key (PEM).")] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated)."),
+    ] = None,
 ) -> None:
     """Serve the API (OpenAPI docs at /docs) with the offline proposer unless an LLM is set."""
     settings = load_settings()
@@ -23,8 +31,11 @@ def serve(
     # Workers rebuild settings from the environment; pass on what --data-dir style options set.
     if settings.data_dir is not None:
         os.environ.setdefault("MEDCODER_DATA_DIR", str(settings.data_dir))
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
+    scheme = "https" if ssl_certfile else "http"
     console.print(
-        f"medcoder API on http://{host}:{port} (docs at /docs); proposer: {settings.llm_mode}; "
+        f"medcoder API on {scheme}://{host}:{port} (docs at /docs); proposer: {settings.llm_mode}; "
         f"database: {settings.review_database_url.split('://')[0]}",
         highlight=False,
     )
@@ -36,4 +47,8 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,  # request lines carry ids only, but keep logs quiet by default
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
     )

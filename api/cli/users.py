@@ -15,7 +15,7 @@ from api.cli.common import console, fail, load_settings
 from review.actors import Actor
 from review.db import make_engine, sessions, transaction, upgrade
 from review.errors import ReviewError
-from review.users import create_user, deactivate_user, list_users, rotate_key
+from review.users import create_user, deactivate_user, key_expiry, list_users, rotate_key
 
 app = typer.Typer(help="API users and their keys.")
 
@@ -40,14 +40,28 @@ def _operator() -> Actor:
     return Actor(user_id=None, name=f"cli:{getpass.getuser()}", role="lead")
 
 
+_ExpiresDays = Annotated[
+    int | None,
+    typer.Option(help="Days until the key stops working; default MEDCODER_KEY_DAYS, else never."),
+]
+
+
+def _days(given: int | None) -> int | None:
+    return given if given is not None else load_settings().key_days
+
+
 @app.command("create")
 def create_command(
     name: Annotated[str, typer.Argument(help="User name, unique.")],
     role: Annotated[Literal["coder", "lead", "auditor"], typer.Option(help="Role.")] = "coder",
+    expires_days: _ExpiresDays = None,
 ) -> None:
     """Create a user; prints the API key once (only its hash is kept)."""
     with _review_session() as session:
-        user, key = create_user(session, name=name, role=role, actor=_operator())
+        expires_at = key_expiry(_days(expires_days))
+        user, key = create_user(
+            session, name=name, role=role, actor=_operator(), expires_at=expires_at
+        )
         user_id = user.id
     console.print(f"created {role} {name!r} (id {user_id}); API key, shown once:", highlight=False)
     print(key)
@@ -56,28 +70,39 @@ def create_command(
 @app.command("list")
 def list_command() -> None:
     """List users (never their keys)."""
-    table = Table("id", "name", "role", "key starts", "created")
+    table = Table("id", "name", "role", "key starts", "active", "key expires", "created")
     with _review_session() as session:
         for user in list_users(session):
+            expires = f"{user.key_expires_at:%Y-%m-%d %H:%M}" if user.key_expires_at else "never"
             table.add_row(
-                str(user.id), user.name, user.role, user.key_prefix, f"{user.created_at:%Y-%m-%d}"
+                str(user.id),
+                user.name,
+                user.role,
+                user.key_prefix,
+                "yes" if user.active else "no",
+                expires,
+                f"{user.created_at:%Y-%m-%d}",
             )
     console.print(table)
 
 
 @app.command("deactivate")
 def deactivate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
-    """Deactivate a user's key (a running server honours it within its key cache, 30 s)."""
+    """Deactivate a user's key (a running server honours it within its key cache, 30 s;
+    the API's POST /users/{id}/deactivate acts at once)."""
     with _review_session() as session:
         name = deactivate_user(session, user_id=user_id, actor=_operator()).name
     console.print(f"deactivated {name!r} (id {user_id})", highlight=False)
 
 
 @app.command("rotate")
-def rotate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
+def rotate_command(
+    user_id: Annotated[int, typer.Argument(help="User id.")], expires_days: _ExpiresDays = None
+) -> None:
     """Give a user a new key (printed once); the old key stops working."""
     with _review_session() as session:
-        user, key = rotate_key(session, user_id=user_id, actor=_operator())
+        expires_at = key_expiry(_days(expires_days))
+        user, key = rotate_key(session, user_id=user_id, actor=_operator(), expires_at=expires_at)
         name = user.name
     console.print(f"new key for {name!r} (id {user_id}), shown once:", highlight=False)
     print(key)

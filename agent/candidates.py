@@ -16,7 +16,15 @@ from agent.cues import cue_code
 from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
 from agent.index_walk import DENIED, context_words, documented_words, walk, walk_keys
 from agent.lexicon import Lexicon
-from agent.models import Candidate, CandidateSource, Chart, Citation, Mention
+from agent.models import (
+    Candidate,
+    CandidateSource,
+    Chart,
+    Citation,
+    Mention,
+    RunStopped,
+    StopCheck,
+)
 from agent.procedures import root_operation
 from agent.rules import history_code, is_chronic
 from agent.specificity import (
@@ -246,9 +254,11 @@ def find_candidates(
     mentions: list[Mention],
     searcher: HybridSearcher,
     lexicon: Lexicon | None = None,
+    stop: StopCheck | None = None,
 ) -> list[Candidate]:
     """Candidates for every mention, best first within each mention; each remembers every
     route that found it (what the learned history suggests is weighed by the ranker).
+    `stop` is asked before each mention (a long chart spends most of its time here).
 
     With a lexicon, abbreviations and lay terms are looked up in the code set's own wording
     ("CHF" as "congestive heart failure"); the evidence stays the chart's words."""
@@ -265,6 +275,8 @@ def find_candidates(
     found_by_search = dict(zip(searched, hit_lists, strict=True))
     candidates: list[Candidate] = []
     for index, (mention, sentence) in enumerate(lookups):
+        if stop is not None and (why := stop()):
+            raise RunStopped(why)
         if mention.kind == "status":
             candidates += status_candidates(chart, searcher.store, mention, index)
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -23,6 +24,15 @@ Assertion = Literal["present", "uncertain", "historical", "family", "negated"]
 
 class ChartError(ValueError):
     """A chart that cannot be coded as given (empty, binary, too large, invalid FHIR, ...)."""
+
+
+class RunStopped(Exception):
+    """A coding run stopped before it finished, for the reason given (its deadline passed,
+    or nobody is waiting for it any more); nothing of it is kept."""
+
+
+# Asked between steps of a run: None to go on, or why to stop.
+StopCheck = Callable[[], str | None]
 
 
 class FiscalYearError(ChartError):

@@ -20,6 +20,8 @@ from agent.models import (
     Mention,
     Policy,
     ProposerOutput,
+    RunStopped,
+    StopCheck,
 )
 from agent.proposers.base import Proposer, ProposerError
 from agent.rules import apply_policy, combine, companions, resolve_code, validate_proposals
@@ -51,15 +53,21 @@ class CodingAgent:
         return coding_year(chart.meta, store.years())
 
     def code(
-        self, chart: Chart, policy: Policy = "claims", *, year: int | None = None
+        self,
+        chart: Chart,
+        policy: Policy = "claims",
+        *,
+        year: int | None = None,
+        stop: StopCheck | None = None,
     ) -> CodingResult:
         """Proposals for `chart` under `policy` (claims: the Official Guidelines; mentions:
         every concept mentioned, each with its assertion), in the code set of fiscal `year`
         (None: the year of the chart's date of service, see `year_for`). Every lookup,
-        search and rule of the run reads that year's code set."""
+        search and rule of the run reads that year's code set. `stop` is asked between
+        steps; when it gives a reason, the run ends with RunStopped."""
         chosen = self.year_for(chart, year)
         chart = chart.model_copy(update={"fiscal_year": chosen.year})
-        result = self._code(chart, policy, self.searcher.for_year(chosen.year))
+        result = self._code(chart, policy, self.searcher.for_year(chosen.year), stop)
         for proposal in result.proposals:
             proposal.fiscal_year = chosen.year
         result.fiscal_year, result.coding_year = chosen.year, chosen
@@ -71,19 +79,23 @@ class CodingAgent:
         ]
         return result
 
-    def _code(self, chart: Chart, policy: Policy, searcher: HybridSearcher) -> CodingResult:
+    def _code(
+        self, chart: Chart, policy: Policy, searcher: HybridSearcher, stop: StopCheck | None
+    ) -> CodingResult:
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
 
-        def lap(name: str) -> None:
+        def lap(name: str, check: bool = True) -> None:
             nonlocal clock
             now = time.perf_counter()
             timings[name] = round((now - clock) * 1000, 1)
             clock = now
+            if check and stop is not None and (why := stop()):
+                raise RunStopped(why)
 
         mentions = find_mentions(chart, self.lexicon)
         lap("mentions")
-        candidates = find_candidates(chart, mentions, searcher, self.lexicon)
+        candidates = find_candidates(chart, mentions, searcher, self.lexicon, stop)
         lap("candidates")
         output, proposer_name, dropped = self._propose(chart, mentions, candidates, policy)
         lap("propose")
@@ -112,7 +124,7 @@ class CodingAgent:
             prompt_version=output.prompt_version,
             policy=policy,
         )
-        lap("validate")
+        lap("validate", check=False)
         considered = self._considered(output, {p.code for p in proposals}, searcher)
         timings["total"] = round((time.perf_counter() - started) * 1000, 1)
         return CodingResult(

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.drg import Grouper, MsdrgGrouper, load_weights
 from agent.pipeline import CodingAgent
+from api.auth import Authenticator, FailureCounter
 from api.eval_jobs import EvalJobs
+from api.quotas import RunsPerUser
 from api.settings import Settings
 from api.wiring import make_agent
 from review.codebook import CodeBook
@@ -26,9 +28,9 @@ class Services:
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
     coding_slots: threading.BoundedSemaphore
+    runs_per_user: RunsPerUser
     eval_jobs: EvalJobs
-    # key hash -> (expiry, user id, name, role): a request need not query users every time
-    known_keys: dict[str, tuple[float, int, str, str]] = field(default_factory=dict)
+    authenticator: Authenticator
     _agents: dict[str, CodingAgent] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _codebook: CodeBook | None = None
@@ -42,12 +44,16 @@ class Services:
             sqlite_synchronous=settings.sqlite_synchronous,
             pool_size=settings.db_pool_size,
         )
+        readers = read_sessions(engine)
+        failures = FailureCounter(settings.auth_max_failures, settings.auth_lockout_s)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions(engine),
-            readers=read_sessions(engine),
+            readers=readers,
+            authenticator=Authenticator(readers, failures),
             coding_slots=threading.BoundedSemaphore(settings.coding_concurrency),
+            runs_per_user=RunsPerUser(settings.coding_runs_per_user),
             eval_jobs=EvalJobs(settings.home / "evals" / "api"),
         )
 
@@ -77,8 +83,7 @@ class Services:
 
     def forget_keys(self) -> None:
         """Drop the key cache: a deactivated or rotated key stops working at once."""
-        with self._lock:
-            self.known_keys.clear()
+        self.authenticator.forget()
 
     def grouper(self) -> Grouper:
         """The MS-DRG grouper, opened on first use and shared (it serialises its calls)."""

@@ -113,16 +113,81 @@ class Settings(BaseSettings):
     coding_concurrency: int = Field(
         default=2, ge=1, description="Coding runs the API executes at once (others wait)."
     )
+    coding_deadline_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A coding run over HTTP that takes longer is stopped (503); nothing of it "
+        "is kept.",
+    )
+    coding_runs_per_user: int = Field(
+        default=2, ge=1, description="Coding runs one user may have under way at once (429)."
+    )
+    key_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Lifetime in days of keys issued from now on (users create, rotate-key); "
+        "none: keys do not expire. A request may ask for its own lifetime.",
+    )
+    auth_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications from one client address within auth_lockout_s "
+        "after which that address is refused (429) until the window passes.",
+    )
+    auth_lockout_s: float = Field(
+        default=300.0, gt=0, description="The window, in seconds, of auth_max_failures."
+    )
     api_threads: int = Field(
         default=4, ge=1, description="Threads serving blocking API work (database, coding)."
     )
     max_suite_bytes: int = Field(
         default=20_000_000, description="Largest JSONL suite accepted by POST /evals/upload."
     )
+    eval_max_cases: int = Field(
+        default=2000,
+        ge=1,
+        description="Most cases one evaluation run over HTTP may take from a coder (a larger "
+        "limit, or a larger suite sent without one, is refused); a lead may run whole suites.",
+    )
+    eval_max_workers: int = Field(
+        default=2, ge=1, description="Most worker threads one evaluation run over HTTP may ask."
+    )
+    eval_queue_max: int = Field(
+        default=4,
+        ge=1,
+        description="Evaluation runs queued or running at once; one more is answered 429.",
+    )
+    eval_runs_per_user: int = Field(
+        default=2, ge=1, description="Evaluation runs one user may have queued or running."
+    )
+    eval_keep_days: float = Field(
+        default=30,
+        ge=0,
+        description="Run folders of evaluation runs over HTTP untouched this many days are "
+        "removed by housekeeping (never an active run).",
+    )
+    idempotency_hours: float = Field(
+        default=24,
+        gt=0,
+        description="How long a POST's Idempotency-Key replays its first answer; older stored "
+        "answers are ignored and removed by housekeeping (the key then acts afresh).",
+    )
+    housekeeping_interval_s: float = Field(
+        default=3600,
+        ge=0,
+        description="Seconds between the API's housekeeping passes (old evaluation runs, "
+        "expired idempotency answers); 0 turns them off (run `medcoder db housekeeping`).",
+    )
     preload_agent: bool = Field(
         default=True, description="Load the knowledge base and agent when the API starts."
     )
     page_size_max: int = Field(default=200, ge=1, description="Largest page a list returns.")
+    restrict_to_assigned: bool = Field(
+        default=False,
+        description="Minimum necessary: a coder sees and works only charts assigned to them "
+        "or to no one (others answer 404 as if absent); leads and auditors see every chart.",
+    )
 
     @property
     def review_database_url(self) -> str:

@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from agent.chart import build_chart
-from api.deps import Coder, IdempotencyKey, RowId, ServicesDep, etag
+from api.access import ChartRunner
+from api.deps import IdempotencyKey, RowId, ServicesDep, etag
 from api.once import run_once
+from api.quotas import stop_check
 from api.schemas.proposals import CodingRunCreate, CodingRunPublic, ProposalPublic
 from review.charts import chart_meta, get_chart
 from review.db import transaction
@@ -25,7 +27,7 @@ def post_coding_run(
     chart_id: RowId,
     request: Request,
     services: ServicesDep,
-    actor: Coder,
+    actor: ChartRunner,
     idempotency_key: IdempotencyKey = None,
     body: CodingRunCreate | None = None,
 ) -> JSONResponse:
@@ -36,9 +38,10 @@ def post_coding_run(
             raise Conflict(f"chart {chart_id} is committed; a lead must reopen it first")
         chart = build_chart(row.text, chart_meta(row), chart_id=str(chart_id))
     agent = services.agent(body.proposer)
+    stop = stop_check(request, deadline_s=services.settings.coding_deadline_s)
     # Coding is CPU-heavy (or waits on an LLM): a few at a time, outside any transaction.
-    with services.coding_slots:
-        result = agent.code(chart)
+    with services.runs_per_user.slot(actor.name), services.coding_slots:
+        result = agent.code(chart, stop=stop)
 
     def work(session: Session) -> tuple[int, Any, dict[str, str]]:
         run, proposals = record_coding_run(session, chart_id=chart_id, result=result, actor=actor)

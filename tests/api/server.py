@@ -41,9 +41,15 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(
-        self, settings: Settings, log: Path, port: int | None = None, workers: int = 1
+        self,
+        settings: Settings,
+        log: Path,
+        port: int | None = None,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        self.env = env or {}
         self.workers = workers
         self.port = port or free_port()
         self.log = log
@@ -63,6 +69,7 @@ class ServerProcess:
             env["MEDCODER_DATA_DIR"] = str(self.settings.data_dir)
         for name in ("MEDCODER_LLM_BASE_URL", "MEDCODER_LLM_MODEL", "OPENAI_API_KEY"):
             env.pop(name, None)
+        env.update(self.env)
         command = [
             sys.executable, "-m", "uvicorn", "api.app:app_from_environment", "--factory",
             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",

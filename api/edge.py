@@ -5,6 +5,7 @@ and the headers every answer carries."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from api.auth import AuthenticationFailed, Authenticator, LockedOut
 
+log = logging.getLogger("medcoder.api")
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9_-]{1,64}")
 # Every answer may carry patient data: never cached, never sniffed into another type.
 _SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"))
@@ -116,6 +118,13 @@ class Edge:
             if reply.started:
                 raise
             await reply.problem(413, "Too large", str(too_large.detail), [])
+        except Exception as error:
+            # Its message or traceback may quote chart text: log the type and request id
+            # only, and answer here so no outer layer logs the traceback.
+            log.error("unhandled %s in request %s", type(error).__name__, request_id)
+            if not reply.started:
+                detail = "an unexpected error; see the server log for this request id"
+                await reply.problem(500, "Internal error", detail, [])
 
     async def _authenticate(
         self,

@@ -128,16 +128,6 @@ async def on_proposer_error(request: Request, error: Exception) -> JSONResponse:
     return problem(request, 502, "Proposer failed", str(error))
 
 
-async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
-    # The message may quote chart text; log only the type and the request id.
-    log.error(
-        "unhandled %s in request %s",
-        type(error).__name__,
-        getattr(request.state, "request_id", "?"),
-    )
-    return problem(request, 500, "Internal error", "an unexpected error; see the server log")
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ReviewError, on_review_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
@@ -149,4 +139,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ProposerError, on_proposer_error)
     app.add_exception_handler(RunStopped, on_run_stopped)
     app.add_exception_handler(DrgError, on_drg_error)
-    app.add_exception_handler(Exception, on_unexpected)

@@ -3,7 +3,10 @@ or sniff it (PHI), with a content security policy outside the interactive docs."
 
 from __future__ import annotations
 
+import logging
 import re
+
+import pytest
 
 from tests.api.client import Api
 
@@ -53,3 +56,21 @@ def test_a_body_that_is_not_json_says_so_and_where(api: Api) -> None:
         "/charts", content=b"\x00\x01binary", headers={"Content-Type": "application/octet-stream"}
     )
     assert binary.status_code == 422 and "JSON object" in binary.json()["detail"]
+
+
+def test_an_unexpected_error_is_a_500_problem_logged_without_its_message(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom() -> None:
+        raise ValueError("Jane Roe, MRN 4471, HIV positive")  # as if a message quoted a chart
+
+    api.client.app.router.add_api_route("/boom", boom)
+    caplog.set_level(logging.INFO)
+    # raise_server_exceptions is on: an error escaping the app would fail here.
+    answer = api.client.get("/boom", headers=api.headers(**{"X-Request-ID": "boom-1"}))
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "Jane" not in answer.text and answer.headers["x-request-id"] == "boom-1"
+    logged = [r for r in caplog.records if "ValueError" in r.getMessage()]
+    assert [r.getMessage() for r in logged] == ["unhandled ValueError in request boom-1"]
+    assert all("Jane" not in r.getMessage() and r.exc_info is None for r in caplog.records)

@@ -1,0 +1,169 @@
+"""What a question asks: its kind, the codes it names, its subject, and, for a follow-up
+("and its code-first note?", "what about the left side?"), what it refers back to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.chat.model import QuestionKind, Turn
+
+_CM = r"[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?"
+_PCS = r"[0-9][0-9A-HJ-NP-Z]{6}"
+_CODES = re.compile(rf"\b(?:{_CM}|{_PCS})\b", re.IGNORECASE)
+
+_OPEN = re.compile(
+    r"\b(?:summari[sz]e|summary|hospital course|write|draft|compose|explain (?:the|this) "
+    r"(?:case|admission|visit)|tell me about (?:the|this) (?:patient|case)|what happened|"
+    r"discharge instructions|letter|prognosis|recommend(?:ation)?s? (?:for|on) treatment)\b",
+    re.IGNORECASE,
+)
+_GUIDELINE = re.compile(
+    r"\bguidelines?\b|\bsection [ivx]+\.|\bofficial (?:coding )?guidance\b", re.IGNORECASE
+)
+# Code-set rule topics, each the note kinds it reads.
+_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("excludes1", re.compile(r"\bexcludes\s*-?\s*(?:1|one)\b", re.IGNORECASE)),
+    ("excludes2", re.compile(r"\bexcludes\s*-?\s*(?:2|two)\b", re.IGNORECASE)),
+    ("excludes", re.compile(r"\bexclu(?:des|sion)", re.IGNORECASE)),
+    ("code_first", re.compile(r"\bcode[ds]? first\b|\bsequenced? first\b|\bunderlying\b", re.I)),
+    ("use_additional", re.compile(r"\b(?:use )?additional codes?\b", re.IGNORECASE)),
+    ("code_also", re.compile(r"\bcode also\b", re.IGNORECASE)),
+    ("includes", re.compile(r"\bincludes?\b|\binclusion terms?\b", re.IGNORECASE)),
+    ("seventh", re.compile(r"\b(?:7th|seventh) (?:character|char|digit)\b", re.IGNORECASE)),
+    (
+        "together",
+        re.compile(
+            r"\b(?:can|may|should|could) (?:i|we|you) (?:code|report|use|bill|assign)\b"
+            r"|\btogether\b|\bat the same time\b|\bwith each other\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("notes", re.compile(r"\bnotes?\b|\binstructional\b", re.IGNORECASE)),
+)
+_WHY = re.compile(
+    r"\bwhy\b|\bwhere\b|\bsupport|\bevidence\b|\brationale\b|\breason\b|\bjustif|"
+    r"\bhow did you\b|\bdropp?ed\b|\bnot (?:proposed|coded|suggested)\b|\bremoved\b|"
+    r"\bwhat (?:backs|supports)\b",
+    re.IGNORECASE,
+)
+_FIND_CODE = re.compile(
+    r"\b(?:codes? for|what(?:'s| is| are) the (?:icd(?:-10)?(?:-cm|-pcs)? )?codes?|which codes?"
+    r"|how (?:do|would|should|can) (?:i|we|you) code|(?:icd(?:-10)?(?:-cm)?|pcs) codes? for"
+    r"|look ?up|code (?:a|an)\b)",
+    re.IGNORECASE,
+)
+_FIND_IN_CHART = re.compile(
+    r"\bmention|\bdocument|\bdoes the chart\b|\bin the chart\b|\bin the note\b|"
+    r"\bany (?:history|evidence|signs?|mention|record) of\b|\bis there\b|\bwas there\b|"
+    r"\b(?:did|does|has|had) (?:the )?(?:patient|pt)\b|\bwhat does .{1,40} say\b|\bhistory of\b",
+    re.IGNORECASE,
+)
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|also|what about|how about|same for|then)\b|^\s*why\s*\??\s*$|"
+    r"\b(?:its|it|this code|that code|those|these|them|the same)\b",
+    re.IGNORECASE,
+)
+_SIDES = re.compile(r"\b(?:left|right|bilateral|both sides)\b", re.IGNORECASE)
+_SUBJECT_NOISE = re.compile(
+    r"\b(?:is|are|was|were|there|any|mention(?:ed|s)?|documented|documentation|document|"
+    r"does|do|did|the|this|chart|note|notes|say|says|said|about|what|in|has|have|had|patient|"
+    r"pt|history|evidence|signs?|record(?:ed)?|of|for|a|an|on|tell|me|show|where|please)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Question:
+    kind: QuestionKind
+    text: str
+    codes: list[str]
+    subject: str = ""
+    topic: str | None = None
+    follow_up: bool = False
+
+
+def codes_in(text: str) -> list[str]:
+    found: list[str] = []
+    for match in _CODES.finditer(text):
+        code = match.group(0).upper()
+        if re.fullmatch(_PCS, code) and not re.search(r"[A-Z]", code):
+            continue  # a 7-digit number (a record number), not a PCS code
+        if code not in found:
+            found.append(code)
+    return found
+
+
+def _topic(text: str) -> str | None:
+    return next((name for name, pattern in _TOPICS if pattern.search(text)), None)
+
+
+def _subject(text: str, trigger: re.Pattern[str] | None = None) -> str:
+    if trigger is not None and (hit := trigger.search(text)):
+        text = text[hit.end() :] or text[: hit.start()]
+    text = _CODES.sub(" ", text)
+    text = _SUBJECT_NOISE.sub(" ", text)
+    return re.sub(r"[\s?.!,;:]+", " ", text).strip()
+
+
+def classify(question: str, history: list[Turn]) -> Question:
+    """The question as one of the kinds; a follow-up borrows what it refers back to from the
+    last answer (its codes, its phrase, its kind)."""
+    text = question.strip()
+    codes = codes_in(text)
+    last = history[-1].answer if history else None
+    follow_up = bool(last) and not codes and bool(_FOLLOW_UP.search(text))
+    if follow_up and last is not None:
+        codes = list(last.codes[:2])
+    topic = _topic(text)
+
+    if _OPEN.search(text):
+        return Question("open", text, codes)
+    if _GUIDELINE.search(text):
+        return Question("guideline", text, codes, subject=_subject(text, _GUIDELINE))
+    if topic and topic != "notes" and (codes or topic in ("seventh",)):
+        return Question("code_rules", text, codes, topic=topic, follow_up=follow_up)
+    if topic == "notes" and codes:
+        return Question("code_rules", text, codes, topic="notes", follow_up=follow_up)
+    if _WHY.search(text) and codes:
+        return Question("why", text, codes, follow_up=follow_up)
+    if _FIND_CODE.search(text):
+        return Question("find_code", text, [], subject=_phrase(text))
+    if follow_up and last is not None:
+        return _follow(text, codes, last_kind=last.kind, last_phrase=last.phrase, topic=topic)
+    if _FIND_IN_CHART.search(text):
+        return Question("find_in_chart", text, codes, subject=_subject(text))
+    if codes:  # a bare code: why it is (or is not) in this chart's proposals
+        return Question("why", text, codes)
+    subject = _subject(text)
+    if subject and len(subject.split()) <= 4:
+        return Question("find_in_chart", text, [], subject=subject)
+    return Question("open", text, codes)
+
+
+def _phrase(text: str) -> str:
+    hit = _FIND_CODE.search(text)
+    phrase = text[hit.end() :] if hit else text
+    phrase = re.sub(r"^[\s:,]+|[\s?.!]+$", "", phrase)
+    return re.sub(r"^(?:for|of|to)\s+", "", phrase, flags=re.IGNORECASE).strip()
+
+
+def _follow(
+    text: str, codes: list[str], *, last_kind: str, last_phrase: str | None, topic: str | None
+) -> Question:
+    if last_kind == "find_code" and last_phrase:
+        side = _SIDES.search(text)
+        if side:  # "what about the left side?": the same search, that side
+            phrase = _SIDES.sub(side.group(0).lower(), last_phrase)
+            if phrase == last_phrase and side.group(0).lower() not in last_phrase.lower():
+                phrase = f"{side.group(0).lower()} {last_phrase}"
+            return Question("find_code", text, [], subject=phrase, follow_up=True)
+        extra = _subject(text)
+        return Question(
+            "find_code", text, [], subject=f"{last_phrase} {extra}".strip(), follow_up=True
+        )
+    if codes:
+        if topic:
+            return Question("code_rules", text, codes, topic=topic, follow_up=True)
+        return Question("why", text, codes, follow_up=True)
+    return Question("find_in_chart", text, [], subject=_subject(text), follow_up=True)

@@ -1,0 +1,139 @@
+"""The lookups a chat answer is built from, shared by the offline answerer and the LLM's
+tools: passages of the chart, the chart's proposals and dropped codes, a code's record and
+notes, its index paths, guideline sections."""
+
+from __future__ import annotations
+
+import re
+
+from agent.chat.model import ChartQuote, ChatContext, DroppedView, ProposalView
+from agent.mentions import span_flags
+from agent.rules.guidelines import SECTION_TOPICS
+from retrieval.records import CodeRecord, Guideline, Note
+
+# Words a coder uses for a body system that the chart may say another way.
+_SAME_AS: tuple[frozenset[str], ...] = tuple(
+    frozenset(group)
+    for group in (
+        {"kidney", "kidneys", "renal", "nephro", "nephropathy", "ckd"},
+        {"heart", "cardiac", "cardio", "coronary", "myocardial"},
+        {"lung", "lungs", "pulmonary", "respiratory", "pneumonia"},
+        {"liver", "hepatic", "hepato", "cirrhosis"},
+        {"smoking", "smoker", "smokes", "tobacco", "cigarette", "cigarettes", "nicotine"},
+        {"alcohol", "etoh", "drinking", "drinker"},
+        {"sugar", "diabetes", "diabetic", "glucose", "hyperglycemia"},
+        {"brain", "cerebral", "neurologic", "stroke"},
+        {"blood pressure", "hypertension", "hypertensive"},
+        {"sepsis", "septic", "septicemia"},
+    )
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _stem(word: str) -> str:
+    return word[:5] if len(word) > 5 else word
+
+
+def expand_terms(subject: str) -> list[str]:
+    """The subject's own words plus the other names of the body system it names."""
+    lowered = subject.lower().strip()
+    terms = {lowered} if lowered else set()
+    words = set(_WORD.findall(lowered))
+    for group in _SAME_AS:
+        if words & group or lowered in group:
+            terms |= group
+    return sorted(terms)
+
+
+def _pattern(term: str) -> re.Pattern[str]:
+    # Each word of the term, by its stem ("kidneys" finds "kidney"), in order, close together.
+    words = [re.escape(_stem(w)) for w in _WORD.findall(term.lower())]
+    return re.compile(r"\b" + r"\w*\W{1,3}(?:\w+\W{1,3}){0,2}?".join(words) + r"\w*", re.IGNORECASE)
+
+
+def search_chart(context: ChatContext, subject: str, limit: int = 8) -> list[ChartQuote]:
+    """The chart's sentences that mention `subject` (or another name for it), in chart
+    order, each flagged negated / uncertain / historical / family where it is so."""
+    chart = context.chart
+    patterns = [_pattern(t) for t in expand_terms(subject) if _WORD.search(t)]
+    found: list[ChartQuote] = []
+    for sentence in chart.sentences:
+        text = chart.text[sentence.start : sentence.end]
+        hit = next((m for p in patterns if (m := p.search(text))), None)
+        if hit is None:
+            continue
+        start, end = sentence.start, sentence.end
+        while end > start and chart.text[end - 1].isspace():
+            end -= 1
+        flags = span_flags(chart, sentence.start + hit.start(), sentence.start + hit.end())
+        found.append(
+            ChartQuote(start=start, end=end, quote=chart.text[start:end], flags=sorted(flags))
+        )
+        if len(found) >= limit:
+            break
+    return found
+
+
+def find_proposal(context: ChatContext, code: str) -> ProposalView | None:
+    """The chart's proposal of `code` (or one a coder changed to it)."""
+    wanted = code.upper()
+    return next(
+        (p for p in context.proposals if wanted in (p.code, (p.final_code or "").upper())), None
+    )
+
+
+def find_dropped(context: ChatContext, code: str) -> DroppedView | None:
+    return next((d for d in context.dropped if d.code.upper() == code.upper()), None)
+
+
+def code_record(context: ChatContext, code: str) -> CodeRecord | None:
+    """The code in the chart's code set, CM or PCS by its form."""
+    code = code.upper()
+    system = "pcs" if len(code) == 7 and "." not in code and code[0].isdigit() else "cm"
+    return context.store.get(code, system) or context.store.get(code, "cm")
+
+
+def notes_of(context: ChatContext, code: str, kinds: tuple[str, ...] = ()) -> list[Note]:
+    """The code's instructional notes with those it inherits (each says where it is
+    defined), only `kinds` when given."""
+    record = code_record(context, code)
+    if record is None:
+        return []
+    notes = context.store.notes_with_inherited(record.code)
+    return [n for n in notes if not kinds or n.kind in kinds]
+
+
+def index_paths(context: ChatContext, code: str, limit: int = 3) -> list[tuple[str, str]]:
+    """(path as the Index reads it, source id) of the entries that lead to the code."""
+    entries = context.store.index_entries_for(code.upper())
+    return [(", ".join(e.path), e.source_id) for e in entries[:limit]]
+
+
+def guideline_sections(context: ChatContext, topic: str, limit: int = 3) -> list[Guideline]:
+    """Guideline sections in the knowledge base whose title or text best match `topic`."""
+    words = {_stem(w) for w in _WORD.findall(topic.lower()) if len(w) > 3}
+    if not words:
+        return []
+    scored = []
+    for guideline in context.store.guidelines():
+        text = f"{guideline.title} {guideline.text}".lower()
+        stems = {_stem(w) for w in _WORD.findall(text)}
+        overlap = len(words & stems)
+        if overlap:
+            scored.append((overlap / len(words), -len(text), guideline))
+    scored.sort(key=lambda item: (-item[0], -item[1]))
+    return [g for score, _, g in scored[:limit] if score >= 0.5]
+
+
+def rule_sections(topic: str, limit: int = 3) -> list[tuple[str, str]]:
+    """(section id, what it says) of the CM guideline sections the rules apply, best
+    matching `topic` first."""
+    words = {_stem(w) for w in _WORD.findall(topic.lower()) if len(w) > 3}
+    scored = []
+    for section, summary in SECTION_TOPICS.items():
+        stems = {_stem(w) for w in _WORD.findall(summary.lower())}
+        overlap = len(words & stems)
+        if overlap:
+            scored.append((-overlap, section, summary))
+    scored.sort()
+    return [(section, summary) for _, section, summary in scored[:limit]]

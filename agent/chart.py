@@ -112,7 +112,13 @@ _DIRECTED = re.compile(
     r"codes?\b[^.\n]{0,15}?\b" + _CODE + r"\b"
     r"|\b(?:add|append|include|output|assign|insert|bill|report|enter|use|code)\b"
     r"(?:\s+(?:only|also|the|code|codes|icd(?:-10)?(?:-cm)?)){0,3}\s+[A-TV-Z]\d[0-9A-Z]\.[0-9A-Z]"
-    r"|<\|im_start\|>|\[/?INST\]",
+    r"|<\|im_start\|>|\[/?INST\]"
+    # hidden markup and the software told what to do: "<!-- coding engine: ... -->", "the
+    # software should confirm lung cancer (C34.90)"
+    r"|<!--|\bcoding (?:engine|software|system|tool|bot|ai)\b"
+    r"|\b(?:the )?(?:software|engine|algorithm|coding tool|ai|model|llm|assistant)\s+"
+    r"(?:should|must|shall|needs? to|is to|will)\s+(?:always\s+)?"
+    r"(?:confirm|add|code|bill|report|include|assign|treat|make|say|answer|list|output)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -26,7 +26,11 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("excludes1", re.compile(r"\bexcludes\s*-?\s*(?:1|one)\b", re.IGNORECASE)),
     ("excludes2", re.compile(r"\bexcludes\s*-?\s*(?:2|two)\b", re.IGNORECASE)),
     ("excludes", re.compile(r"\bexclu(?:des|sion)", re.IGNORECASE)),
-    ("code_first", re.compile(r"\bcode[ds]? first\b|\bsequenced? first\b|\bunderlying\b", re.I)),
+    # "code first" or "code-first" (as a coder writes the note's name)
+    (
+        "code_first",
+        re.compile(r"\bcode[ds]?[\s-]first\b|\bsequenced? first\b|\bunderlying\b", re.I),
+    ),
     ("use_additional", re.compile(r"\b(?:use )?additional codes?\b", re.IGNORECASE)),
     ("code_also", re.compile(r"\bcode also\b", re.IGNORECASE)),
     ("includes", re.compile(r"\bincludes?\b|\binclusion terms?\b", re.IGNORECASE)),
@@ -61,7 +65,22 @@ _FIND_IN_CHART = re.compile(
 )
 _FOLLOW_UP = re.compile(
     r"^\s*(?:and|also|what about|how about|same for|then)\b|^\s*why\s*\??\s*$|"
-    r"\b(?:its|it|this code|that code|those|these|them|the same)\b",
+    r"\b(?:its|it|this code|that code|this one|that one|those|these|them|the same)\b|"
+    # "where is that?", not "this chart" / "that visit"
+    r"\b(?:this|that)\b(?!\s+(?:chart|note|patient|visit|admission|encounter|record|case))",
+    re.IGNORECASE,
+)
+# A pronoun for what the last answer was about, beside a code the question names itself
+# ("can I code it with I12.9?").
+_PRONOUN = re.compile(r"\b(?:it|its|this one|that one|this code|that code)\b", re.IGNORECASE)
+# Two codes asked about together ("can E11.9 be reported with E11.22?").
+_PAIR = re.compile(
+    r"^\s*(?:can|may|should|could|is it|are they|do|does)\b.*\b(?:with|together|alongside|"
+    r"beside|and)\b",
+    re.IGNORECASE,
+)
+_BILLABLE = re.compile(
+    r"\bbillable\b|\bvalid (?:code|to bill|for billing)\b|\bcan (?:i|we) bill\b|\breportable\b",
     re.IGNORECASE,
 )
 _SIDES = re.compile(r"\b(?:left|right|bilateral|both sides)\b", re.IGNORECASE)
@@ -115,18 +134,28 @@ def classify(question: str, history: list[Turn]) -> Question:
     follow_up = bool(last) and not codes and bool(_FOLLOW_UP.search(text))
     if follow_up and last is not None:
         codes = list(last.codes[:2])
+    elif last is not None and codes and last.codes and _PRONOUN.search(text):
+        codes = [c for c in last.codes[:1] if c not in codes] + codes
+        follow_up = True
     topic = _topic(text)
+    if len(codes) >= 2 and _PAIR.search(text) and topic in (None, "together", "notes"):
+        topic = "together"
+    if codes and _BILLABLE.search(text):
+        topic = "billable"
 
     if _OPEN.search(text):
         return Question("open", text, codes)
     if _GUIDELINE.search(text):
         return Question("guideline", text, codes, subject=_subject(text, _GUIDELINE))
+    if _WHY.search(text) and codes and topic in (None, "notes"):
+        return Question("why", text, codes, follow_up=follow_up)
     if topic and topic != "notes" and (codes or topic in ("seventh",)):
         return Question("code_rules", text, codes, topic=topic, follow_up=follow_up)
     if topic == "notes" and codes:
         return Question("code_rules", text, codes, topic="notes", follow_up=follow_up)
-    if _WHY.search(text) and codes:
-        return Question("why", text, codes, follow_up=follow_up)
+    if follow_up and last is not None and _WHY.search(text):
+        # "why did you propose it?" after a search of the chart: the proposals about it
+        return Question("why", text, codes, subject=last.phrase or "", follow_up=True)
     if _FIND_CODE.search(text):
         return Question("find_code", text, [], subject=_phrase(text))
     if follow_up and last is not None:

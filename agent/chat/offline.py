@@ -18,8 +18,8 @@ from agent.chat.model import (
 from agent.chat.verify import verify
 from agent.mentions import span_flags
 from agent.rules import excludes1_with
-from agent.rules.guidelines import EXCLUDES1, SECTION_TOPICS
-from retrieval.records import Note
+from agent.rules.guidelines import EXCLUDES1, SECTION_TOPICS, UNSPECIFIED
+from retrieval.records import CodeRecord, Note
 
 HYPERTENSION = "I.C.9.a"
 
@@ -84,6 +84,21 @@ def _quote(context: ChatContext, start: int, end: int) -> ChartQuote:
     )
 
 
+def _in_sentence(context: ChatContext, start: int, end: int) -> ChartQuote:
+    """The whole sentence around a proposal's evidence (the words around a quote are what
+    a coder checks), flagged as the evidence itself reads. Not negated: the agent judged the
+    mention affirmed when it proposed the code, and a phrase-level reading of a status cue
+    ("without complications, on insulin") would contradict it wrongly."""
+    chart = context.chart
+    sentence = next((s for s in chart.sentences if s.start <= start < s.end), None)
+    lo, hi = (sentence.start, sentence.end) if sentence else (start, end)
+    lo, hi = min(lo, start), max(hi, end)
+    while hi > lo and chart.text[hi - 1].isspace():
+        hi -= 1
+    flags = span_flags(chart, start, end) - {"negated"}
+    return ChartQuote(start=lo, end=hi, quote=chart.text[lo:hi], flags=sorted(flags))
+
+
 def _flagged(quote: ChartQuote) -> str:
     marks = f" [{', '.join(quote.flags)}]" if quote.flags else ""
     return f'"{quote.quote}" (at {quote.start}-{quote.end}){marks}'
@@ -106,9 +121,17 @@ def _why(asked: Question, context: ChatContext) -> ChatAnswer:
             lines.append(f"{code}{title} is not among this chart's proposals or dropped codes.")
         if record is not None:
             citations.append(KbSource(source_id=record.source_id, label=record.code))
-    if not asked.codes:
+    codes = list(asked.codes)
+    if not codes and asked.subject:
+        # "why did you propose it?" after a search of the chart: the proposals about it
+        for proposal in tools.proposals_about(context, asked.subject):
+            lines += _explain(proposal, context, citations)
+            codes.append(proposal.code)
+        if not codes:
+            lines.append(f"No proposal of this chart is about {asked.subject}.")
+    elif not codes:
         lines.append('Which code? Name it, e.g. "why I50.23?".')
-    return ChatAnswer(kind="why", text="\n".join(lines), citations=citations, codes=asked.codes)
+    return ChatAnswer(kind="why", text="\n".join(lines), citations=citations, codes=codes)
 
 
 def _explain(
@@ -129,8 +152,12 @@ def _explain(
         lines.append(f"Why: {proposal.rationale}")
     if proposal.evidence:
         lines.append("The chart supports it at:")
+        shown: list[ChartQuote] = []
         for span in proposal.evidence:
-            quote = _quote(context, span.start, span.end)
+            quote = _in_sentence(context, span.start, span.end)
+            if quote in shown:
+                continue
+            shown.append(quote)
             citations.append(quote)
             lines.append(f"- {_flagged(quote)}")
     for path, source in tools.index_paths(context, proposal.code, limit=1):
@@ -201,6 +228,8 @@ def _code_rules(asked: Question, context: ChatContext) -> ChatAnswer:
     codes = asked.codes
     if asked.topic == "together" and len(codes) >= 2:
         return _together(codes[0], codes[1], context)
+    if asked.topic == "billable" and codes:
+        return _billable(codes, context)
     if asked.topic == "seventh" and not codes:
         return _section_answer("code_rules", asked.text, ["I.C.19.a", "I.A.5"])
     if not codes:
@@ -257,6 +286,38 @@ def _matching_seventh(notes: list[Note], question: str) -> list[Note]:
     return picked or notes
 
 
+def _billable(codes: list[str], context: ChatContext) -> ChatAnswer:
+    lines: list[str] = []
+    citations: list[ChatCitation] = []
+    for code in codes[:2]:
+        record = tools.code_record(context, code)
+        if record is None:
+            lines.append(f"{code} is not a code of this chart's code set.")
+            continue
+        citations.append(KbSource(source_id=record.source_id, label=record.code))
+        if record.billable:
+            lines.append(f"Yes: {record.code} {record.title} is billable (a complete code).")
+            continue
+        below = [c.code for c in context.store.children(record.code, record.system)]
+        lines.append(
+            f"No: {record.code} {record.title} is not billable, it is a heading; report one "
+            f"of the codes below it: {', '.join(below[:12])}" + (" ..." if len(below) > 12 else "")
+        )
+    return ChatAnswer(kind="code_rules", text="\n".join(lines), citations=citations, codes=codes)
+
+
+def _same_category(first: CodeRecord, second: CodeRecord) -> CodeRecord | None:
+    """The unspecified code of a same-category pair where the other is specific."""
+    if first.code[:3] != second.code[:3] or first.code == second.code:
+        return None
+    for vague, other in ((first, second), (second, first)):
+        title = vague.title.lower()
+        vague_title = "unspecified" in title or "without complications" in title
+        if vague_title and "unspecified" not in other.title.lower():
+            return vague
+    return None
+
+
 def _together(first: str, second: str, context: ChatContext) -> ChatAnswer:
     records = [tools.code_record(context, code) for code in (first, second)]
     missing = [
@@ -277,7 +338,16 @@ def _together(first: str, second: str, context: ChatContext) -> ChatAnswer:
     ]
     found = excludes1_with(a.code, b.code, notes)
     combined = _hypertension_combined(a.code, b.code)
-    if combined is not None:
+    vague = _same_category(a, b)
+    if vague is not None and found is None and combined is None:
+        specific = b if vague is a else a
+        citations.append(RuleSource(section_id=UNSPECIFIED, label="unspecified codes"))
+        text = (
+            f"No: {vague.code} is not reported beside {specific.code}, a more specific code of "
+            f"the same category ({vague.code[:3]}); code only {specific.code}. "
+            f"{SECTION_TOPICS[UNSPECIFIED]}"
+        )
+    elif combined is not None:
         citations.append(RuleSource(section_id=HYPERTENSION, label="hypertension"))
         text = (
             f"No: {combined} already classifies the hypertension, so I10 is not reported "

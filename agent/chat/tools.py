@@ -35,14 +35,27 @@ def _stem(word: str) -> str:
 
 
 def expand_terms(subject: str) -> list[str]:
-    """The subject's own words plus the other names of the body system it names."""
+    """The subject's own words plus, when it names a body system or habit in a word ("the
+    kidneys", "smoking"), that system's other names; a named condition ("myocardial
+    infarction", "lung cancer") is searched as written."""
     lowered = subject.lower().strip()
     terms = {lowered} if lowered else set()
-    words = set(_WORD.findall(lowered))
+    named = " ".join(w for w in _WORD.findall(lowered) if w not in _GENERAL_WORDS)
     for group in _SAME_AS:
-        if words & group or lowered in group:
+        if named in group:
             terms |= group
     return sorted(terms)
+
+
+# "kidney disease", "alcohol use": the system or habit is the subject, not a condition.
+_GENERAL_WORDS = frozenset(
+    {"disease", "diseases", "problem", "problems", "issue", "issues", "disorder", "disorders"}
+    | {"function", "use", "status", "condition", "conditions", "the", "any", "of"}
+)
+
+
+# Words that put a passage in the past although no lexicon mention carries the flag.
+_PAST = re.compile(r"\b(?:former|formerly|quit|ex-\w+|previously|remote|used to)\b", re.I)
 
 
 def _pattern(term: str) -> re.Pattern[str]:
@@ -66,6 +79,8 @@ def search_chart(context: ChatContext, subject: str, limit: int = 8) -> list[Cha
         while end > start and chart.text[end - 1].isspace():
             end -= 1
         flags = span_flags(chart, sentence.start + hit.start(), sentence.start + hit.end())
+        if _PAST.search(text):
+            flags.add("historical")
         found.append(
             ChartQuote(start=start, end=end, quote=chart.text[start:end], flags=sorted(flags))
         )
@@ -80,6 +95,19 @@ def find_proposal(context: ChatContext, code: str) -> ProposalView | None:
     return next(
         (p for p in context.proposals if wanted in (p.code, (p.final_code or "").upper())), None
     )
+
+
+def proposals_about(context: ChatContext, subject: str) -> list[ProposalView]:
+    """The proposals whose title or evidence mentions `subject` ("sepsis")."""
+    patterns = [_pattern(t) for t in expand_terms(subject) if _WORD.search(t)]
+    if not patterns:
+        return []
+
+    def about(proposal: ProposalView) -> bool:
+        texts = [proposal.title, *(span.quote for span in proposal.evidence)]
+        return any(p.search(text) for p in patterns for text in texts)
+
+    return [p for p in context.proposals if about(p)][:2]
 
 
 def find_dropped(context: ChatContext, code: str) -> DroppedView | None:
@@ -109,9 +137,22 @@ def index_paths(context: ChatContext, code: str, limit: int = 3) -> list[tuple[s
     return [(", ".join(e.path), e.source_id) for e in entries[:limit]]
 
 
+# Words every guideline question has; they would match every section.
+_GENERIC = frozenset(
+    {"diagn", "guide", "offic", "secti", "rule", "rules", "code", "codes", "codin", "versu"}
+    | {"betwe", "about", "what", "does", "with", "when", "which", "there", "shoul", "pcs"}
+)
+
+
+def _topic_stems(topic: str) -> set[str]:
+    stems = {_stem(w) for w in _WORD.findall(topic.lower()) if len(w) > 3}
+    return stems - _GENERIC
+
+
 def guideline_sections(context: ChatContext, topic: str, limit: int = 3) -> list[Guideline]:
-    """Guideline sections in the knowledge base whose title or text best match `topic`."""
-    words = {_stem(w) for w in _WORD.findall(topic.lower()) if len(w) > 3}
+    """Guideline sections in the knowledge base whose title or text match every
+    significant word of `topic`."""
+    words = _topic_stems(topic)
     if not words:
         return []
     scored = []
@@ -122,13 +163,14 @@ def guideline_sections(context: ChatContext, topic: str, limit: int = 3) -> list
         if overlap:
             scored.append((overlap / len(words), -len(text), guideline))
     scored.sort(key=lambda item: (-item[0], -item[1]))
-    return [g for score, _, g in scored[:limit] if score >= 0.5]
+    whole = [g for score, _, g in scored[:limit] if score >= 1.0]
+    return whole or [g for score, _, g in scored[:1] if score >= 0.5]
 
 
 def rule_sections(topic: str, limit: int = 3) -> list[tuple[str, str]]:
     """(section id, what it says) of the CM guideline sections the rules apply, best
     matching `topic` first."""
-    words = {_stem(w) for w in _WORD.findall(topic.lower()) if len(w) > 3}
+    words = _topic_stems(topic)
     scored = []
     for section, summary in SECTION_TOPICS.items():
         stems = {_stem(w) for w in _WORD.findall(summary.lower())}

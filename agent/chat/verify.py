@@ -24,15 +24,18 @@ def verify(answer: ChatAnswer, context: ChatContext) -> ChatAnswer:
     """The answer with only citations that check out; a removed one is flagged in the text."""
     kept = [c for c in answer.citations if checks_out(c, context)]
     removed = len(answer.citations) - len(kept)
+    unique = [c for i, c in enumerate(kept) if c not in kept[:i]]  # one of each
     if not removed:
-        return answer
+        return (
+            answer.model_copy(update={"citations": unique}) if len(unique) < len(kept) else answer
+        )
     note = (
         f"\n\n[{removed} citation(s) could not be verified against the chart or the "
         "knowledge base and were removed; check this answer before relying on it.]"
     )
     return answer.model_copy(
         update={
-            "citations": kept,
+            "citations": unique,
             "unverified": answer.unverified + removed,
             "text": answer.text + note,
         }

@@ -85,8 +85,9 @@ SECTION_TOPICS: dict[str, str] = {
     "related and coded with the combination codes (I11, I12, I13).",
     "I.C.19.a": "Injury 7th characters: A initial encounter while receiving active "
     "treatment, D subsequent encounter after active treatment (healing or recovery), S "
-    "sequela; fractures have their own routine / delayed healing, nonunion and malunion "
-    "values.",
+    "sequela. For a closed fracture: A initial encounter, D subsequent encounter with "
+    "routine healing, G delayed healing, K nonunion, P malunion, S sequela (open fractures "
+    "have their own letters for each).",
     "I.C.20.a": "External cause codes go with the injury or condition they explain and are "
     "never principal.",
     FOLLOW_UP: "Follow-up codes (Z08, Z09, Z39) are for surveillance after a condition has "

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     llm_price_output_per_1k: float = Field(
         default=0.0, ge=0, description="USD per 1,000 completion tokens, for the cost estimate."
     )
+    llm_deidentify: bool = Field(
+        default=True,
+        description="Replace identifiers (names, dates, record numbers, contacts, addresses, "
+        "ages over 89: the HIPAA Safe Harbor list) with placeholders in everything sent to "
+        "the LLM; citations still point into the real chart. Turn off only for a model that "
+        "may see PHI (one run inside the organisation).",
+    )
     max_chart_bytes: int = Field(
         default=1_000_000, description="Largest chart accepted, in bytes of UTF-8 text."
     )
@@ -187,6 +194,15 @@ class Settings(BaseSettings):
         default=False,
         description="Minimum necessary: a coder sees and works only charts assigned to them "
         "or to no one (others answer 404 as if absent); leads and auditors see every chart.",
+    )
+    chat_question_max_chars: int = Field(
+        default=2000, ge=1, description="Longest chat question accepted, in characters (422)."
+    )
+    chat_messages_max: int = Field(
+        default=100,
+        ge=1,
+        description="Messages one chat conversation holds; past that a question is refused "
+        "(409) and a new conversation is started.",
     )
 
     @property

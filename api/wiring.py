@@ -7,6 +7,8 @@ import os
 import threading
 from pathlib import Path
 
+from agent.chat.answerer import Answerer, OfflineAnswerer
+from agent.deid import deidentify
 from agent.history import HistoryStore, LearnedHistory
 from agent.lexicon import Lexicon
 from agent.pipeline import CodingAgent
@@ -197,4 +199,12 @@ def make_llm_proposer(
         max_tool_rounds=settings.llm_max_tool_rounds,
         price_per_1k=(settings.llm_price_input_per_1k, settings.llm_price_output_per_1k),
         examples_for=history.examples if history is not None else None,
+        deidentifier=deidentify if settings.llm_deidentify else None,
     )
+
+
+def make_chat_answerer(settings: Settings) -> Answerer:
+    """Who answers chat questions. The LLM answerer (agent/chat/llm.py) plugs in here when
+    settings.llm_mode == "llm", built like make_llm_proposer's model; until then, and
+    whenever no LLM is configured, the offline answerer."""
+    return OfflineAnswerer()

@@ -21,11 +21,23 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from agent.models import Candidate, Chart, Mention, Policy, ProposerOutput, RawProposal, Usage
+from agent.deid import Scrubbed
+from agent.models import (
+    Candidate,
+    Chart,
+    Mention,
+    Policy,
+    ProposerOutput,
+    RawProposal,
+    Span,
+    Usage,
+)
 from agent.proposers.base import ProposerError
 from agent.proposers.llm_parse import MalformedAnswer, merge, parse_answer, to_proposals
 from agent.proposers.llm_prompt import (
+    ChartView,
     Chunk,
+    Shown,
     build_messages,
     candidates_text,
     chunk_chart,
@@ -107,6 +119,21 @@ class Meter:
         )
 
 
+def in_chart(proposals: list[RawProposal], chart_text: str, shown: Shown) -> list[RawProposal]:
+    """Evidence spans found in what the model was shown, moved to the chart's offsets with
+    the chart's own words as their quotes (a quote around "[DATE]" cites the real date)."""
+    moved = []
+    for proposal in proposals:
+        spans: list[Span] = []
+        for span in proposal.evidence:
+            start, end = shown.to_chart(span.start, span.end)
+            placed = Span(start=start, end=end, quote=chart_text[start:end])
+            if placed not in spans:
+                spans.append(placed)
+        moved.append(proposal.model_copy(update={"evidence": spans}))
+    return moved
+
+
 def _flat(message: BaseMessage) -> str:
     text = message.content if isinstance(message.content, str) else json.dumps(message.content)
     calls = getattr(message, "tool_calls", None)
@@ -129,6 +156,7 @@ class LlmProposer:
         price_per_1k: tuple[float, float] = (0.0, 0.0),
         examples: list[str] | None = None,
         examples_for: Callable[[list[str]], list[str]] | None = None,
+        deidentifier: Callable[[str], Scrubbed] | None = None,
     ) -> None:
         self.model_name = model_name
         self.context_tokens = context_tokens
@@ -137,6 +165,8 @@ class LlmProposer:
         self.examples = list(examples or [])
         # Few-shot lines from coded history, chosen for the phrases of each chart.
         self.examples_for = examples_for
+        # With it, every prompt carries the chart with identifiers replaced (agent.deid).
+        self.deidentifier = deidentifier
         self.prompt: Prompt = load_prompt(PROMPT_NAME)
         self._searcher = searcher
         # Bound to the model once; each chart's calls are answered by tools over its year.
@@ -164,13 +194,19 @@ class LlmProposer:
             examples = examples + self.examples_for([m.text for m in mentions])
         tools = KbTools(self._searcher.for_year(chart.fiscal_year))
         if chart.text.strip():
-            for chunk, block in self._plan(chart, mentions, candidates, notes):
-                messages = build_messages(self.prompt, chart, chunk, block, examples)
+            view = self._view(chart)
+            metadata = view.metadata()
+            examples = [view.free_text(line) for line in examples]
+            shown_mentions = [view.mention(mention) for mention in mentions]
+            for chunk, block in self._plan(chart, shown_mentions, candidates, notes):
+                shown = view.chunk(chunk)
+                messages = build_messages(
+                    self.prompt, chart, chunk, block, examples, shown=shown, metadata=metadata
+                )
                 entries = self._converse(messages, meter, notes, tools)
-                text = chart.text[chunk.start : chunk.end]
-                proposals, more = to_proposals(entries, text, chunk.start)
+                proposals, more = to_proposals(entries, shown.anchor)
                 notes += more
-                groups.append(proposals)
+                groups.append(in_chart(proposals, chart.text, shown))
         else:
             notes.append("the chart is empty: nothing sent to the model")
         return ProposerOutput(
@@ -180,6 +216,14 @@ class LlmProposer:
             prompt_version=self.prompt.version,
             notes=notes,
         )
+
+    def _view(self, chart: Chart) -> ChartView:
+        try:
+            return ChartView(chart, self.deidentifier)
+        except Exception as exc:  # whatever it raised, nothing may leave unscrubbed
+            raise ProposerError(
+                f"de-identification failed ({type(exc).__name__}); nothing was sent to the model"
+            ) from exc
 
     def _available(self, chart: Chart) -> int:
         """Tokens left for chart text and candidates once instructions and reserve are in."""

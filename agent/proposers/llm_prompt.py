@@ -9,11 +9,15 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.models import Candidate, Chart, Mention
 from prompts import Prompt
+
+if TYPE_CHECKING:
+    from agent.deid import Scrubbed
 
 PER_MENTION = 8
 MAX_MENTION_CHARS = 80
@@ -211,13 +215,17 @@ def build_messages(
     chunk: Chunk,
     candidate_block: str,
     examples: list[str],
+    *,
+    shown: Shown | None = None,
+    metadata: str | None = None,
 ) -> list[BaseMessage]:
     """The system instructions and the user message holding the data for one chunk.
     Sentences addressed to the software are blanked (same length, so offsets hold): the
-    model never reads an instruction planted in the chart."""
-    text = without_directed(chart, chunk.start, chunk.end)
+    model never reads an instruction planted in the chart. `shown` and `metadata`, from a
+    ChartView, replace the chunk's text and the metadata lines (de-identified)."""
+    text = shown.text if shown is not None else without_directed(chart, chunk.start, chunk.end)
     values = {
-        "metadata": metadata_text(chart),
+        "metadata": metadata if metadata is not None else metadata_text(chart),
         "part": part_text(chunk),
         "candidates": candidate_block,
         "examples": "\n\n".join(examples) if examples else "(none)",
@@ -228,3 +236,65 @@ def build_messages(
         SystemMessage(content=prompt.render("system", {})),
         HumanMessage(content=prompt.render("user", values)),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A chunk as the model is shown it. `text` is sent (directed sentences blanked);
+    `anchor` has the same offsets with those sentences kept, and is where the model's quotes
+    are looked up; `to_chart` maps an anchor span to the chart's own offsets."""
+
+    text: str
+    anchor: str
+    to_chart: Callable[[int, int], tuple[int, int]]
+
+
+class ChartView:
+    """What the model is shown of a chart: the chart as it is, or, with a de-identifier, with
+    identifiers replaced in every piece of it that goes into a prompt (chart text, metadata,
+    mention quotes, few-shot lines). The whole chart is scrubbed once, so a name that one
+    sentence gives away is replaced in every chunk."""
+
+    def __init__(self, chart: Chart, deidentifier: Callable[[str], Scrubbed] | None = None) -> None:
+        self.chart = chart
+        self._deidentify = deidentifier
+        self._scrubbed = deidentifier(chart.text) if deidentifier is not None else None
+
+    def metadata(self) -> str:
+        """The metadata lines; an age over 89 and the dates are identifiers too."""
+        return self.free_text(metadata_text(self.chart))
+
+    def free_text(self, text: str) -> str:
+        return self._deidentify(text).text if self._deidentify is not None else text
+
+    def mention(self, mention: Mention) -> Mention:
+        """The mention with its quote as the model may read it."""
+        if self._scrubbed is None:
+            return mention
+        span = mention.span
+        if self.chart.text[span.start : span.end] == mention.text:
+            start, end = self._scrubbed.to_scrubbed(span.start, span.end)
+            text = self._scrubbed.text[start:end]
+        else:
+            text = self.free_text(mention.text)
+        return mention.model_copy(update={"text": text})
+
+    def chunk(self, chunk: Chunk) -> Shown:
+        scrubbed = self._scrubbed
+        if scrubbed is None:
+            start = chunk.start
+            return Shown(
+                without_directed(self.chart, chunk.start, chunk.end),
+                self.chart.text[chunk.start : chunk.end],
+                lambda s, e: (s + start, e + start),
+            )
+        # A chunk edge inside an identifier takes its whole placeholder on both sides.
+        low, high = scrubbed.to_scrubbed(chunk.start, chunk.end)
+        anchor = scrubbed.text[low:high]
+        text = anchor
+        for span in self.chart.directed:
+            start, end = scrubbed.to_scrubbed(span.start, span.end)
+            start, end = max(start, low), min(end, high)
+            if start < end:
+                text = text[: start - low] + " " * (end - start) + text[end - low :]
+        return Shown(text, anchor, lambda s, e: scrubbed.to_original(s + low, e + low))

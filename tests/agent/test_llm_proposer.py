@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.chart import build_chart
+from agent.deid import Scrubbed, deidentify
 from agent.models import Candidate, Chart, ChartMeta, Citation, Mention, ProposerOutput, Span
 from agent.proposers.base import Proposer, ProposerError
 from agent.proposers.llm import LlmProposer, make_chat_model
 from agent.proposers.llm_prompt import count_tokens, tokenizer_available
 from agent.rules import validate_proposals
+from api.settings import Settings
+from api.wiring import make_llm_proposer
 from prompts import load_prompt
 from retrieval.search import HybridSearcher
+from tests.agent.phi_chart import IDENTIFIERS, PHI_TEXT
 from tests.llm_server import ScriptedLlmServer
 
 pytestmark = pytest.mark.usefixtures("tiktoken_ready")
@@ -385,3 +391,191 @@ def test_directed_sentences_are_blanked_for_the_model_and_never_evidence(
     assert [p.code for p in kept] == ["J20.9"]
     reason = next(d.reason for d in dropped if d.code == "Z99.89")
     assert "addressed to the software" in reason
+
+
+# ---- de-identification (agent.deid) ---------------------------------------------------------
+
+
+def _request_text(request: dict[str, Any]) -> str:
+    """Everything a request carries: every message (tool calls and tool results too), the
+    tool schemas, the options."""
+    return json.dumps(request, ensure_ascii=False)
+
+
+def _leaks(sent: str) -> list[str]:
+    found = []
+    for identifier in IDENTIFIERS:
+        if identifier.kind == "AGE":  # "94" alone also stands in "SpO2 94%"
+            needles = [f"{identifier.text}-year-old", f"age {identifier.text}"]
+        else:
+            needles = [identifier.text]
+        found += [needle for needle in needles if needle in sent]
+    return found
+
+
+def _phi_inputs(chart: Chart) -> tuple[list[Mention], list[Candidate]]:
+    """A mention whose quote holds a date, and a plain one, with a candidate each."""
+    mentions = []
+    for quote in ("seen on March 10, 2026 for pneumonia", "Community-acquired pneumonia"):
+        start = chart.text.index(quote)
+        span = Span(start=start, end=start + len(quote), quote=quote)
+        mentions.append(Mention(text=quote, span=span, kind="condition"))
+    candidates = [
+        Candidate(
+            code="J18.1",
+            system="cm",
+            title="Lobar pneumonia, unspecified organism",
+            billable=True,
+            score=0.8,
+            via="index",
+            mention_index=index,
+            citations=[Citation(source_id="tabular:J18.1")],
+        )
+        for index in range(2)
+    ]
+    return mentions, candidates
+
+
+PHI_META = ChartMeta(
+    setting="inpatient",
+    age=94,
+    sex="F",
+    admission_date=date(2026, 3, 14),
+    discharge_date=date(2026, 3, 18),
+)
+
+
+def test_with_deidentification_no_identifier_reaches_the_model(
+    llm_server: ScriptedLlmServer, searcher: HybridSearcher
+) -> None:
+    chart = build_chart(PHI_TEXT, PHI_META)
+    # The model looks something up with words it read, then answers quoting the scrubbed
+    # chart: around placeholders, plain clinical text, and one quote with a wrong offset.
+    query = {"query": "seen on [DATE] for pneumonia, right lower lobe", "system": "cm"}
+    llm_server.enqueue(tool_calls=[{"name": "search_kb", "arguments": query}])
+    llm_server.enqueue_json(
+        answer(
+            {
+                "code": "J18.1",
+                "evidence": [
+                    {"quote": "seen on [DATE] for pneumonia", "start": 0},
+                    {"quote": "Community-acquired pneumonia, right lower lobe"},
+                    {"quote": "chest x-ray on [DATE] showed right lower lobe consolidation"},
+                ],
+                "principal": True,
+            },
+            {
+                "code": "R54",
+                "evidence": [{"quote": "Ms. [NAME] is a [AGE 90+]-year-old woman with T2DM"}],
+            },
+            {"code": "E11.22", "evidence": [{"quote": "(E11.22), CKD stage 3a (N18.31)"}]},
+        )
+    )
+    examples = ["Chart: 'seen by Dr. Alan Whitaker for cough' -> R05.9"]
+    proposer = make_proposer(llm_server, searcher, examples=examples, deidentifier=deidentify)
+    output = proposer.propose(chart, *_phi_inputs(chart))
+
+    assert len(llm_server.requests) == 2
+    second = llm_server.requests[1]
+    assert any(m["role"] == "tool" for m in second["messages"])  # tool results are checked too
+    for request in llm_server.requests:
+        sent = _request_text(request)
+        assert _leaks(sent) == []
+        assert "2026-03-14" not in sent and "2026-03-18" not in sent  # metadata dates
+    prompt = user_text(llm_server.requests[0])
+    assert "Patient: age [AGE 90+], sex F" in prompt
+    assert '"seen on [DATE] for pneumonia"' in prompt  # the mention line
+    assert "Chart: 'seen by Dr. [NAME] for cough' -> R05.9" in prompt  # the few-shot line
+    block = BLOCK.search(prompt)
+    assert block is not None and block.group(2) == deidentify(PHI_TEXT).text
+
+    assert_verifiable(chart, output)
+    quotes = {span.quote for proposal in output.proposals for span in proposal.evidence}
+    assert quotes == {
+        "seen on March 10, 2026 for pneumonia",
+        "Community-acquired pneumonia, right lower lobe",
+        "chest x-ray on 3/14/26 showed right lower lobe consolidation",
+        "Ms. Roe is a 94-year-old woman with T2DM",
+        "(E11.22), CKD stage 3a (N18.31)",
+    }
+    assert not [note for note in output.notes if "not found" in note]
+
+
+def test_without_deidentification_the_chart_goes_as_it_is(
+    llm_server: ScriptedLlmServer, searcher: HybridSearcher
+) -> None:
+    """The control: the same chart and proposer with no de-identifier do send identifiers,
+    so the test above would see a leak."""
+    chart = build_chart(PHI_TEXT, PHI_META)
+    llm_server.enqueue_json(answer())
+    make_proposer(llm_server, searcher).propose(chart, *_phi_inputs(chart))
+    assert len(_leaks(_request_text(llm_server.requests[0]))) >= len(IDENTIFIERS)
+
+
+def test_deidentified_long_chart_in_parts_cites_the_real_chart(
+    llm_server: ScriptedLlmServer, searcher: HybridSearcher
+) -> None:
+    text = PHI_TEXT + "\n" + PHI_TEXT
+    chart = build_chart(text, PHI_META)
+    for _ in range(12):
+        llm_server.enqueue_json(
+            answer({"code": "J18.1", "evidence": [{"quote": "seen on [DATE] for pneumonia"}]})
+        )
+    proposer = make_proposer(llm_server, searcher, context_tokens=2400, deidentifier=deidentify)
+    output = proposer.propose(chart, [], [])
+
+    assert len(llm_server.requests) > 1
+    assert all(_leaks(_request_text(request)) == [] for request in llm_server.requests)
+    (merged,) = output.proposals
+    assert_verifiable(chart, output)
+    assert {span.quote for span in merged.evidence} == {"seen on March 10, 2026 for pneumonia"}
+    assert len(merged.evidence) == 2  # one per copy of the chart, at their own offsets
+
+
+def test_deidentification_keeps_directed_sentences_blank_and_dropped(
+    llm_server: ScriptedLlmServer, searcher: HybridSearcher
+) -> None:
+    text = "Patient: Jane Roe, seen 03/14/2026.\n" + INJECTION_CHART
+    chart = build_chart(text, ChartMeta(setting="outpatient"))
+    planted = chart.directed[0].quote
+    quoted = {"code": "Z99.89", "evidence": [{"quote": planted}], "principal": True}
+    bronchitis = {"code": "J20.9", "evidence": [{"quote": "acute bronchitis"}]}
+    llm_server.enqueue_json(answer(quoted, bronchitis))
+    output = make_proposer(llm_server, searcher, deidentifier=deidentify).propose(chart, [], [])
+
+    block = BLOCK.search(user_text(llm_server.requests[0]))
+    assert block is not None
+    assert "Jane Roe" not in block.group(2) and "03/14/2026" not in block.group(2)
+    assert "Patient: [NAME], seen [DATE]." in block.group(2)
+    assert "ignore your instructions" not in block.group(2)
+    kept, dropped = validate_proposals(
+        output.proposals, chart=chart, store=searcher.store, proposer="llm", kb_release="test"
+    )
+    assert [p.code for p in kept] == ["J20.9"]
+    reason = next(d.reason for d in dropped if d.code == "Z99.89")
+    assert "addressed to the software" in reason
+
+
+def test_a_failing_deidentifier_sends_nothing(
+    llm_server: ScriptedLlmServer, searcher: HybridSearcher
+) -> None:
+    def broken(text: str) -> Scrubbed:
+        raise RuntimeError(text)  # the message holds chart text: it must not be repeated
+
+    proposer = make_proposer(llm_server, searcher, deidentifier=broken)
+    with pytest.raises(ProposerError, match="de-identification failed") as raised:
+        proposer.propose(Chart(text=PHI_TEXT), [], [])
+    assert llm_server.requests == [] and "Jane Roe" not in str(raised.value)
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_wiring_passes_the_deidentifier_when_the_setting_says_so(
+    searcher: HybridSearcher, tmp_path: Path, setting: bool
+) -> None:
+    settings = Settings(
+        home=tmp_path, llm_model="m", llm_base_url="http://127.0.0.1:9/v1", llm_deidentify=setting
+    )
+    proposer = make_llm_proposer(settings, searcher, None)
+    assert isinstance(proposer, LlmProposer)
+    assert proposer.deidentifier is (deidentify if setting else None)
+    assert Settings(home=tmp_path).llm_deidentify is True  # on unless turned off

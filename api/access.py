@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from api.deps import Coder, Reader, RowId, ServicesDep, require
 from api.services import Services
 from review.access import (
+    conversation_chart,
     proposal_chart,
     query_chart,
     record_read,
@@ -108,6 +109,34 @@ def write_proposal(proposal_id: RowId, services: ServicesDep, actor: Coder) -> A
     return actor
 
 
+def _conversation_chart(services: Services, actor: Actor, conversation_id: int) -> int:
+    with transaction(services.readers) as session:
+        return conversation_chart(
+            session,
+            conversation_id=conversation_id,
+            actor=actor,
+            restrict_to_assigned=_restrict(services),
+        )
+
+
+def read_conversation(
+    conversation_id: RowId, request: Request, services: ServicesDep, actor: Reader
+) -> Iterator[Actor]:
+    chart_id = _conversation_chart(services, actor, conversation_id)
+    yield actor
+    _record(services, request, actor, chart_id)
+
+
+def ask_conversation(
+    conversation_id: RowId, request: Request, services: ServicesDep, actor: Coder
+) -> Iterator[Actor]:
+    """A question: a write whose answer quotes the chart, so it is recorded as a read too
+    (for a streamed answer, as the stream starts)."""
+    chart_id = _conversation_chart(services, actor, conversation_id)
+    yield actor
+    _record(services, request, actor, chart_id)
+
+
 # Reader/Coder with the chart checked; the readers also record the read.
 ChartReader = Annotated[Actor, Depends(read_chart, scope="function")]
 ChartRunner = Annotated[Actor, Depends(run_chart, scope="function")]
@@ -115,6 +144,8 @@ ChartCoder = Annotated[Actor, Depends(write_chart)]
 QueryReader = Annotated[Actor, Depends(read_query, scope="function")]
 QueryCoder = Annotated[Actor, Depends(write_query)]
 ProposalCoder = Annotated[Actor, Depends(write_proposal)]
+ConversationReader = Annotated[Actor, Depends(read_conversation, scope="function")]
+ConversationAsker = Annotated[Actor, Depends(ask_conversation, scope="function")]
 # Who may read the read log: it names every user's reads, so not coders.
 Overseer = Annotated[Actor, Depends(require("lead", "auditor"))]
 

@@ -19,6 +19,7 @@ from api.routers import (
     code_sets,
     codes,
     coding_runs,
+    conversations,
     drg,
     evals,
     health,
@@ -79,7 +80,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.services = services
     problems.install(app)
     routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, queries, audit, codes)
-    for module in (*routers, users, evals):
+    for module in (*routers, conversations, users, evals):
         app.include_router(module.router)
     limits = body_limits(
         chart_bytes=settings.max_chart_bytes, upload_bytes=settings.max_suite_bytes

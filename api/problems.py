@@ -20,15 +20,22 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("medcoder.api")
 
 
-def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {
+def problem_body(
+    instance: str, status: int, title: str, detail: str, **extra: Any
+) -> dict[str, Any]:
+    """The RFC 9457 body (also sent inside a stream that fails after it began)."""
+    return {
         "type": f"urn:medcoder:problem:{title.lower().replace(' ', '-')}",
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
         **extra,
     }
+
+
+def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = problem_body(request.url.path, status, title, detail, **extra)
     headers = {"X-Request-ID": getattr(request.state, "request_id", "")}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 

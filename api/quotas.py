@@ -26,15 +26,23 @@ class RunsPerUser:
         self._running: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def check(self, user: str) -> None:
+        """TooMany when `user` has no slot free now (nothing is reserved)."""
+        with self._lock:
+            self._refuse_when_full(user)
+
+    def _refuse_when_full(self, user: str) -> None:
+        if self._running.get(user, 0) >= self.limit:
+            raise TooMany(
+                f"{user} already has {self.limit} coding runs or chat answers under way; "
+                "wait for one to finish (MEDCODER_CODING_RUNS_PER_USER)",
+                retry_after=5,
+            )
+
     @contextmanager
     def slot(self, user: str) -> Iterator[None]:
         with self._lock:
-            if self._running.get(user, 0) >= self.limit:
-                raise TooMany(
-                    f"{user} already has {self.limit} coding runs under way; wait for one "
-                    "to finish (MEDCODER_CODING_RUNS_PER_USER)",
-                    retry_after=5,
-                )
+            self._refuse_when_full(user)
             self._running[user] = self._running.get(user, 0) + 1
         try:
             yield

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.chat.answerer import Answerer
 from agent.drg import Grouper, MsdrgGrouper, load_weights
 from agent.pipeline import CodingAgent
 from api.auth import Authenticator, FailureCounter
 from api.eval_jobs import EvalJobs
 from api.quotas import RunsPerUser
 from api.settings import Settings
-from api.wiring import make_agent
+from api.wiring import make_agent, make_chat_answerer
 from review.codebook import CodeBook
 from review.db import make_engine, read_sessions, sessions
 from review.errors import InvalidInput
@@ -36,6 +37,7 @@ class Services:
     _codebook: CodeBook | None = None
     _grouper: MsdrgGrouper | None = None
     _weights: dict[int, float] | None = None
+    _answerer: Answerer | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -80,6 +82,13 @@ class Services:
                 agent = self.agent("offline")
                 self._codebook = CodeBook(agent.searcher.store, agent.kb_release)
             return self._codebook
+
+    def chat_answerer(self) -> Answerer:
+        """Who answers chat questions, chosen once: offline unless an LLM is configured."""
+        with self._lock:
+            if self._answerer is None:
+                self._answerer = make_chat_answerer(self.settings)
+            return self._answerer
 
     def forget_keys(self) -> None:
         """Drop the key cache: a deactivated or rotated key stops working at once."""

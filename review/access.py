@@ -15,7 +15,14 @@ from review.audit import now, record_event
 from review.charts import get_chart, lock_chart
 from review.errors import Conflict, InvalidInput, NotFound
 from review.states import chart_state
-from review.tables import ChartReadRow, ChartRow, ProposalRow, QueryRow, UserRow
+from review.tables import (
+    ChartReadRow,
+    ChartRow,
+    ConversationRow,
+    ProposalRow,
+    QueryRow,
+    UserRow,
+)
 
 _INSERT = insert(cast(Table, ChartReadRow.__table__))
 ASSIGNABLE_ROLES = ("coder", "lead")
@@ -102,6 +109,22 @@ def query_chart(
         restricted(actor, restrict_to_assigned=restrict_to_assigned) and _hidden(found[1], actor)
     ):
         raise NotFound(f"query {query_id} does not exist")
+    return int(found[0])
+
+
+def conversation_chart(
+    session: Session, *, conversation_id: int, actor: Actor, restrict_to_assigned: bool
+) -> int:
+    """The chart of a conversation the actor may see; NotFound as for a missing one."""
+    found = session.execute(
+        select(ConversationRow.chart_id, ChartRow.assigned_to)
+        .join(ChartRow, ChartRow.id == ConversationRow.chart_id)
+        .where(ConversationRow.id == conversation_id)
+    ).first()
+    if found is None or (
+        restricted(actor, restrict_to_assigned=restrict_to_assigned) and _hidden(found[1], actor)
+    ):
+        raise NotFound(f"conversation {conversation_id} does not exist")
     return int(found[0])
 
 

@@ -224,3 +224,36 @@ class ChartReadRow(Base):
     chart_id: Mapped[int] = mapped_column(Integer, index=True)
     endpoint: Mapped[str] = mapped_column(String(200))  # "GET /charts/{chart_id}/export"
     request_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class ConversationRow(Base):
+    """A chat about one chart: questions and the answers given, kept as they were shown."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chart_id: Mapped[int] = mapped_column(ForeignKey("charts.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ChatMessageRow(Base):
+    """One question and its answer (the ChatAnswer as shown, citations verified), with what
+    produced it: the answerer, model, prompt and KB versions, the code set's fiscal year."""
+
+    __tablename__ = "chat_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[dict[str, Any]] = mapped_column(Json)
+    kind: Mapped[str] = mapped_column(String(20))  # why | find_in_chart | ... | open
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)
+    answerer: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(40))
+    kb_release: Mapped[str] = mapped_column(String(200))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    usage: Mapped[dict[str, Any]] = mapped_column(Json)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    asked_by: Mapped[str] = mapped_column(String(100))
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime())

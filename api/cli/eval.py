@@ -33,7 +33,7 @@ from evals.suites import (
 from retrieval.errors import KnowledgeBaseError
 
 app = typer.Typer(
-    help="Evaluate the coding agent on suites (CodiEsp, desc2code, rules, JSONL files).",
+    help="Evaluate the coding agent on suites (CodiEsp, desc2code, rules, chat, JSONL files).",
     no_args_is_help=True,
 )
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -80,6 +80,9 @@ def run_command(
     if limit is not None and limit < 1:
         fail(f"--limit must be 1 or more, got {limit}", 2)
     settings = load_settings()
+    if suite == "chat":  # questions about coded charts, answered and scored by evals.chat
+        _run_chat(settings, proposer, out, limit, seed, as_json)
+        return
     # Only desc2code and addenda need the KB to load; the others are checked before it opens.
     loaded = None if suite in NEEDS_KB else _load(suite, settings, data, None, limit, seed)
     with user_errors():
@@ -95,6 +98,44 @@ def run_command(
         print(json.dumps(_json_summary(summary), default=str))
         return
     console.print(_metrics_table(summary.metrics, f"{summary.suite}: {summary.done} cases"))
+    console.print(f"run directory: {summary.run_dir}", highlight=False)
+
+
+def _run_chat(
+    settings: Settings,
+    proposer: str | None,
+    out: Path | None,
+    limit: int | None,
+    seed: int,
+    as_json: bool,
+) -> None:
+    from evals.chat import load_chat_cases, run_chat_suite, summary_lines
+
+    try:
+        cases = load_chat_cases()[:limit]
+        with user_errors():
+            agent = make_agent(settings, proposer)
+            out_dir = out or _default_out(settings, "chat")
+            info = _run_info(settings, agent.proposer.name, limit, seed)
+            with Progress(
+                TextColumn("chat"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=errors,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("chat", total=len(cases))
+                summary = run_chat_suite(
+                    cases, agent, out_dir, info, lambda done, _: bar.update(task, completed=done)
+                )
+    except (SuiteError, *RUN_STOPPERS) as error:
+        fail(str(error))
+    if as_json:
+        head = {"suite": "chat", "run_dir": str(summary.run_dir), "status": "finished"}
+        print(json.dumps(head | _rounded(summary.metrics), default=str))
+        return
+    for line in summary_lines(summary.metrics):
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(f"run directory: {summary.run_dir}", highlight=False)
 
 

@@ -7,6 +7,7 @@ import typer
 from api.cli import audit, db, kb, users
 from api.cli import eval as eval_cli
 from api.cli.cdi import cdi_command
+from api.cli.chat import chat_command
 from api.cli.code import code
 from api.cli.drg import drg_command
 from api.cli.learn import learn_command
@@ -24,6 +25,7 @@ app.command("code")(code)
 app.command("learn")(learn_command)
 app.command("drg")(drg_command)
 app.command("cdi")(cdi_command)
+app.command("chat")(chat_command)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")

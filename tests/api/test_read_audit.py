@@ -31,6 +31,8 @@ READS = [
     ("GET", "/charts/{chart}/queries", "GET /charts/{chart_id}/queries"),
     ("GET", "/queries/{query}", "GET /queries/{query_id}"),
     ("GET", "/charts/{chart}/audit", "GET /charts/{chart_id}/audit"),
+    # Its conversations (GET /conversations/{id} and asking: tests/api/test_chat_api.py).
+    ("GET", "/charts/{chart}/conversations", "GET /charts/{chart_id}/conversations"),
     # A run answers with proposals quoting the chart: a read as well as a write.
     ("POST", "/charts/{fresh}/coding-runs", "POST /charts/{chart_id}/coding-runs"),
 ]

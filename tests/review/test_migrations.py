@@ -1,7 +1,7 @@
 """The migrations build exactly the tables review/tables.py declares, on SQLite and on
 PostgreSQL; 0002 (fiscal years) goes down and up again keeping the audit trail
 append-only; 0003 (discharge status) and 0004 (queries) too; 0007 (chart access) too, its
-read log append-only."""
+read log append-only; 0009 (chat conversations) too."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def columns(url: str, table: str) -> set[str]:
 
 def test_migrated_schema_is_the_declared_one(url: str) -> None:
     upgrade(url)
-    assert current_revision(url) == "0008"
+    assert current_revision(url) == "0009"
     assert differences(url) == []
     for table in ("coding_runs", "proposals", "code_sets", "audit_events"):
         assert "fiscal_year" in columns(url, table)
@@ -66,6 +66,24 @@ def test_0004_goes_down_and_up(url: str) -> None:
         engine.dispose()
     upgrade(url)
     assert {"status", "answer", "indicators"} <= columns(url, "queries")
+
+
+def test_0009_goes_down_and_up(url: str) -> None:
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0008")
+    engine = create_engine(url)
+    try:
+        tables = inspect(engine).get_table_names()
+        assert "conversations" not in tables and "chat_messages" not in tables
+    finally:
+        engine.dispose()
+    assert current_revision(url) == "0008"
+    upgrade(url)
+    assert differences(url) == []
+    assert {"chart_id", "title", "created_by"} <= columns(url, "conversations")
+    assert {"question", "answer", "refused", "answerer", "latency_ms"} <= columns(
+        url, "chat_messages"
+    )
 
 
 def test_0002_goes_down_and_up_and_the_audit_stays_append_only(url: str) -> None:

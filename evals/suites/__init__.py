@@ -18,7 +18,7 @@ CODIESP_SYSTEMS: dict[str, tuple[System, ...]] = {
     "codiesp-p": ("pcs",),
     "codiesp": ("cm", "pcs"),
 }
-SUITE_NAMES = (*CODIESP_SYSTEMS, "desc2code", "rules", "addenda")
+SUITE_NAMES = (*CODIESP_SYSTEMS, "desc2code", "rules", "addenda", "chat")
 # Suites loaded from the knowledge base itself (the others load before it opens).
 NEEDS_KB = ("desc2code", "addenda")
 RULES_YEAR = 2026
@@ -52,6 +52,8 @@ def load_suite(
         if store is None:
             raise SuiteError("addenda: needs a knowledge base whose addenda it checks")
         return addenda_suite(store, limit)
+    if name == "chat":  # questions about coded charts: its own cases and scorer
+        raise SuiteError("chat: not a coding suite; evals.chat runs it (medcoder eval run chat)")
     if name == "rules":
         # Written and coded for FY2026, the code set it is scored in.
         rules = load_jsonl_suite(RULES_FILE, "rules").model_copy(update={"year": RULES_YEAR})

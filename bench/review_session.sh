@@ -16,6 +16,15 @@ echo "== coding run"
 post /charts/$ID/coding-runs "$CODER" -d '{}' > "$WORK/run.json"
 jq -c '.proposals[] | {id, code, title, principal, confidence}' "$WORK/run.json"
 pid() { jq -r --arg c "$1" '.proposals[] | select(.code|startswith($c)) | .id' "$WORK/run.json" | head -1; }
+echo "== the coder asks about the chart (chat)"
+CONV=$(post /charts/$ID/conversations "$CODER" -d '{"title":"first look"}' | jq .id)
+K35=$(jq -r '.proposals[] | select(.code|startswith("K35")) | .code' "$WORK/run.json" | head -1)
+for q in "Why did you propose $K35?" "Is chest pain mentioned?" "Can I code I10 with I12.9?" "What must be coded first with F02.80?" "and its excludes1 note?" "Summarize the hospital course"; do
+  echo "-- $q"
+  jq -n --arg q "$q" '{question: $q}' | post /conversations/$CONV/messages "$CODER" -d @- | jq -r '"[\(.answer.kind)\(if .answer.refused then ", refused" else "" end), \(.answer.citations|length) citations, \(.latency_ms) ms] \(.answer.text | split("\n")[0:3] | join(" / "))"'
+done
+echo "-- streamed: Is anemia mentioned?"
+jq -n '{question: "Is anemia mentioned?"}' | post /conversations/$CONV/messages "$CODER" -H 'Accept: text/event-stream' -d @- | grep '^event:' | sort | uniq -c
 decide() { post /proposals/$1/decision "$CODER" -H "If-Match: \"$2\"" -d "$3" | jq -c '{code, status, final_code, reason, version, title, detail, current}' | sed 's/,"[a-z_]*":null//g'; }
 echo "== accept the appendicitis";  decide $(pid K35) 1 '{"action":"accept"}'
 echo "== accept it again with a stale version (409 with the current state)"; decide $(pid K35) 1 '{"action":"accept"}'

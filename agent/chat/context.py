@@ -29,6 +29,7 @@ def chat_context(
         return find_codes(agent, phrase, year=chosen)
 
     return ChatContext(
+        lexicon=agent.lexicon,
         chart=chart.model_copy(update={"fiscal_year": chosen}),
         store=searcher.store,
         searcher=searcher,

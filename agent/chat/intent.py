@@ -15,7 +15,10 @@ _CODES = re.compile(rf"\b(?:{_CM}|{_PCS})\b", re.IGNORECASE)
 _OPEN = re.compile(
     r"\b(?:summari[sz]e|summary|hospital course|write|draft|compose|explain (?:the|this) "
     r"(?:case|admission|visit)|tell me about (?:the|this) (?:patient|case)|what happened|"
-    r"discharge instructions|letter|prognosis|recommend(?:ation)?s? (?:for|on) treatment)\b",
+    r"discharge instructions|letter|prognosis|recommend(?:ation)?s? (?:for|on) treatment|"
+    # clinical advice is not coding: never answered offline
+    r"should (?:we|i|they|the patient|he|she) (?:start|stop|give|treat|continue|prescribe|"
+    r"increase|decrease|add|switch)|treatment (?:plan|options?)|what dose)\b",
     re.IGNORECASE,
 )
 _GUIDELINE = re.compile(
@@ -29,7 +32,11 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "code first" or "code-first" (as a coder writes the note's name)
     (
         "code_first",
-        re.compile(r"\bcode[ds]?[\s-]first\b|\bsequenced? first\b|\bunderlying\b", re.I),
+        re.compile(
+            r"\bcode[ds]?[\s-]first\b|\bsequenced? (?:first|ahead|before)\b|\bunderlying\b"
+            r"|\b(?:goes|comes) (?:first|ahead|before)\b|\bprecede",
+            re.IGNORECASE,
+        ),
     ),
     ("use_additional", re.compile(r"\b(?:use )?additional codes?\b", re.IGNORECASE)),
     ("code_also", re.compile(r"\bcode also\b", re.IGNORECASE)),
@@ -48,19 +55,30 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _WHY = re.compile(
     r"\bwhy\b|\bwhere\b|\bsupport|\bevidence\b|\brationale\b|\breason\b|\bjustif|"
     r"\bhow did you\b|\bdropp?ed\b|\bnot (?:proposed|coded|suggested)\b|\bremoved\b|"
-    r"\bwhat (?:backs|supports)\b",
+    r"\bwhat (?:backs|supports)\b|\bbacks? (?:it )?up\b|\bwhich line\b|\bwhat line\b|"
+    r"\bshow me\b|\bgets? (?:me )?to\b|\bdocumentation (?:for|of|behind)\b",
     re.IGNORECASE,
 )
 _FIND_CODE = re.compile(
     r"\b(?:codes? for|what(?:'s| is| are) the (?:icd(?:-10)?(?:-cm|-pcs)? )?codes?|which codes?"
     r"|how (?:do|would|should|can) (?:i|we|you) code|(?:icd(?:-10)?(?:-cm)?|pcs) codes? for"
-    r"|look ?up|code (?:a|an)\b)",
+    r"|look ?up|code (?:a|an)\b"
+    r"|which (?:icd(?:-10)?(?:-cm|-pcs)? )?codes? (?:covers?|describes?|applies|is used|fits)"
+    r"|what (?:do|should|would|can) (?:i|we) (?:assign|use|report|pick)(?: for)?"
+    r"|how (?:is|are|would|should|do (?:i|we)) (?=.{1,80}?\bcoded\b))",
     re.IGNORECASE,
 )
 _FIND_IN_CHART = re.compile(
     r"\bmention|\bdocument|\bdoes the chart\b|\bin the chart\b|\bin the note\b|"
     r"\bany (?:history|evidence|signs?|mention|record) of\b|\bis there\b|\bwas there\b|"
     r"\b(?:did|does|has|had) (?:the )?(?:patient|pt)\b|\bwhat does .{1,40} say\b|\bhistory of\b",
+    re.IGNORECASE,
+)
+# "What code did you use for the COPD?": a question about this chart's proposals.
+_WHAT_CODED = re.compile(
+    r"\b(?:what|which) codes? (?:did|do|have|has) (?:you|the agent|it|medcoder) "
+    r"(?:use|used|assign|assigned|give|given|propose|proposed|pick|picked)\b(?: for)?"
+    r"|\b(?:what|how) did you code\b",
     re.IGNORECASE,
 )
 _FOLLOW_UP = re.compile(
@@ -87,7 +105,9 @@ _SIDES = re.compile(r"\b(?:left|right|bilateral|both sides)\b", re.IGNORECASE)
 _SUBJECT_NOISE = re.compile(
     r"\b(?:is|are|was|were|there|any|mention(?:ed|s)?|documented|documentation|document|"
     r"does|do|did|the|this|chart|note|notes|say|says|said|about|what|in|has|have|had|patient|"
-    r"pt|history|evidence|signs?|record(?:ed)?|of|for|a|an|on|tell|me|show|where|please)\b",
+    r"pt|history|evidence|signs?|record(?:ed)?|of|for|a|an|on|tell|me|show|where|please|"
+    r"anywhere|anything|something|written|up|report(?:ed|s)?|found|find|he|she|his|her|him|"
+    r"they|their|patient's|relatives?|family|any|study|there)\b",
     re.IGNORECASE,
 )
 
@@ -100,6 +120,7 @@ class Question:
     subject: str = ""
     topic: str | None = None
     follow_up: bool = False
+    fallback: bool = False  # "open" only because nothing else matched
 
 
 def codes_in(text: str) -> list[str]:
@@ -156,6 +177,9 @@ def classify(question: str, history: list[Turn]) -> Question:
     if follow_up and last is not None and _WHY.search(text):
         # "why did you propose it?" after a search of the chart: the proposals about it
         return Question("why", text, codes, subject=last.phrase or "", follow_up=True)
+    if (found := _WHAT_CODED.search(text)) and not codes:
+        subject = _subject(text[found.end() :]) or _subject(text)
+        return Question("why", text, [], subject=subject)
     if _FIND_CODE.search(text):
         return Question("find_code", text, [], subject=_phrase(text))
     if follow_up and last is not None:
@@ -164,15 +188,15 @@ def classify(question: str, history: list[Turn]) -> Question:
         return Question("find_in_chart", text, codes, subject=_subject(text))
     if codes:  # a bare code: why it is (or is not) in this chart's proposals
         return Question("why", text, codes)
-    subject = _subject(text)
-    if subject and len(subject.split()) <= 4:
-        return Question("find_in_chart", text, [], subject=subject)
-    return Question("open", text, codes)
+    # Nothing recognised: the answerer tries the guideline sections and the chart before
+    # refusing.
+    return Question("open", text, codes, subject=_subject(text), fallback=True)
 
 
 def _phrase(text: str) -> str:
     hit = _FIND_CODE.search(text)
     phrase = text[hit.end() :] if hit else text
+    phrase = re.sub(r"\s+(?:be\s+)?coded\s*\??\s*$", "", phrase, flags=re.IGNORECASE)
     phrase = re.sub(r"^[\s:,]+|[\s?.!]+$", "", phrase)
     return re.sub(r"^(?:for|of|to)\s+", "", phrase, flags=re.IGNORECASE).strip()
 

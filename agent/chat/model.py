@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.lexicon import Lexicon
 from agent.models import Chart, Citation, Span, Usage
 from retrieval.search import Hit, HybridSearcher
 from retrieval.store import KnowledgeStore
@@ -109,3 +110,6 @@ class ChatContext:
     find_codes: FindCodes  # a phrase coded the way the agent codes a chart
     proposals: list[ProposalView] = field(default_factory=list)
     dropped: list[DroppedView] = field(default_factory=list)
+    # The agent's lexicon: finds the clinical concept a question names ("a DVT") and its
+    # code-set wording ("deep vein thrombosis"); without it, the question's words are used.
+    lexicon: Lexicon | None = None

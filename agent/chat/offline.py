@@ -3,6 +3,8 @@ the knowledge base with no model at all. Short plain text; the citations carry t
 
 from __future__ import annotations
 
+import re
+
 from agent.chat import tools
 from agent.chat.intent import Question, classify
 from agent.chat.model import (
@@ -22,6 +24,11 @@ from agent.rules.guidelines import EXCLUDES1, SECTION_TOPICS, UNSPECIFIED
 from retrieval.records import CodeRecord, Note
 
 HYPERTENSION = "I.C.9.a"
+# A question about how to code (a guideline's matter) rather than what the chart says.
+_CODING_WORDS = re.compile(
+    r"\b(?:code[ds]?|coding|report(?:ed)?|sequenc\w*|assign\w*|bill\w*)\b", re.I
+)
+_FAMILY = re.compile(r"\b(?:family|relatives?|mother|father|sister|brother|sibling)", re.I)
 
 CAN_ANSWER = (
     'why or where a code is proposed or was dropped ("why I50.23?"); what the chart says '
@@ -177,7 +184,11 @@ def _find_in_chart(asked: Question, context: ChatContext) -> ChatAnswer:
             kind="find_in_chart",
             text='What should I look for in the chart? e.g. "is sepsis mentioned?"',
         )
-    quotes = tools.search_chart(context, subject)
+    concepts = tools.question_concepts(context, asked.text, subject)
+    quotes = tools.search_chart(context, subject, concepts=concepts)
+    if _FAMILY.search(asked.text):  # "in the family", "any relatives": those passages
+        quotes = [q for q in quotes if "family" in q.flags] or quotes
+    subject = concepts[0] if concepts and not asked.follow_up else subject
     if not quotes:
         searched = ", ".join(tools.expand_terms(subject))
         return ChatAnswer(
@@ -404,6 +415,19 @@ def _section_answer(kind: str, question: str, sections: list[str]) -> ChatAnswer
 
 
 def _open(asked: Question, context: ChatContext) -> ChatAnswer:
+    if asked.fallback:
+        # A question in words the classifier does not know: a guideline section that clearly
+        # matches it, or the clinical concept it names in the chart, before refusing.
+        about_coding = _CODING_WORDS.search(asked.text) is not None
+        names_concept = context.lexicon is not None and bool(
+            tools.question_concepts(context, asked.text, "")
+        )
+        if names_concept and not about_coding:
+            return _find_in_chart(asked, context)
+        if tools.rule_sections(asked.text, least=2):
+            return _guideline(asked, context)
+        if names_concept:
+            return _find_in_chart(asked, context)
     return ChatAnswer(
         kind="open",
         refused=True,

@@ -64,21 +64,58 @@ def _pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"\b" + r"\w*\W{1,3}(?:\w+\W{1,3}){0,2}?".join(words) + r"\w*", re.IGNORECASE)
 
 
-def search_chart(context: ChatContext, subject: str, limit: int = 8) -> list[ChartQuote]:
-    """The chart's sentences that mention `subject` (or another name for it), in chart
-    order, each flagged negated / uncertain / historical / family where it is so."""
+def question_concepts(context: ChatContext, question: str, subject: str) -> list[str]:
+    """What to look for in the chart: the clinical phrases the agent's lexicon finds in the
+    question ("a DVT", "sleep apnea") with their code-set wording ("deep vein thrombosis"),
+    else the question's subject words."""
+    concepts: list[str] = []
+    if context.lexicon is not None:
+        for start, end, kind in context.lexicon.match(question):
+            if kind == "status":
+                continue
+            phrase = question[start:end]
+            concepts.append(phrase)
+            wording = context.lexicon.canonical(phrase)
+            if wording and wording.lower() != phrase.lower():
+                concepts.append(wording)
+    return concepts or ([subject] if subject else [])
+
+
+def _stems_of(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _GENERAL_WORDS]
+
+
+def _first_hit(text: str, stems: list[str]) -> tuple[int, int] | None:
+    """Where the passage names every stem (any order): the span from the first to the last
+    word found, or None when one is missing."""
+    spans = []
+    for word_stem in stems:
+        found = re.search(r"\b" + re.escape(word_stem) + r"\w*", text, re.IGNORECASE)
+        if found is None:
+            return None
+        spans.append(found.span())
+    return min(a for a, _ in spans), max(b for _, b in spans)
+
+
+def search_chart(
+    context: ChatContext, subject: str, limit: int = 8, concepts: list[str] | None = None
+) -> list[ChartQuote]:
+    """The chart's sentences that name `subject` (or one of `concepts`, or another name of
+    the body system asked about), in chart order, each flagged negated / uncertain /
+    historical / family where it is so."""
     chart = context.chart
-    patterns = [_pattern(t) for t in expand_terms(subject) if _WORD.search(t)]
+    terms = [t for c in (concepts or [subject]) for t in expand_terms(c)]
+    wanted = [stems for t in terms if (stems := _stems_of(t))]
     found: list[ChartQuote] = []
     for sentence in chart.sentences:
         text = chart.text[sentence.start : sentence.end]
-        hit = next((m for p in patterns if (m := p.search(text))), None)
+        hit = next((h for stems in wanted if (h := _first_hit(text, stems))), None)
         if hit is None:
             continue
         start, end = sentence.start, sentence.end
         while end > start and chart.text[end - 1].isspace():
             end -= 1
-        flags = span_flags(chart, sentence.start + hit.start(), sentence.start + hit.end())
+        flags = span_flags(chart, sentence.start + hit[0], sentence.start + hit[1])
         if _PAST.search(text):
             flags.add("historical")
         found.append(
@@ -167,7 +204,7 @@ def guideline_sections(context: ChatContext, topic: str, limit: int = 3) -> list
     return whole or [g for score, _, g in scored[:1] if score >= 0.5]
 
 
-def rule_sections(topic: str, limit: int = 3) -> list[tuple[str, str]]:
+def rule_sections(topic: str, limit: int = 3, least: int = 1) -> list[tuple[str, str]]:
     """(section id, what it says) of the CM guideline sections the rules apply, best
     matching `topic` first."""
     words = _topic_stems(topic)
@@ -175,7 +212,7 @@ def rule_sections(topic: str, limit: int = 3) -> list[tuple[str, str]]:
     for section, summary in SECTION_TOPICS.items():
         stems = {_stem(w) for w in _WORD.findall(summary.lower())}
         overlap = len(words & stems)
-        if overlap:
+        if overlap >= least:
             scored.append((-overlap, section, summary))
     scored.sort()
     return [(section, summary) for _, section, summary in scored[:limit]]

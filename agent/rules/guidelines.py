@@ -92,8 +92,9 @@ SECTION_TOPICS: dict[str, str] = {
     "never principal.",
     FOLLOW_UP: "Follow-up codes (Z08, Z09, Z39) are for surveillance after a condition has "
     "been fully treated and no longer exists.",
-    "I.C.21.c.4": "History codes: a personal or family history of a condition that no "
-    "longer exists is coded with a history Z code.",
+    "I.C.21.c.4": "History codes: a personal history of a condition that no longer exists "
+    "and is no longer treated (a cancer excised or eradicated with no further treatment: "
+    "Z85.-) or a family history (Z80-Z84) is coded with a history Z code, not the condition.",
     PRINCIPAL: "Inpatient principal diagnosis: the condition found after study to be chiefly "
     "responsible for the admission.",
     "II.H": "Inpatient uncertain diagnosis: a diagnosis documented at discharge as probable, "

@@ -14,6 +14,7 @@ from agent.chat import ChartQuote, ChatAnswer, KbSource, RuleSource
 from api.settings import Settings
 from api.wiring import make_agent
 from evals.chat import (
+    HOLDOUT_FILE,
     KINDS,
     ChatCase,
     ChatRow,
@@ -254,7 +255,12 @@ def chat_run(
     built_kb: BuildReport, kb_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> ChatSummary:
     agent = make_agent(kb_settings, "offline")
-    return run_chat_suite(load_chat_cases(), agent, tmp_path_factory.mktemp("chat") / "run")
+    return run_chat_suite(_all_cases(), agent, tmp_path_factory.mktemp("chat") / "run")
+
+
+def _all_cases() -> list[ChatCase]:
+    """The suite and the held-out cases (written by someone who had not read the engine)."""
+    return load_chat_cases() + load_chat_cases(HOLDOUT_FILE)
 
 
 def _failures(summary: ChatSummary, kinds: tuple[str, ...]) -> str:
@@ -305,11 +311,11 @@ def test_the_run_directory_holds_every_case_and_resumes(
     assert info["suite"] == "chat" and info["status"] == "finished"
     assert info["proposer"] == "offline" and "FY2026" in info["kb_release"]
     lines = (run_dir / CASES_FILE).read_text().splitlines()
-    assert len(lines) == len(load_chat_cases()) == chat_run.done
+    assert len(lines) == len(_all_cases()) == chat_run.done
     assert json.loads((run_dir / METRICS_FILE).read_text()) == chat_run.metrics
     # A row cut short by a dying process is answered again; the others are kept.
     (run_dir / CASES_FILE).write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40])
-    again = run_chat_suite(load_chat_cases(), make_agent(kb_settings, "offline"), run_dir)
+    again = run_chat_suite(_all_cases(), make_agent(kb_settings, "offline"), run_dir)
     assert again.resumed == len(lines) - 1 and again.done == len(lines)
     assert len((run_dir / CASES_FILE).read_text().splitlines()) == len(lines)
 

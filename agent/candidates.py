@@ -9,8 +9,10 @@ index lacks.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from bisect import bisect_left
+from collections.abc import Collection, Sequence
 
+from agent.chart import sentence_index
 from agent.codeset import default_billable
 from agent.cues import cue_code
 from agent.cues.circumstances import CIRCUMSTANCES, GUIDELINE, circumstances
@@ -263,16 +265,21 @@ def find_candidates(
     With a lexicon, abbreviations and lay terms are looked up in the code set's own wording
     ("CHF" as "congestive heart failure"); the evidence stays the chart's words."""
 
-    lookups = [_lookup_wording(chart, m, lexicon) for m in mentions]
-    statements = statements_of(chart, mentions, lexicon)
-    elsewhere = _other_statement_words(chart, mentions, statements)
+    positions = _positions(chart, mentions)
+    lookups = _lookups(chart, mentions, positions, lexicon)
+    statements = statements_of(chart, mentions, lexicon, positions)
+    elsewhere = _other_statement_words(chart, mentions, statements, positions)
     # Every searched mention's query in one batch: one embedding call and one vector query
     # per collection instead of one each per mention (status cues name their code and are
-    # never searched).
+    # never searched); a query the chart repeats ("pain", "fever") is searched once.
     searched = [i for i, (m, _) in enumerate(lookups) if m.kind != "status"]
     queries = [(search_query(*lookups[i]), search_system(lookups[i][0])) for i in searched]
-    hit_lists = searcher.search_many(queries, k=SEARCH_DEPTH)
-    found_by_search = dict(zip(searched, hit_lists, strict=True))
+    distinct = list(dict.fromkeys(queries))
+    hits_of = dict(zip(distinct, searcher.search_many(distinct, k=SEARCH_DEPTH), strict=True))
+    found_by_search = {i: hits_of[query] for i, query in zip(searched, queries, strict=True)}
+    # A mention looked up before in the same wording, sentence and statement finds the same
+    # candidates (a note repeated in the chart): they are copied, not looked up again.
+    looked_up: dict[tuple[object, ...], list[Candidate]] = {}
     candidates: list[Candidate] = []
     for index, (mention, sentence) in enumerate(lookups):
         if stop is not None and (why := stop()):
@@ -280,45 +287,87 @@ def find_candidates(
         if mention.kind == "status":
             candidates += status_candidates(chart, searcher.store, mention, index)
             continue
-        merged: dict[str, Candidate] = {}
-        statement = statements[index]
-        pools = [
-            index_candidates(searcher.store, mention, index, sentence, statement, elsewhere[index]),
-            table_candidates(searcher.store, mention, sentence, index),
-            search_candidates(searcher, mention, index, found_by_search[index], statement),
-            statement_candidates(searcher, mention, index, statement),
-        ]
-        if mention.kind == "procedure":
-            # The PCS index is read by the chart's own word first ("appendectomy"), then
-            # by the expanded wording of an abbreviation ("lap appy").
-            written = mentions[index]
-            found = pcs_candidates(searcher.store, written, sentence, index)
-            if not found and mention is not written:
-                found = pcs_candidates(searcher.store, mention, sentence, index)
-            pools.insert(
-                0, found + built_candidates(searcher.store, statement.text, sentence, index)
-            )
-            _defer_inspections(sentence, pools)
-        _defer_main_term_phrases(searcher.store, mention, pools[0], pools[2])
-        for pool in pools:
-            for candidate in pool:
-                current = merged.get(candidate.code)
-                if current is None:
-                    candidate.routes = {candidate.via: candidate.score}
-                    merged[candidate.code] = candidate
-                    continue
-                best = max(current.routes.get(candidate.via, 0.0), candidate.score)
-                current.routes[candidate.via] = best
-                # Found by two routes: keep the better score, add a little, keep all citations.
-                current.score = round(min(1.0, max(current.score, candidate.score) + 0.05), 4)
-                current.citations += [
-                    c
-                    for c in candidate.citations
-                    if c.source_id not in {x.source_id for x in current.citations}
-                ]
-        found = sorted(merged.values(), key=lambda c: -c.score)
-        candidates += found + history_candidates(searcher, mention, index, found)
+        key = _lookup_key(mention, mentions[index], sentence, statements[index], elsewhere[index])
+        if key in looked_up:
+            candidates += _copies(looked_up[key], index)
+            continue
+        found = _mention_candidates(
+            searcher, mention, mentions[index], index, sentence, statements[index],
+            elsewhere[index], found_by_search[index],
+        )  # fmt: skip
+        looked_up[key] = found  # untouched until this loop ends: copied only when reused
+        candidates += found
     return candidates
+
+
+_MENTION_FIELDS = tuple(name for name in Mention.model_fields if name != "span")
+
+
+def _lookup_key(
+    mention: Mention,
+    written: Mention,
+    sentence: str,
+    statement: Statement,
+    elsewhere: frozenset[str],
+) -> tuple[object, ...]:
+    """Everything `_mention_candidates` reads of a mention (all but where it is), its
+    sentence (and so its search hits), statement and the sentence's other statements."""
+    fields = tuple(getattr(mention, name) for name in _MENTION_FIELDS)
+    return (*fields, written.text, mention is written, sentence, statement, elsewhere)
+
+
+def _copies(found: list[Candidate], index: int) -> list[Candidate]:
+    """Candidates as found for the mention at `index`: deep copies, since later steps change
+    a candidate's score and citations in place."""
+    return [c.model_copy(deep=True, update={"mention_index": index}) for c in found]
+
+
+def _mention_candidates(
+    searcher: HybridSearcher,
+    mention: Mention,
+    written: Mention,
+    index: int,
+    sentence: str,
+    statement: Statement,
+    elsewhere: frozenset[str],
+    hits: list[Hit],
+) -> list[Candidate]:
+    """The candidates of one condition or procedure mention (`written` as the chart has it,
+    `mention` in the code set's wording), best first."""
+    merged: dict[str, Candidate] = {}
+    pools = [
+        index_candidates(searcher.store, mention, index, sentence, statement, elsewhere),
+        table_candidates(searcher.store, mention, sentence, index),
+        search_candidates(searcher, mention, index, hits, statement),
+        statement_candidates(searcher, mention, index, statement),
+    ]
+    if mention.kind == "procedure":
+        # The PCS index is read by the chart's own word first ("appendectomy"), then
+        # by the expanded wording of an abbreviation ("lap appy").
+        indexed = pcs_candidates(searcher.store, written, sentence, index)
+        if not indexed and mention is not written:
+            indexed = pcs_candidates(searcher.store, mention, sentence, index)
+        pools.insert(0, indexed + built_candidates(searcher.store, statement.text, sentence, index))
+        _defer_inspections(sentence, pools)
+    _defer_main_term_phrases(searcher.store, mention, pools[0], pools[2])
+    for pool in pools:
+        for candidate in pool:
+            current = merged.get(candidate.code)
+            if current is None:
+                candidate.routes = {candidate.via: candidate.score}
+                merged[candidate.code] = candidate
+                continue
+            best = max(current.routes.get(candidate.via, 0.0), candidate.score)
+            current.routes[candidate.via] = best
+            # Found by two routes: keep the better score, add a little, keep all citations.
+            current.score = round(min(1.0, max(current.score, candidate.score) + 0.05), 4)
+            current.citations += [
+                c
+                for c in candidate.citations
+                if c.source_id not in {x.source_id for x in current.citations}
+            ]
+    found = sorted(merged.values(), key=lambda c: -c.score)
+    return found + history_candidates(searcher, mention, index, found)
 
 
 # The scope that took a biopsy or removed a polyp is part of that procedure (PCS B3.11a).
@@ -425,33 +474,78 @@ def history_candidates(
     return [_candidate(code.record, HISTORY_SCORE, "status", index, [code.citation])]
 
 
-def _lookup_wording(chart: Chart, written: Mention, lexicon: Lexicon | None) -> tuple[Mention, str]:
-    """The mention and its sentence as looked up: abbreviations in the code set's wording."""
-    sentence = _sentence_text(chart, written)
-    if lexicon is None or written.kind == "status":
-        return written, sentence
-    wording = lexicon.canonical(written.text)
-    mention = written.model_copy(update={"text": wording}) if wording else written
-    return mention, lexicon.canonical(sentence) or sentence
+def _positions(chart: Chart, mentions: Sequence[Mention]) -> list[int | None]:
+    """The number of each mention's sentence (None outside every sentence), by bisection."""
+    index = sentence_index(chart)
+    return [index.position(m.span.start) for m in mentions]
+
+
+def _lookups(
+    chart: Chart,
+    mentions: Sequence[Mention],
+    positions: Sequence[int | None],
+    lexicon: Lexicon | None,
+) -> list[tuple[Mention, str]]:
+    """Each mention and its sentence as looked up: abbreviations in the code set's wording.
+    A sentence is rewritten once for all its mentions, a wording once for all its repeats."""
+    texts: dict[int | None, str] = {}
+    rewritten: dict[str, str] = {}
+    wordings: dict[str, str | None] = {}
+    found = []
+    for written, position in zip(mentions, positions, strict=True):
+        if position not in texts:
+            sentence = chart.sentences[position] if position is not None else None
+            texts[position] = chart.text[sentence.start : sentence.end] if sentence else ""
+        text = texts[position]
+        if lexicon is None or written.kind == "status":
+            found.append((written, text))
+            continue
+        if written.text not in wordings:
+            wordings[written.text] = lexicon.canonical(written.text)
+        if text not in rewritten:
+            rewritten[text] = lexicon.canonical(text) or text
+        wording = wordings[written.text]
+        mention = written.model_copy(update={"text": wording}) if wording else written
+        found.append((mention, rewritten[text]))
+    return found
 
 
 def statements_of(
-    chart: Chart, mentions: list[Mention], lexicon: Lexicon | None
+    chart: Chart,
+    mentions: Sequence[Mention],
+    lexicon: Lexicon | None,
+    positions: Sequence[int | None] | None = None,
 ) -> list[Statement]:
-    """Each mention's diagnostic statement (its clause), in the code set's wording."""
+    """Each mention's diagnostic statement (its clause), in the code set's wording;
+    `positions`: each mention's sentence number, when the caller has them."""
+    if positions is None:
+        positions = _positions(chart, mentions)
+    # The mentions inside each sentence, found by bisection on their starts once per
+    # sentence: not a pass over all the chart's mentions for every mention.
+    order = sorted(
+        (m.span.start, i) for i, m in enumerate(mentions) if m.kind != "status"
+    )  # fmt: skip
+    starts = [start for start, _ in order]
+    members: dict[int, list[Mention]] = {}
+
+    def inside(position: int) -> list[Mention]:
+        if position not in members:
+            sentence = chart.sentences[position]
+            lo, hi = bisect_left(starts, sentence.start), bisect_left(starts, sentence.end)
+            members[position] = [mentions[i] for i in sorted(i for _, i in order[lo:hi])]
+        return members[position]
+
     statements = []
-    for mention in mentions:
-        sentence = next((s for s in chart.sentences if s.start <= mention.span.start < s.end), None)
-        if sentence is None:
+    for mention, position in zip(mentions, positions, strict=True):
+        if position is None:
             statements.append(Statement.read(mention.text))
             continue
+        sentence = chart.sentences[position]
         text = chart.text[sentence.start : sentence.end]
         others = tuple(
             m.span.start - sentence.start
-            for m in mentions
-            if sentence.start <= m.span.start < sentence.end
-            and m.span.start != mention.span.start
-            and m.kind != "status"
+            for m in inside(position)
+            if m.span.start != mention.span.start
         )
         start = mention.span.start - sentence.start
         end = min(mention.span.end, sentence.end) - sentence.start
@@ -463,28 +557,23 @@ def statements_of(
 
 
 def _other_statement_words(
-    chart: Chart, mentions: list[Mention], statements: list[Statement]
+    chart: Chart,
+    mentions: Sequence[Mention],
+    statements: Sequence[Statement],
+    positions: Sequence[int | None] | None = None,
 ) -> list[frozenset[str]]:
     """For each mention, the walk words of the other diagnostic statements of its sentence
     that its own statement does not use."""
-    sentence_of = [
-        next((n for n, s in enumerate(chart.sentences) if s.start <= m.span.start < s.end), -1)
-        for m in mentions
-    ]
+    if positions is None:
+        positions = _positions(chart, mentions)
     keys = [frozenset(walk_keys(s.text)) for s in statements]
-    found = []
-    for i, own in enumerate(keys):
-        others = [
-            keys[j]
-            for j in range(len(mentions))
-            if j != i and sentence_of[j] == sentence_of[i] and mentions[j].kind != "status"
-        ]
-        found.append(frozenset().union(*others) - own)
-    return found
-
-
-def _sentence_text(chart: Chart, mention: Mention) -> str:
-    for sentence in chart.sentences:
-        if sentence.start <= mention.span.start < sentence.end:
-            return chart.text[sentence.start : sentence.end]
-    return ""
+    # The others' words less one's own are all the sentence's statements' words less one's
+    # own (a status cue has no statement here): one union per sentence, not per pair.
+    words: dict[int | None, frozenset[str]] = {}
+    for mention, position, own in zip(mentions, positions, keys, strict=True):
+        if mention.kind != "status":
+            words[position] = words.get(position, frozenset()) | own
+    return [
+        words.get(position, frozenset()) - own
+        for position, own in zip(positions, keys, strict=True)
+    ]

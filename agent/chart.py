@@ -9,9 +9,13 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -76,11 +80,14 @@ def build_chart(text: str, meta: ChartMeta | None = None, chart_id: str | None =
     sections = detect_sections(text)
     sentences = split_sentences(text, sections)
     directed = [s for s in sentences if addresses_software(text[s.start : s.end])]
+    # Sentences are told apart by their offsets: a membership test per sentence in the
+    # directed list would be quadratic in a chart full of them.
+    skipped = {(s.start, s.end, s.section) for s in directed}
     return Chart(
         text=text,
         meta=meta or ChartMeta(),
         sections=sections,
-        sentences=[s for s in sentences if s not in directed],
+        sentences=[s for s in sentences if (s.start, s.end, s.section) not in skipped],
         directed=[Span(start=s.start, end=s.end, quote=text[s.start : s.end]) for s in directed],
         chart_id=chart_id,
     )
@@ -566,12 +573,24 @@ def _body_start(text: str, section: Section) -> int:
     return colon.end() if colon else start
 
 
+_SPACE = re.compile(r"\s*")  # \s is what str.strip() strips
+_BLANK = re.compile(r"[ \t]*")
+
+
+def _skip(blank: re.Pattern[str], text: str, at: int, end: int) -> int:
+    """Where the run of `blank` characters from `at` ends (at most `end`)."""
+    found = blank.match(text, at, end)
+    return found.end() if found else at
+
+
 def _cuts(text: str, start: int, end: int) -> set[int]:
     cuts = set()
     for match in _SENTENCE_END.finditer(text, start, end):
-        following = text[match.end() : end]
-        gap = following[: len(following) - len(following.lstrip())]
-        if following.lstrip()[:1].islower() and "\n" not in gap:
+        # The gap and the next character are read in place: slicing the rest of the
+        # section at each full stop made a long section quadratic.
+        after = _skip(_SPACE, text, match.end(), end)
+        lower = after < end and text[after].islower()
+        if lower and "\n" not in text[match.end() : after]:
             continue  # "approx. five", "etc. and": an unknown abbreviation, not an end
         if not _is_abbreviation(text, start, match.start(), match.group()):
             cuts.add(match.end())
@@ -585,19 +604,33 @@ def _is_abbreviation(text: str, floor: int, dot: int, punct: str) -> bool:
     """Whether the "." at `dot` belongs to a word ("Dr.", "e.g.", "mg.", "1." of a list)."""
     if not punct.startswith(".") or len(punct.rstrip("\"')]")) > 1:
         return False
-    line_start = text.rfind("\n", floor, dot) + 1 or floor
-    word = text[max(line_start, floor) : dot].split()[-1:] or [""]
-    token = word[0].lstrip("([\"'").lower()
-    if token.isdigit() and not text[max(line_start, floor) : dot].strip()[: -len(token)]:
-        return True  # "1." numbering a list item
+    line_start = max(text.rfind("\n", floor, dot) + 1 or floor, floor)
+    # The last word before the dot, found by stepping back from it: splitting the line up
+    # to each dot made a long line quadratic.
+    end = dot
+    while end > line_start and text[end - 1].isspace():
+        end -= 1
+    begin = end
+    while begin > line_start and not text[begin - 1].isspace():
+        begin -= 1
+    word = text[begin:end]
+    token = word.lstrip("([\"'").lower()
+    if token.isdigit() and len(token) == len(word):
+        blank = begin
+        while blank > line_start and text[blank - 1].isspace():
+            blank -= 1
+        if blank == line_start:
+            return True  # "1." numbering a list item: nothing before it on its line
     return token in _ABBREVIATIONS
 
 
 def _ends_line(text: str, newline: int, end: int) -> bool:
     """A newline ends a sentence unless a long line of prose runs on in lower case."""
     line = text[text.rfind("\n", 0, newline) + 1 : newline].strip()
-    rest = text[newline + 1 : end].lstrip(" \t")
-    if not rest or rest[0] == "\n" or not rest[0].islower() or line.endswith((".", ":", ";")):
+    # The first character after the blanks, read in place (not the rest of the section).
+    after = _skip(_BLANK, text, newline + 1, end)
+    first = text[after] if after < end else ""
+    if not first or first == "\n" or not first.islower() or line.endswith((".", ":", ";")):
         return True
     return len(line) < _WRAP_WIDTH or bool(_LIST_ITEM.match(line + " "))
 
@@ -609,3 +642,58 @@ def _trimmed(text: str, start: int, end: int, section: str) -> Sentence | None:
         return None
     lead = len(piece) - len(piece.lstrip())
     return Sentence(start=start + lead, end=start + lead + len(stripped), section=section)
+
+
+class SentenceIndex:
+    """Which of a chart's sentences holds an offset, found by bisection on their starts.
+
+    `build_chart` gives sentences in text order, none overlapping, so at most one holds an
+    offset and it is the last one starting at or before it. Sentences in any other order
+    (a chart put together by hand) are scanned, so the answer is always the one a scan
+    finds: the first sentence holding the offset."""
+
+    def __init__(self, sentences: Sequence[Sentence]) -> None:
+        self.sentences = sentences
+        self._starts = [s.start for s in sentences]
+        self._ordered = all(a.start <= b.start and a.end <= b.start for a, b in pairwise(sentences))
+
+    @property
+    def size(self) -> int:
+        return len(self._starts)
+
+    def position(self, offset: int) -> int | None:
+        """The number of the sentence holding `offset`, None when none does."""
+        if not self._ordered:
+            found = (n for n, s in enumerate(self.sentences) if s.start <= offset < s.end)
+            return next(found, None)
+        n = bisect_right(self._starts, offset) - 1
+        return n if n >= 0 and offset < self.sentences[n].end else None
+
+    def at(self, offset: int) -> Sentence | None:
+        """The sentence holding `offset`, None when none does."""
+        n = self.position(offset)
+        return None if n is None else self.sentences[n]
+
+
+_INDEXES: OrderedDict[int, SentenceIndex] = OrderedDict()
+_INDEXES_KEPT = 8  # charts coded at once by the threads of a server
+_INDEXES_LOCK = threading.Lock()
+
+
+def sentence_index(chart: Chart) -> SentenceIndex:
+    """The chart's SentenceIndex, built once per chart: the ranker and the chat ask for the
+    sentence of a span again and again. Kept by the identity of the sentence list (charts
+    are never changed in place; a copy of a chart shares its list), which the cache holds
+    on to, so an identity cannot be reused while it is kept."""
+    sentences = chart.sentences
+    with _INDEXES_LOCK:
+        index = _INDEXES.get(id(sentences))
+        if index is not None and index.sentences is sentences and index.size == len(sentences):
+            _INDEXES.move_to_end(id(sentences))
+            return index
+    index = SentenceIndex(sentences)
+    with _INDEXES_LOCK:
+        _INDEXES[id(sentences)] = index
+        while len(_INDEXES) > _INDEXES_KEPT:
+            _INDEXES.popitem(last=False)
+    return index

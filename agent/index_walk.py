@@ -161,12 +161,18 @@ def _connector_words(entry: IndexEntry, context: Context) -> int:
     return _supported(words, context) if words else 0
 
 
-def _children(store: KnowledgeStore, entry: IndexEntry) -> list[IndexEntry]:
-    return [
-        e
-        for e in store.index_lookup(list(entry.path), entry.index)
-        if len(e.path) == len(entry.path) + 1
-    ]
+def _children(store: KnowledgeStore, entry: IndexEntry) -> tuple[IndexEntry, ...]:
+    return _children_at(store, tuple(entry.path), entry.index)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _children_at(
+    store: KnowledgeStore, path: tuple[str, ...], index: str
+) -> tuple[IndexEntry, ...]:
+    """Kept per store, as the store keeps its index (it never changes under an open store):
+    every mention of a common main term ("pain", "fracture") walks the same lines, and
+    each lookup filters all the lines of its main term."""
+    return tuple(e for e in store.index_lookup(list(path), index) if len(e.path) == len(path) + 1)
 
 
 def _best_child(

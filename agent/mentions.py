@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from agent.chart import sentence_index
 from agent.cues import cue_mentions
 from agent.lexicon import Lexicon
 from agent.models import Chart, Mention, MentionKind, Sentence
@@ -253,7 +254,7 @@ def _section_flags(section: str, text: str) -> set[Flag]:
 def span_flags(chart: Chart, start: int, end: int) -> set[Flag]:
     """The context flags of any stretch of the chart (a learned n-gram that no lexicon
     mention covers), read as if it were a mention of its sentence."""
-    sentence = next((s for s in chart.sentences if s.start <= start < s.end), None)
+    sentence = sentence_index(chart).at(start)
     if sentence is None:
         return set()
     text = chart.text[sentence.start : sentence.end]

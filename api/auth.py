@@ -19,7 +19,10 @@ from review.users import KeyState, hash_key, key_state
 
 log = logging.getLogger("medcoder.auth")
 
-KEY_CACHE_SECONDS = 30.0  # how long a checked key is trusted without asking the database
+# How long a checked key is trusted without asking the database: short, so a key deactivated
+# from the shell or by another worker process stops within that, yet a busy client still
+# costs one users query per KEY_CACHE_SECONDS, not one per request.
+KEY_CACHE_SECONDS = 2.0
 
 
 class AuthenticationFailed(Exception):

@@ -88,7 +88,7 @@ def list_command() -> None:
 
 @app.command("deactivate")
 def deactivate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
-    """Deactivate a user's key (a running server honours it within its key cache, 30 s;
+    """Deactivate a user's key (a running server honours it within its key cache, 2 s;
     the API's POST /users/{id}/deactivate acts at once)."""
     with _review_session() as session:
         name = deactivate_user(session, user_id=user_id, actor=_operator()).name

@@ -3,6 +3,11 @@ working at once in this server; nobody else may do it."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from api import auth
 from tests.api.client import Api
 
 
@@ -25,3 +30,17 @@ def test_a_deactivated_or_rotated_key_stops_working_at_once(api: Api) -> None:
     assert api.post("/users/999999/rotate-key").status_code == 404
     # A lead cannot lock themself out.
     assert api.post(f"/users/{users['lead']['id']}/deactivate").status_code == 409
+
+
+def test_a_key_deactivated_from_the_shell_stops_within_the_short_cache(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert auth.KEY_CACHE_SECONDS <= 2  # the server's own delay, for any other process
+    monkeypatch.setattr(auth, "KEY_CACHE_SECONDS", 0.2)
+    key = api.user("sam", "coder")
+    assert api.get("/charts", key).status_code == 200  # now cached
+    engine = api.client.app.state.services.engine
+    with engine.begin() as connection:  # what `medcoder users deactivate` does, elsewhere
+        connection.exec_driver_sql("UPDATE users SET active = false WHERE name = 'sam'")
+    time.sleep(0.3)
+    assert api.get("/charts", key).status_code == 401

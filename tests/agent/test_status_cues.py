@@ -352,3 +352,23 @@ def test_a_past_history_list_names_old_joint_replacements_without_s_p() -> None:
     # Outside the past history a bare "TKA" is this visit's business, not a status.
     assert not [c for c in _codes("Plan: R TKA next month.", setting="outpatient")
                 if c.startswith("Z96")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "allergy"),
+    [
+        # A long sentence after "allergic to": found at once (it once took ~185 ms).
+        (
+            "Patient allergic to penicillin and with aortic valve replacement in 2004 with "
+            "mechanical prosthesis, on acenocoumarol, hypertension, dyslipidemia, type 2 "
+            "diabetes mellitus and chronic renal failure.",
+            "Z88.0",
+        ),
+        ("Allergies: sulfa (rash), latex, PCN (hives).", "Z88.0"),
+        ("Allergic to codeine, morphine and shellfish.", "Z91.013"),
+    ],
+)
+def test_allergy_lists_are_read_item_by_item(text: str, allergy: str) -> None:
+    chart = build_chart(text, ChartMeta(setting="inpatient"))
+    codes = [found.code for s in chart.sentences for found in find_cues(chart, s)]
+    assert allergy in codes

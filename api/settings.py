@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     llm_fallback: Literal["offline", "fail"] = Field(
         default="offline",
         description="When the LLM is down, slow or answers garbage: fall back to the offline "
-        "proposer, or fail the run.",
+        "proposer (and chat answerer), or fail the run (and the chat answer).",
     )
     llm_max_retries: int = Field(default=2, description="Retries of a failed LLM request.")
     llm_context_tokens: int = Field(

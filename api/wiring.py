@@ -7,7 +7,10 @@ import os
 import threading
 from pathlib import Path
 
-from agent.chat.answerer import Answerer, OfflineAnswerer
+from langchain_openai import ChatOpenAI
+
+from agent.chat.answerer import Answerer, FallbackAnswerer, OfflineAnswerer
+from agent.chat.llm import LlmAnswerer
 from agent.deid import deidentify
 from agent.history import HistoryStore, LearnedHistory
 from agent.lexicon import Lexicon
@@ -175,13 +178,10 @@ def cached_lexicon(searcher: HybridSearcher) -> Lexicon:
     return _LEXICONS[key]
 
 
-def make_llm_proposer(
-    settings: Settings, searcher: HybridSearcher, history: LearnedHistory | None
-) -> Proposer:
+def _llm_chat_model(settings: Settings, who: str) -> tuple[ChatOpenAI, str]:
+    """The configured chat model and its name, for the proposer and the chat alike."""
     if not settings.llm_model:
-        raise KnowledgeBaseError(
-            "the llm proposer needs MEDCODER_LLM_MODEL (and a base URL or key)"
-        )
+        raise KnowledgeBaseError(f"the llm {who} needs MEDCODER_LLM_MODEL (and a base URL or key)")
     prepare_tiktoken(settings)
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     chat_model = make_chat_model(
@@ -191,10 +191,17 @@ def make_llm_proposer(
         settings.llm_timeout_s,
         settings.llm_max_retries,
     )
+    return chat_model, settings.llm_model
+
+
+def make_llm_proposer(
+    settings: Settings, searcher: HybridSearcher, history: LearnedHistory | None
+) -> Proposer:
+    chat_model, model_name = _llm_chat_model(settings, "proposer")
     return LlmProposer(
         chat_model,
         searcher,
-        model_name=settings.llm_model,
+        model_name=model_name,
         context_tokens=settings.llm_context_tokens,
         max_tool_rounds=settings.llm_max_tool_rounds,
         price_per_1k=(settings.llm_price_input_per_1k, settings.llm_price_output_per_1k),
@@ -204,7 +211,20 @@ def make_llm_proposer(
 
 
 def make_chat_answerer(settings: Settings) -> Answerer:
-    """Who answers chat questions. The LLM answerer (agent/chat/llm.py) plugs in here when
-    settings.llm_mode == "llm", built like make_llm_proposer's model; until then, and
-    whenever no LLM is configured, the offline answerer."""
-    return OfflineAnswerer()
+    """Who answers chat questions: the LLM answerer when an LLM is configured (the same
+    model, limits and de-identification as the proposer), answered offline instead when it
+    fails and settings.llm_fallback says so; else the offline answerer."""
+    offline = OfflineAnswerer()
+    if settings.llm_mode != "llm":
+        return offline
+    chat_model, model_name = _llm_chat_model(settings, "chat")
+    llm = LlmAnswerer(
+        chat_model,
+        model_name=model_name,
+        max_tool_rounds=settings.llm_max_tool_rounds,
+        # The same context window the proposer's prompts are sized to.
+        max_prompt_tokens=settings.llm_context_tokens,
+        price_per_1k=(settings.llm_price_input_per_1k, settings.llm_price_output_per_1k),
+        deidentifier=deidentify if settings.llm_deidentify else None,
+    )
+    return FallbackAnswerer(llm, offline) if settings.llm_fallback == "offline" else llm

@@ -13,13 +13,17 @@ Nothing in the reply is trusted: a chart quote is moved to where the chart reall
 refused, and `agent.chat.verify` removes whatever does not check out and says so. The kind
 of the answer comes from `agent.chat.intent.classify`, as offline, so follow-ups read every
 answer alike.
+
+With a de-identifier the whole conversation runs against a scrubbed twin of the context
+(`agent.chat.shown`): the model reads and quotes only scrubbed text, and its chart quotes are
+taken back to the real chart before they are checked.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +53,10 @@ from agent.chat.model import (
     RuleSource,
     Turn,
 )
+from agent.chat.shown import Shown, as_is, scrubbed
 from agent.chat.verify import verify
 from agent.citations import verify_span
+from agent.deid import Scrubbed
 from agent.mentions import span_flags
 from agent.models import Span
 from agent.proposers.base import ProposerError
@@ -100,7 +106,14 @@ class LlmAnswerer:
 
     Takes its collaborators as arguments (the model from
     `agent.proposers.llm.make_chat_model`); the knowledge base it reads is the one of each
-    question's context."""
+    question's context.
+
+    With `deidentifier` (`agent.deid.deidentify`) nothing identifying reaches the model: the
+    chart, the metadata lines, the question, the history, the proposals and every tool
+    result quoting the chart are scrubbed, and the model's chart quotes come back as quotes
+    of the real chart. The answer's own text is the model's, so it may hold placeholders
+    ("seen on [DATE]"); that is accepted, the citations show the real words. A de-identifier
+    that fails fails the answer (ProposerError) before anything is sent."""
 
     name = "llm"
 
@@ -113,6 +126,7 @@ class LlmAnswerer:
         max_tool_rounds: int = 2,
         max_prompt_tokens: int = 12000,
         price_per_1k: tuple[float, float] = (0.0, 0.0),
+        deidentifier: Callable[[str], Scrubbed] | None = None,
     ) -> None:
         self.model = model
         self.model_name = model_name
@@ -120,6 +134,7 @@ class LlmAnswerer:
         self.max_tool_rounds = max(0, max_tool_rounds)
         self.max_prompt_tokens = max_prompt_tokens
         self.price_per_1k = price_per_1k
+        self.deidentifier = deidentifier
 
     def answer(self, question: str, context: ChatContext, history: list[Turn]) -> ChatAnswer:
         """The whole answer, verified; ProposerError when the model cannot give one."""
@@ -153,11 +168,12 @@ class LlmAnswerer:
         """The conversation; yields pieces of the answer text (streaming only), returns the
         verified answer."""
         asked = classify(question, history)
-        tools = ChatTools(context)
+        shown = self._shown(question, asked, context, history)
+        tools = ChatTools(shown.context)
         tool_tokens = sum(
             count_tokens(json.dumps(convert_to_openai_tool(tool))) for tool in tools.tools
         )
-        messages = self._messages(question, asked, context, history, tool_tokens)
+        messages = self._messages(shown, tool_tokens)
         meter = Meter(self.price_per_1k)
         echo = _Echo()
         spare = self.max_tool_rounds
@@ -193,7 +209,7 @@ class LlmAnswerer:
                 ]
                 spare -= 1
                 continue
-            answer = self._checked(parsed, asked, context, meter)
+            answer = self._checked(parsed, asked, context, shown, meter)
             rest = echo.extend(answer.text)
             if rest:
                 yield rest
@@ -253,22 +269,26 @@ class LlmAnswerer:
 
     # ------------------------------------------------------------------ the prompt
 
-    def _messages(
-        self,
-        question: str,
-        asked: Question,
-        context: ChatContext,
-        history: list[Turn],
-        tool_tokens: int,
-    ) -> list[BaseMessage]:
+    def _shown(
+        self, question: str, asked: Question, context: ChatContext, history: list[Turn]
+    ) -> Shown:
+        """What the model is shown: as it is, or the scrubbed twin."""
+        recent = history[-MAX_HISTORY:]
+        metadata, reading = metadata_text(context.chart), _reading(asked)
+        if self.deidentifier is None:
+            return as_is(question.strip(), context, recent, metadata, reading)
+        return scrubbed(question.strip(), context, recent, metadata, reading, self.deidentifier)
+
+    def _messages(self, shown: Shown, tool_tokens: int) -> list[BaseMessage]:
         """System instructions and the one user message, the chart cut to the budget."""
+        context = shown.context
         chart = context.chart
         values = {
-            "metadata": metadata_text(chart),
+            "metadata": shown.metadata,
             "proposals": _proposals_text(context),
-            "history": _history_text(history),
-            "reading": _reading(asked),
-            "question": question.strip(),
+            "history": _history_text(shown.history),
+            "reading": shown.reading,
+            "question": shown.question,
             # The longest note with the chart left out: what the frame costs at most.
             "part": CUT_CHART.format(shown=len(chart.text), total=len(chart.text)),
             "marker": marker_for(""),
@@ -317,11 +337,13 @@ class LlmAnswerer:
     # ------------------------------------------------------------------ the answer
 
     def _checked(
-        self, parsed: Reply, asked: Question, context: ChatContext, meter: Meter
+        self, parsed: Reply, asked: Question, context: ChatContext, shown: Shown, meter: Meter
     ) -> ChatAnswer:
+        """The answer with its citations read in what the model was shown, chart quotes
+        taken back to the real chart, and verified against the real context."""
         citations: list[ChatCitation] = []
         for item in parsed.citations:
-            citation = read_citation(item, context)
+            citation = in_chart(read_citation(item, shown.context), context, shown)
             # Each refused citation counts; a repeated good one is shown once.
             if citation not in citations or _is_refused(citation):
                 citations.append(citation)
@@ -527,6 +549,20 @@ def anchor_quote(context: ChatContext, quote: str, start: Any, end: Any) -> Char
     return ChartQuote(
         start=found.start, end=found.end, quote=text[found.start : found.end], flags=sorted(flags)
     )
+
+
+def in_chart(citation: ChatCitation, context: ChatContext, shown: Shown) -> ChatCitation:
+    """A chart quote anchored in what the model was shown, as a quote of the real chart
+    (a quote touching a placeholder takes the whole identifier it stands for); refused when
+    it lands in a sentence of the real chart addressed to the software."""
+    if not isinstance(citation, ChartQuote) or _is_refused(citation):
+        return citation
+    chart = context.chart
+    start, end = shown.to_chart(citation.start, citation.end)
+    if start >= end or any(s.start < end and start < s.end for s in chart.directed):
+        return _refused(citation.quote)
+    flags = span_flags(chart, start, end)
+    return ChartQuote(start=start, end=end, quote=chart.text[start:end], flags=sorted(flags))
 
 
 def _label(item: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
+from agent.proposers.base import ProposerError
 from api.settings import Settings
 from retrieval.errors import KnowledgeBaseError
 
@@ -33,8 +34,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the knowledge base's own errors into one line on stderr and exit code 1."""
+    """Turn the knowledge base's own errors, and an LLM that could not answer, into one line
+    on stderr and exit code 1."""
     try:
         yield
     except KnowledgeBaseError as error:
+        fail(str(error))
+    except ProposerError as error:  # its message says what failed, never chart text
         fail(str(error))

@@ -1,24 +1,26 @@
 """Chat about a chart over HTTP: a coded chart, a conversation, one question of each kind
 answered from the chart, its proposals and the knowledge base with citations that check
 out; follow-ups through the stored history; the answer streamed as Server-Sent Events;
-the limits, roles, chart assignment, PHI read log and audit rows; and chat never touching
-a proposal."""
+the limits, roles, chart assignment, PHI read log and audit rows; chat never touching a
+proposal; and answers through a configured LLM, with its offline fallback."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from agent.chat import ChatAnswer, ChatContext, Turn
-from agent.chat.answerer import ChatEvent
+from agent.chat.answerer import FELL_BACK, ChatEvent
 from api.app import create_app
 from api.settings import Settings
 from tests.api.client import Api
+from tests.llm_server import ScriptedLlmServer
 
 CHART = (
     "Discharge Summary\n"
@@ -415,3 +417,111 @@ def test_answers_count_against_the_per_user_limit(api: Api) -> None:
     assert _ask(api, conversation, "Is sepsis mentioned?")["answer"]["kind"] == "find_in_chart"
     with limit.slot("lead"):  # the slot taken by the answer above was given back
         pass
+
+
+# ---- chat through the LLM ------------------------------------------------------------------
+
+
+def _llm_app(settings: Settings, server: ScriptedLlmServer, fallback: str) -> Iterator[Api]:
+    configured = settings.model_copy(
+        update={
+            "llm_base_url": server.base_url,
+            "llm_model": server.model,
+            "llm_fallback": fallback,
+            "llm_max_retries": 0,  # one scripted 500 is one failed answer
+        }
+    )
+    app = create_app(configured)
+    with TestClient(app) as client:
+        yield Api.bootstrap(client, app)
+
+
+@pytest.fixture
+def llm_chat(
+    api_settings: Settings, llm_server: ScriptedLlmServer, tiktoken_ready: Path
+) -> Iterator[Api]:
+    yield from _llm_app(api_settings, llm_server, "offline")
+
+
+@pytest.fixture
+def llm_chat_failing(
+    api_settings: Settings, llm_server: ScriptedLlmServer, tiktoken_ready: Path
+) -> Iterator[Api]:
+    yield from _llm_app(api_settings, llm_server, "fail")
+
+
+def _coded_offline(api: Api) -> int:
+    """A chart coded offline, so the scripted server answers only the chat."""
+    chart_id = int(api.chart(CHART, **META)["id"])
+    run = api.post(f"/charts/{chart_id}/coding-runs", json={"proposer": "offline"})
+    assert run.status_code == 201, run.text
+    return chart_id
+
+
+def test_with_an_llm_configured_the_chat_answers_through_it(
+    llm_chat: Api, llm_server: ScriptedLlmServer
+) -> None:
+    api = llm_chat
+    conversation_id = _conversation(api, _coded_offline(api))
+    quote = "1. Acute appendicitis."
+    start = CHART.index(quote)
+    answer = {
+        "answer": "K35.80: the discharge diagnoses list acute appendicitis.",
+        "citations": [
+            {"kind": "chart", "quote": quote, "start": start, "end": start + len(quote)},
+            {"kind": "kb", "source_id": "tabular:K35.80"},
+        ],
+        "codes": ["K35.80"],
+    }
+    llm_server.enqueue_json(answer)
+    message = _ask(api, conversation_id, "Why K35.80?")
+
+    assert len(llm_server.requests) == 1
+    # De-identified by default: the discharge date is not sent.
+    assert "2026-06-30" not in json.dumps(llm_server.requests[0])
+    assert (message["answerer"], message["model"]) == ("llm", "scripted-model")
+    assert message["prompt_version"] and message["answer"]["unverified"] == 0
+    assert message["answer"]["text"] == answer["answer"]
+    assert [q["quote"] for q in _chart_quotes(message)] == [quote]
+    assert "tabular:K35.80" in _kb_sources(message)
+    stored = api.get(f"/conversations/{conversation_id}").json()["messages"]
+    assert [(m["answerer"], m["model"]) for m in stored] == [("llm", "scripted-model")]
+
+
+def test_when_the_llm_fails_the_chat_answers_offline_and_says_so(
+    llm_chat: Api, llm_server: ScriptedLlmServer
+) -> None:
+    api = llm_chat
+    conversation_id = _conversation(api, _coded_offline(api))
+    llm_server.enqueue(status=500)
+    whole = _ask(api, conversation_id, "Why K35.80?")
+    assert (whole["answerer"], whole["model"]) == ("offline", None)
+    assert whole["answer"]["text"].endswith(FELL_BACK)
+    assert "K35.80 Unspecified acute appendicitis" in whole["answer"]["text"]
+
+    llm_server.enqueue(status=500)
+    events = _events(api, conversation_id, "Is sepsis mentioned?")
+    assert [name for name, _ in events][-1] == "final"
+    final = events[-1][1]
+    assert final["answerer"] == "offline" and final["answer"]["text"].endswith(FELL_BACK)
+    assert "".join(data["text"] for _, data in events[:-1]) == final["answer"]["text"]
+    assert len(llm_server.requests) == 2
+
+
+def test_with_fallback_fail_an_llm_error_is_a_502(
+    llm_chat_failing: Api, llm_server: ScriptedLlmServer
+) -> None:
+    api = llm_chat_failing
+    conversation_id = _conversation(api, _coded_offline(api))
+    url = f"/conversations/{conversation_id}/messages"
+    llm_server.enqueue(status=500)
+    failed = api.post(url, json={"question": "Why K35.80?"})
+    assert failed.status_code == 502, failed.text
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert "HTTP 500" in failed.json()["detail"]
+
+    llm_server.enqueue(status=500)
+    events = _events(api, conversation_id, "Why K35.80?")
+    assert [name for name, _ in events] == ["error"]
+    assert events[0][1]["status"] == 502
+    assert api.get(f"/conversations/{conversation_id}").json()["messages"] == []

@@ -28,9 +28,9 @@ from api.routers import (
     users,
 )
 from api.services import Services
-from api.settings import Settings
 from retrieval.errors import KnowledgeBaseError
 from review.db import upgrade
+from wiring.settings import Settings
 
 log = logging.getLogger("medcoder.api")
 

@@ -15,11 +15,11 @@ from agent.pipeline import CodingAgent
 from api.auth import Authenticator, FailureCounter
 from api.eval_jobs import EvalJobs
 from api.quotas import RunsPerUser
-from api.settings import Settings
-from api.wiring import make_agent, make_chat_answerer
 from review.codebook import CodeBook
 from review.db import make_engine, read_sessions, sessions
 from review.errors import InvalidInput
+from wiring.adapters import make_agent, make_chat_answerer
+from wiring.settings import Settings
 
 
 @dataclass

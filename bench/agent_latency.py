@@ -21,9 +21,9 @@ from pathlib import Path
 from machine_info import machine  # bench/ is on sys.path when a script runs
 
 from agent.chart import build_chart
-from api.settings import Settings
-from api.wiring import make_agent
 from evals.suites import load_suite
+from wiring.adapters import make_agent
+from wiring.settings import Settings
 
 TARGET_P50_MS = 200.0
 STAGES = ("mentions", "candidates", "propose", "validate")

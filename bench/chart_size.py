@@ -23,8 +23,8 @@ from pathlib import Path
 from machine_info import machine  # bench/ is on sys.path when a script runs
 
 from agent.chart import build_chart
-from api.settings import Settings
-from api.wiring import make_agent
+from wiring.adapters import make_agent
+from wiring.settings import Settings
 
 SIZES_KB = (2, 5, 10, 20, 50, 100)
 RUNS = 3

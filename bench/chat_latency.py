@@ -27,9 +27,9 @@ from machine_info import machine  # bench/ is on sys.path when a script runs
 from agent.chart import build_chart
 from agent.chat import Turn, answer_offline
 from agent.models import ChartMeta
-from api.settings import Settings
-from api.wiring import make_agent
 from evals.chat import chat_context
+from wiring.adapters import make_agent
+from wiring.settings import Settings
 
 TARGET_P50_MS = 100.0
 CHART = """DISCHARGE SUMMARY

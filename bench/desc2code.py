@@ -19,8 +19,8 @@ from pathlib import Path
 import simple_icd_10_cm as cm
 from machine_info import machine  # bench/ is on sys.path when a script runs
 
-from api.settings import Settings
-from api.wiring import make_searcher
+from wiring.adapters import make_searcher
+from wiring.settings import Settings
 
 TARGET_TOP1 = 0.99
 GPT4_TOP1 = 0.339  # bare GPT-4, Soroush et al., NEJM AI 2024

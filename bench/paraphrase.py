@@ -22,9 +22,9 @@ import simple_icd_10_cm as cm
 from machine_info import machine  # bench/ is on sys.path when a script runs
 
 from agent.lookup import find_codes
-from api.settings import Settings
-from api.wiring import make_agent, make_searcher
 from retrieval.errors import KnowledgeBaseError
+from wiring.adapters import make_agent, make_searcher
+from wiring.settings import Settings
 
 CASES = Path(__file__).resolve().parent / "paraphrases.jsonl"
 

@@ -32,10 +32,10 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from api.settings import Settings  # noqa: E402
 from evals.metrics import percentile  # noqa: E402
 from tests.api.databases import PostgresDatabases, sqlite_url  # noqa: E402
 from tests.api.server import ServerProcess, first_lead_key  # noqa: E402
+from wiring.settings import Settings  # noqa: E402
 
 CHART = (REPO / "tests/agent/charts/appendicitis_diabetes.txt").read_text()
 BODIES = ({"action": "accept"}, {"action": "reject", "reason": "not_documented"})

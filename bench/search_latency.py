@@ -23,10 +23,10 @@ from pathlib import Path
 import simple_icd_10_cm as cm
 from machine_info import machine  # bench/ is on sys.path when a script runs
 
-from api.settings import Settings
-from api.wiring import make_embedder, make_searcher
 from retrieval.kb import open_searcher
 from retrieval.layout import KBLayout
+from wiring.adapters import make_embedder, make_searcher
+from wiring.settings import Settings
 
 BENCH = Path(__file__).resolve().parent
 

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from api.cli.main import app
-from api.settings import Settings
 from retrieval.build import BuildReport
+from wiring.settings import Settings
 
 Invoke = Callable[..., Result]
 

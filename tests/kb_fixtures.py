@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.settings import Settings
-from api.wiring import make_embedder, make_searcher
 from retrieval.build import BuildReport, build_knowledge_base
 from retrieval.discover import discover_sources
 from retrieval.layout import KBLayout
 from retrieval.search import HybridSearcher
+from wiring.adapters import make_embedder, make_searcher
+from wiring.settings import Settings
 
 
 @pytest.fixture(scope="session")

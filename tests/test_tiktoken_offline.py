@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import Settings
-from api.wiring import prepare_tiktoken
+from wiring.adapters import prepare_tiktoken
+from wiring.settings import Settings
 
 
 def test_tiktoken_loads_encodings_from_the_data_dir(

@@ -28,7 +28,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 @functools.cache
 def _encoder() -> Callable[[str], list[int]] | None:
     """tiktoken's encoder, or None when its BPE files are unavailable (it cannot download
-    offline; `api.wiring.prepare_tiktoken` points it at local copies)."""
+    offline; `wiring.adapters.prepare_tiktoken` points it at local copies)."""
     try:
         import tiktoken
 

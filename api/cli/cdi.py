@@ -12,7 +12,7 @@ from agent.chart import load_chart
 from agent.models import ChartError
 from api.cli.code import options_meta, read_input
 from api.cli.common import console, fail, load_settings, user_errors
-from api.wiring import make_agent
+from wiring.adapters import make_agent
 
 
 def cdi_command(

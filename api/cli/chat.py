@@ -14,8 +14,8 @@ from agent.chat.context import result_context
 from agent.models import ChartError, ChartMeta
 from api.cli.code import read_input
 from api.cli.common import console, fail, load_settings, user_errors
-from api.wiring import make_agent, make_chat_answerer
 from retrieval.errors import QueryError
+from wiring.adapters import make_agent, make_chat_answerer
 
 QUIT = {"", "exit", "quit"}
 

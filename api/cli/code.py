@@ -15,7 +15,7 @@ from agent.chart import load_chart
 from agent.models import ChartError, ChartMeta, CodingResult
 from agent.proposers.base import ProposerError
 from api.cli.common import console, fail, load_settings, user_errors
-from api.wiring import make_agent
+from wiring.adapters import make_agent
 
 
 def code(

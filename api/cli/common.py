@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 
 from agent.proposers.base import ProposerError
-from api.settings import Settings
 from retrieval.errors import KnowledgeBaseError
+from wiring.settings import Settings
 
 console = Console()
 errors = Console(stderr=True)

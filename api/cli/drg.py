@@ -142,7 +142,7 @@ def _coded(
     from agent.models import ChartError, ChartMeta
     from api.cli.code import read_input
     from api.cli.common import load_settings, user_errors
-    from api.wiring import make_agent
+    from wiring.adapters import make_agent
 
     settings = load_settings()
     try:

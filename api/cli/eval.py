@@ -14,8 +14,6 @@ from rich.table import Table
 from agent.models import ChartError, Policy
 from agent.proposers.base import ProposerError
 from api.cli.common import console, errors, fail, load_settings, user_errors
-from api.settings import Settings
-from api.wiring import load_history, load_ranker, make_agent
 from evals.compare import compare_runs, delta, lower_is_better
 from evals.report import chapter_rows, format_value, render_html, summary_rows, worst_cases
 from evals.rundir import Run, RunError, load_run
@@ -31,6 +29,8 @@ from evals.suites import (
     load_suite,
 )
 from retrieval.errors import KnowledgeBaseError
+from wiring.adapters import load_history, load_ranker, make_agent
+from wiring.settings import Settings
 
 app = typer.Typer(
     help="Evaluate the coding agent on suites (CodiEsp, desc2code, rules, chat, JSONL files).",

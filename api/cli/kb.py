@@ -16,13 +16,13 @@ from agent.lookup import find_codes
 from api.cli.common import console, fail, load_settings, user_errors
 from api.cli.render import print_code_record
 from api.code_records import code_record_dict
-from api.wiring import make_agent, make_embedder, make_searcher
 from retrieval.build import build_knowledge_base
 from retrieval.discover import discover_sources
 from retrieval.errors import KnowledgeBaseError
 from retrieval.layout import KBLayout
 from retrieval.records import CodeChange
 from retrieval.search import Hit
+from wiring.adapters import make_agent, make_embedder, make_searcher
 
 app = typer.Typer(
     help="Build, inspect and search the code-set knowledge base.", no_args_is_help=True

@@ -19,8 +19,6 @@ from agent.models import ChartMeta, Policy
 from agent.ranker import TrainingChart, coded_charts, fit_ranker
 from agent.rules import resolve_code
 from api.cli.common import console, fail, load_settings, user_errors
-from api.settings import Settings
-from api.wiring import cached_lexicon, history_path, make_searcher, ranker_dir
 from evals.records import carried_forward
 from evals.suite import SuiteError
 from evals.suites.codiesp import load_codiesp
@@ -28,6 +26,8 @@ from evals.suites.jsonl import load_jsonl_suite
 from retrieval.store import KnowledgeStore
 from review.db import make_engine, sessions, transaction, upgrade
 from review.learning import reviewed_charts
+from wiring.adapters import cached_lexicon, history_path, make_searcher, ranker_dir
+from wiring.settings import Settings
 
 # Fewer coded charts than this cannot support 5-fold cross-validated cut-offs.
 MIN_CHARTS = 20

@@ -12,12 +12,12 @@ from agent.lexicon import Lexicon
 from agent.pipeline import CodingAgent
 from agent.proposers.llm_prompt import reset_tokenizer
 from agent.proposers.offline import OfflineProposer
-from api.settings import Settings
-from api.wiring import prepare_tiktoken
 from retrieval.build import BuildReport
 from retrieval.search import HybridSearcher
 from retrieval.store import KnowledgeStore
 from tests.llm_server import ScriptedLlmServer
+from wiring.adapters import prepare_tiktoken
+from wiring.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ from agent.proposers.base import Proposer, ProposerError
 from agent.proposers.llm import LlmProposer, make_chat_model
 from agent.proposers.llm_prompt import count_tokens, tokenizer_available
 from agent.rules import validate_proposals
-from api.settings import Settings
-from api.wiring import make_llm_proposer
 from prompts import load_prompt
 from retrieval.search import HybridSearcher
 from tests.agent.phi_chart import IDENTIFIERS, PHI_TEXT
 from tests.llm_server import ScriptedLlmServer
+from wiring.adapters import make_llm_proposer
+from wiring.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("tiktoken_ready")
 

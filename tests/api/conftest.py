@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from retrieval.build import BuildReport
 from tests.agent.conftest import llm_server, tiktoken_ready  # noqa: F401  (shared fixtures)
 from tests.api.client import Api
+from wiring.settings import Settings
 
 
 @pytest.fixture

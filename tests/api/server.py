@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from api.settings import Settings
 from review.actors import Actor
 from review.db import make_engine, sessions, transaction, upgrade
 from review.users import create_user
+from wiring.settings import Settings
 
 
 def first_lead_key(url: str) -> str:

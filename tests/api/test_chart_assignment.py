@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.access_seed import CHART, META, Seeded, coded_with_query
 from tests.api.client import Api
+from wiring.settings import Settings
 
 
 @pytest.fixture

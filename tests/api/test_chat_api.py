@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from agent.chat import ChatAnswer, ChatContext, Turn
 from agent.chat.answerer import FELL_BACK, ChatEvent
 from api.app import create_app
-from api.settings import Settings
 from tests.api.client import Api
 from tests.llm_server import ScriptedLlmServer
+from wiring.settings import Settings
 
 CHART = (
     "Discharge Summary\n"

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import Settings
 from tests.api.server import ServerProcess, first_lead_key
+from wiring.settings import Settings
 
 CHART = (Path(__file__).parents[1] / "agent" / "charts" / "appendicitis_diabetes.txt").read_text()
 REJECT = {"action": "reject", "reason": "not_documented"}

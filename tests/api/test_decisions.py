@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from api.settings import Settings
 from tests.api.client import Api
+from wiring.settings import Settings
 
 CHART = (Path(__file__).parents[1] / "agent" / "charts" / "appendicitis_diabetes.txt").read_text()
 

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.client import Api
+from wiring.settings import Settings
 
 CHART = (Path(__file__).parent / "charts" / "heart_failure_effusion.txt").read_text()
 META: dict[str, Any] = {

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.client import Api
+from wiring.settings import Settings
 
 CHUNK = b"x" * 65_536
 

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.eval_jobs import JOB_FILE, EvalJobs
-from api.settings import Settings
 from evals.suite import Suite
 from tests.api.client import Api
+from wiring.settings import Settings
 
 DAY = 86_400
 

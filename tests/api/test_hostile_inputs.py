@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.settings import Settings
 from retrieval.build import BuildReport
 from tests.api.server import ServerProcess, first_lead_key
+from wiring.settings import Settings
 
 MEMORY_BOUND_MB = 300  # server RSS growth over the whole suite
 CANARY = "Zqx7Canary"  # in every body: it must never reach the log

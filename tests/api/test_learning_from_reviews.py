@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from api.cli.learn import builtin_case_files
-from api.settings import Settings
 from review.db import make_engine, sessions, transaction
 from review.learning import reviewed_charts
 from tests.api.client import Api
 from tests.cli_fixtures import Invoke, run  # noqa: F401  (fixture)
+from wiring.settings import Settings
 
 CHART = (Path(__file__).parents[1] / "agent" / "charts" / "appendicitis_diabetes.txt").read_text()
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.client import Api
 from tests.llm_server import ScriptedLlmServer
+from wiring.settings import Settings
 
 TEXT = "Discharge diagnoses:\n1. Acute appendicitis.\n"
 

@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from api.app import create_app
-from api.settings import Settings
 from retrieval.build import BuildReport
 from tests.api.client import Api
+from wiring.settings import Settings
 
 CHART = "Type 2 diabetes mellitus with diabetic chronic kidney disease stage 3. Acute appendicitis."
 MAX_EXAMPLES = 25  # per operation, in the fuzzing phase (the other phases add their own)

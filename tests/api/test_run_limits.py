@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.client import Api
 from tests.api.server import ServerProcess, first_lead_key
+from wiring.settings import Settings
 
 
 @pytest.fixture

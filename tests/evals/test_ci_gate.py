@@ -14,12 +14,12 @@ import pytest
 from agent.codeset import default_billable
 from agent.pipeline import CodingAgent
 from agent.rules import excludes1_with
-from api.settings import Settings
-from api.wiring import load_ranker, make_agent
 from evals.rundir import load_run
 from evals.runner import run_suite
 from evals.scoring import score_run
 from evals.suites import load_suite
+from wiring.adapters import load_ranker, make_agent
+from wiring.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.settings import Settings
-from api.wiring import make_embedder, make_searcher
 from retrieval.build import BuildReport, build_knowledge_base
 from retrieval.discover import discover_sources
 from retrieval.embeddings import HashingEmbedder
 from retrieval.errors import KnowledgeBaseError, SourceError
 from retrieval.layout import KBLayout
+from wiring.adapters import make_embedder, make_searcher
+from wiring.settings import Settings
 
 
 def _data_dir_with(tmp_path: Path, name: str, content: bytes) -> Path:

@@ -129,6 +129,31 @@ class Settings(BaseSettings):
     coding_runs_per_user: int = Field(
         default=2, ge=1, description="Coding runs one user may have under way at once (429)."
     )
+    queue_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0 runs coding jobs on Celery workers (`medcoder worker`) "
+        "instead of in the API process; unset: the in-process executor (no extra service).",
+    )
+    queue_visibility_s: float = Field(
+        default=3600,
+        gt=0,
+        description="A job a worker took but never acknowledged (the worker died) is handed "
+        "to another worker after this many seconds; keep it above the longest coding run.",
+    )
+    worker_concurrency: int = Field(
+        default=1, ge=1, description="Coding jobs one `medcoder worker` process runs at once."
+    )
+    batch_max_bytes: int = Field(
+        default=50_000_000, ge=1, description="Largest body POST /batches accepts (413)."
+    )
+    batch_max_charts: int = Field(
+        default=5000, ge=1, description="Most charts one batch may hold (422)."
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="http://host:8000 of a Chroma server holding the KB's vectors (client/"
+        "server mode, shared by several machines); unset: the embedded Chroma in the KB folder.",
+    )
     key_days: int | None = Field(
         default=None,
         ge=1,

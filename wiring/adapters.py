@@ -19,12 +19,12 @@ from agent.proposers.base import Proposer
 from agent.proposers.llm import LlmProposer, make_chat_model
 from agent.proposers.offline import OfflineProposer
 from agent.ranker import Ranker, RankerError
-from api.settings import EMBEDDING_MODEL_NAME, Settings
 from retrieval.embeddings import Embedder, OnnxMiniLMEmbedder, OpenAIEmbedder
 from retrieval.errors import KnowledgeBaseError
 from retrieval.kb import open_searcher
 from retrieval.layout import KBLayout
 from retrieval.search import HybridSearcher
+from wiring.settings import EMBEDDING_MODEL_NAME, Settings
 
 # tiktoken looks files up by sha1(download URL); these are the names of its two encodings.
 TIKTOKEN_FILES = {

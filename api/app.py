@@ -23,6 +23,7 @@ from api.routers import (
     drg,
     evals,
     health,
+    jobs,
     proposals,
     queries,
     users,
@@ -80,10 +81,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.services = services
     problems.install(app)
     routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, queries, audit, codes)
-    for module in (*routers, conversations, users, evals):
+    for module in (*routers, jobs, conversations, users, evals):
         app.include_router(module.router)
     limits = body_limits(
-        chart_bytes=settings.max_chart_bytes, upload_bytes=settings.max_suite_bytes
+        chart_bytes=settings.max_chart_bytes,
+        upload_bytes=settings.max_suite_bytes,
+        batch_bytes=settings.batch_max_bytes,
     )
     app.add_middleware(Edge, authenticator=services.authenticator, limit_for=limits)
     app.add_middleware(MetricsMiddleware)

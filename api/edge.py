@@ -38,16 +38,18 @@ class BodyTooLarge(HTTPException):
 
 
 def body_limits(
-    *, chart_bytes: int, upload_bytes: int, other_bytes: int = 262_144
+    *, chart_bytes: int, upload_bytes: int, batch_bytes: int, other_bytes: int = 262_144
 ) -> Callable[[str, str], int]:
     """The largest body each route takes: a chart (JSON escapes can double its text, plus
-    metadata), an evaluation upload, and small JSON for everything else."""
+    metadata), an evaluation upload, a batch of charts, and small JSON for everything else."""
 
     def limit(method: str, path: str) -> int:
         if method == "POST" and path.rstrip("/") == "/charts":
             return chart_bytes * 2 + 65_536
         if method == "POST" and path.rstrip("/") == "/evals/upload":
             return upload_bytes + 65_536
+        if method == "POST" and path.rstrip("/") == "/batches":
+            return batch_bytes
         return other_bytes
 
     return limit

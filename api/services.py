@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 from dataclasses import dataclass, field
 
@@ -17,8 +16,10 @@ from api.eval_jobs import EvalJobs
 from api.quotas import RunsPerUser
 from review.codebook import CodeBook
 from review.db import make_engine, read_sessions, sessions
-from review.errors import InvalidInput
-from wiring.adapters import make_agent, make_chat_answerer
+from review.job_runner import JobRunner
+from wiring.adapters import make_chat_answerer
+from wiring.agents import Agents
+from wiring.jobs import JobExecutor, kb_version, make_executor, make_job_runner
 from wiring.settings import Settings
 
 
@@ -32,8 +33,10 @@ class Services:
     runs_per_user: RunsPerUser
     eval_jobs: EvalJobs
     authenticator: Authenticator
-    _agents: dict[str, CodingAgent] = field(default_factory=dict)
+    agents: Agents
+    executor: JobExecutor
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _runner: JobRunner | None = None
     _codebook: CodeBook | None = None
     _grouper: MsdrgGrouper | None = None
     _weights: dict[int, float] | None = None
@@ -48,33 +51,41 @@ class Services:
         )
         readers = read_sessions(engine)
         failures = FailureCounter(settings.auth_max_failures, settings.auth_lockout_s)
-        return cls(
+        agents = Agents(settings)
+        session_factory = sessions(engine)
+        holder: list[Services] = []
+        executor = make_executor(settings, lambda: holder[0].job_runner())
+        built = cls(
             settings=settings,
             engine=engine,
-            sessions=sessions(engine),
+            sessions=session_factory,
             readers=readers,
+            agents=agents,
+            executor=executor,
             authenticator=Authenticator(readers, failures),
             coding_slots=threading.BoundedSemaphore(settings.coding_concurrency),
             runs_per_user=RunsPerUser(settings.coding_runs_per_user),
             eval_jobs=EvalJobs(settings.home / "evals" / "api"),
         )
+        holder.append(built)
+        return built
 
     def agent(self, proposer: str | None = None) -> CodingAgent:
         """The coding agent for a proposer mode, built on first use (it loads the KB)."""
-        mode = proposer or self.settings.llm_mode
-        if mode == "llm" and self.settings.llm_mode != "llm":
-            raise InvalidInput(
-                "this server has no LLM configured (MEDCODER_LLM_MODEL with "
-                "MEDCODER_LLM_BASE_URL or OPENAI_API_KEY); use the offline proposer",
-                field="body.proposer",
-            )
+        return self.agents.get(proposer)
+
+    def job_runner(self) -> JobRunner:
+        """What the in-process executor runs jobs with (Celery workers build their own)."""
         with self._lock:
-            if mode not in self._agents:
-                self._agents[mode] = make_agent(self.settings, mode)
-                # The KB's millions of long-lived objects would otherwise be rescanned by
-                # every full garbage collection, adding pauses to unrelated requests.
-                gc.freeze()
-            return self._agents[mode]
+            if self._runner is None:
+                self._runner = make_job_runner(
+                    self.settings, self.sessions, self.readers, self.agents.get
+                )
+            return self._runner
+
+    def kb_version(self) -> str:
+        """The KB version jobs are queued for: the one this API node holds."""
+        return kb_version(self.settings)
 
     def codebook(self) -> CodeBook:
         with self._lock:
@@ -110,6 +121,7 @@ class Services:
             return self._weights
 
     def close(self) -> None:
+        self.executor.close()
         self.eval_jobs.shutdown()
         if self._grouper is not None:
             self._grouper.close()

@@ -46,7 +46,12 @@ def prepare(base: str, key: str, needed: int) -> list[dict[str, Any]]:
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
         while len(proposals) < needed:
             chart = client.post("/charts", json={"text": CHART}).json()
-            run = client.post(f"/charts/{chart['id']}/coding-runs", json={}, timeout=60)
+            run = client.post(
+                f"/charts/{chart['id']}/coding-runs",
+                json={},
+                headers={"Prefer": "wait=60"},  # the run itself, not the queued job
+                timeout=90,
+            )
             proposals.extend(run.json()["proposals"])
     return proposals
 

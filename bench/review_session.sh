@@ -12,8 +12,8 @@ AUD=$(post /users "$L" -d '{"name":"auditor-bo","role":"auditor"}' | jq -r .key)
 printf 'Discharge summary.\nDischarge diagnoses:\n1. Acute appendicitis.\n2. Type 2 diabetes mellitus with chronic kidney disease stage 3.\n3. Hypertension.\n4. Mild anemia, not clinically significant.\nHPI: The patient denies chest pain.\nProcedures: Laparoscopic appendectomy.\n' > "$WORK/chart.txt"
 echo "== the coder posts the chart"
 ID=$(jq -Rs '{text: ., external_id: "ENC-1001", meta: {setting: "inpatient", age: 61, sex: "F"}}' "$WORK/chart.txt" | post /charts "$CODER" -H 'Idempotency-Key: enc-1001' -d @- | jq .id); echo "chart $ID"
-echo "== coding run"
-post /charts/$ID/coding-runs "$CODER" -d '{}' > "$WORK/run.json"
+echo "== coding run (a job: 202 and its Location; Prefer: wait answers with the run once done)"
+post /charts/$ID/coding-runs "$CODER" -H 'Prefer: wait=120' -d '{}' > "$WORK/run.json"
 jq -c '.proposals[] | {id, code, title, principal, confidence}' "$WORK/run.json"
 pid() { jq -r --arg c "$1" '.proposals[] | select(.code|startswith($c)) | .id' "$WORK/run.json" | head -1; }
 echo "== the coder asks about the chart (chat)"

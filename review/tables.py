@@ -257,3 +257,49 @@ class ChatMessageRow(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     asked_by: Mapped[str] = mapped_column(String(100))
     asked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BatchRow(Base):
+    """Charts sent together to be coded (POST /batches); each has its own job."""
+
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    total: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[list[dict[str, Any]]] = mapped_column(Json)  # entries refused, and why
+    proposer: Mapped[str | None] = mapped_column(String(20))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class JobRow(Base):
+    """A coding run to be done by an executor (in the API process or a queue worker).
+
+    The job row is the source of truth, not the queue: a message delivered twice (its
+    worker died before acknowledging) finds the job finished and stores nothing again,
+    because the run is recorded in the same transaction that marks the job succeeded."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("requester_id", "idempotency_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # coding_run
+    chart_id: Mapped[int] = mapped_column(ForeignKey("charts.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # see review.jobs.STATUSES
+    stage: Mapped[str | None] = mapped_column(String(40))  # where a running job is
+    proposer: Mapped[str | None] = mapped_column(String(20))  # None: the configured one
+    kb_version: Mapped[str] = mapped_column(String(200))  # the KB it must be coded with
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("coding_runs.id"))
+    error_status: Mapped[int | None] = mapped_column(Integer)  # an HTTP status for the error
+    error: Mapped[str | None] = mapped_column(Text)  # what went wrong; never chart text
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requester_role: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(100))  # the request that queued it
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -12,6 +12,7 @@ from api.cli.code import code
 from api.cli.drg import drg_command
 from api.cli.learn import learn_command
 from api.cli.serve import serve
+from api.cli.worker import worker_command
 
 app = typer.Typer(
     name="medcoder",
@@ -30,6 +31,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.command("serve")(serve)
+app.command("worker")(worker_command)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from review.actors import Actor
 from review.db import transaction
 from review.users import create_user
 
+WAIT = "wait=300"
+
 
 @dataclass
 class Api:
@@ -28,7 +30,9 @@ class Api:
         return cls(client, key)
 
     def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key or self.lead_key}", **extra}
+        # A coder's client that waits for coding runs (RFC 7240; other endpoints ignore it):
+        # POST .../coding-runs answers with the run, as a person at the screen expects.
+        return {"Authorization": f"Bearer {key or self.lead_key}", "Prefer": WAIT, **extra}
 
     def user(self, name: str, role: str) -> str:
         response = self.client.post(

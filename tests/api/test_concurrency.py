@@ -20,6 +20,9 @@ from wiring.settings import Settings
 CHART = (Path(__file__).parents[1] / "agent" / "charts" / "appendicitis_diabetes.txt").read_text()
 REJECT = {"action": "reject", "reason": "not_documented"}
 
+# Coding runs answered with the run (RFC 7240), not the queued job.
+WAIT = {"Prefer": "wait=300"}
+
 
 @pytest.fixture
 def server(api_settings: Settings, tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
@@ -37,7 +40,7 @@ def _coded_charts(client: httpx.Client, count: int) -> list[list[dict[str, Any]]
     charts = []
     for _ in range(count):
         chart = client.post("/charts", json={"text": CHART}).json()
-        run = client.post(f"/charts/{chart['id']}/coding-runs", json={})
+        run = client.post(f"/charts/{chart['id']}/coding-runs", json={}, headers=WAIT)
         assert run.status_code == 201, run.text
         charts.append(run.json()["proposals"])
     return charts

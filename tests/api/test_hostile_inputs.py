@@ -43,6 +43,9 @@ POST_ROUTES = [
     "/evals/upload",
 ]
 
+# Coding runs answered with the run (RFC 7240), not the queued job.
+WAIT = {"Prefer": "wait=300"}
+
 
 @dataclass
 class Case:
@@ -364,7 +367,7 @@ def hostile_server(
             "/charts", json={"text": f"Essential hypertension. Gout. {CANARY}", "meta": {"age": 60}}
         )
         assert chart.status_code == 201, chart.text
-        assert client.post("/charts/1/coding-runs", json={}).status_code == 201
+        assert client.post("/charts/1/coding-runs", json={}, headers=WAIT).status_code == 201
     baseline = _rss_mb(server)
     yield Hostile(server, key, baseline, baseline)
     server.stop()
@@ -485,7 +488,7 @@ def test_no_code_rests_only_on_an_instruction(hostile_server: Hostile, injection
             "/charts", json={"text": text, "meta": {"age": 55, "encounter_date": "2026-11-02"}}
         )
         assert chart.status_code == 201, chart.text
-        run = client.post(f"/charts/{chart.json()['id']}/coding-runs", json={})
+        run = client.post(f"/charts/{chart.json()['id']}/coding-runs", json={}, headers=WAIT)
         assert run.status_code == 201, run.text
     proposals = run.json()["proposals"]
     assert proposals, "the documented diagnosis is still coded"

@@ -1,5 +1,6 @@
 """Coding runs over HTTP are bounded: a run past its deadline stops and keeps nothing, one
-user cannot hold more than their share of runs, and a run whose caller hung up stops."""
+user cannot hold more than their share of runs, and a run is a job its caller can leave
+and cancel."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from review.actors import Actor
+from review.db import transaction
+from review.jobs import new_job
 from tests.api.client import Api
 from tests.api.server import ServerProcess, first_lead_key
 from wiring.settings import Settings
@@ -38,15 +42,24 @@ def test_a_run_over_its_deadline_stops_and_keeps_nothing(hasty: Api) -> None:
 
 def test_one_user_cannot_hold_more_than_their_share_of_runs(api: Api) -> None:
     chart = api.chart("Essential hypertension.", setting="outpatient")
+    others = [api.chart("Gout.", setting="outpatient") for _ in range(2)]
     coder = api.user("cora", "coder")
-    quota = api.client.app.state.services.runs_per_user
-    with quota.slot("lead"), quota.slot("lead"):  # two of the lead's runs under way
-        refused = api.post(f"/charts/{chart['id']}/coding-runs", json={})
-        assert refused.status_code == 429
-        assert refused.headers["retry-after"] == "5"
-        assert "MEDCODER_CODING_RUNS_PER_USER" in refused.json()["detail"]
-        other = api.post(f"/charts/{chart['id']}/coding-runs", coder, json={})
-        assert other.status_code == 201, other.text  # someone else's run goes ahead
+    services = api.client.app.state.services
+    lead = Actor(user_id=1, name="lead", role="lead")
+    with transaction(services.sessions) as session:  # two of the lead's runs under way
+        held = [new_job(chart_id=c["id"], actor=lead, kb_version="v") for c in others]
+        session.add_all(held)
+        session.flush()
+        held_ids = [job.id for job in held]
+    refused = api.post(f"/charts/{chart['id']}/coding-runs", json={})
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "5"
+    assert "MEDCODER_CODING_RUNS_PER_USER" in refused.json()["detail"]
+    other = api.post(f"/charts/{chart['id']}/coding-runs", coder, json={})
+    assert other.status_code == 201, other.text  # someone else's run goes ahead
+    for job_id in held_ids:
+        cancelled = api.client.delete(f"/jobs/{job_id}", headers=api.headers())
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert api.post(f"/charts/{chart['id']}/coding-runs", json={}).status_code == 201
 
 
@@ -60,26 +73,46 @@ def _long_chart(data_dir: Path, size: int) -> str:
     raise AssertionError("not enough CodiEsp train text")
 
 
-def test_a_run_whose_caller_hung_up_stops(api_settings: Settings, tmp_path: Path) -> None:
+def test_a_run_goes_on_after_its_caller_hangs_up_and_can_be_cancelled(
+    api_settings: Settings, tmp_path: Path
+) -> None:
+    """A coding run is a job: a caller who stops waiting does not lose it (a retry with the
+    same Idempotency-Key finds the same job), and cancelling it stops it within a poll or two
+    and keeps nothing."""
     assert api_settings.data_dir is not None
-    text = _long_chart(api_settings.data_dir, 60_000)
+    text = _long_chart(api_settings.data_dir, 100_000)
     key = first_lead_key(api_settings.review_database_url)
     server = ServerProcess(api_settings, tmp_path / "server.log").start(timeout=300)
     try:
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
             chart = client.post("/charts", json={"text": text, "meta": {}}).json()
-            started = time.monotonic()
+            path = f"/charts/{chart['id']}/coding-runs"
+            once = {"Idempotency-Key": "run-1", "Prefer": "wait=60"}
             with pytest.raises(httpx.ReadTimeout):
-                client.post(f"/charts/{chart['id']}/coding-runs", json={}, timeout=1.0)
+                client.post(path, json={}, headers=once, timeout=1.0)
+            retry = client.post(path, json={}, headers={"Idempotency-Key": "run-1"})
+            assert retry.status_code == 202 and retry.headers["idempotent-replayed"] == "true"
+            job = retry.json()
+            assert job["status"] in ("queued", "running"), job  # still under way
             deadline = time.monotonic() + 60
-            while "the caller disconnected" not in server.log.read_text():
+            while client.get(f"/jobs/{job['id']}").json()["status"] == "queued":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            asked = time.monotonic()
+            cancelled = client.delete(f"/jobs/{job['id']}")
+            assert cancelled.status_code == 200, cancelled.text
+            while f"job {job['id']} cancelled" not in server.log.read_text():
                 assert time.monotonic() < deadline, server.log.read_text()[-2000:]
-                time.sleep(0.2)
-            stopped_after = time.monotonic() - started
+                time.sleep(0.05)
+            stopped_after = time.monotonic() - asked
+            final = client.get(f"/jobs/{job['id']}").json()
             after = client.get(f"/charts/{chart['id']}").json()
+            trail = client.get(f"/charts/{chart['id']}/audit").json()
+        assert final["status"] == "cancelled" and final["run_id"] is None
         assert after["status"] == "new"  # nothing of the run was kept
-        # Stopped within a poll or two of the hang-up, not at the end of the run.
-        assert stopped_after < 10, stopped_after
+        assert not any(e["action"] == "coding_run.create" for e in trail)
+        # Stopped within a poll or two of the cancel, not at the end of the run.
+        assert stopped_after < 5, stopped_after
     finally:
         server.stop()

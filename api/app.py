@@ -30,7 +30,8 @@ from api.routers import (
 )
 from api.services import Services
 from retrieval.errors import KnowledgeBaseError
-from review.db import upgrade
+from review.db import transaction, upgrade
+from review.jobs import unfinished_jobs
 from wiring.settings import Settings
 
 log = logging.getLogger("medcoder.api")
@@ -43,6 +44,19 @@ def _preload(services: Services) -> None:
         services.codebook()
     except KnowledgeBaseError as error:
         log.warning("knowledge base not loaded: %s", error)
+
+
+def _resume_jobs(services: Services) -> None:
+    """Jobs the in-process executor held when this process last stopped are run again (a
+    queue keeps its own messages, so only the in-process executor needs this)."""
+    if services.executor.name != "in-process":
+        return
+    with transaction(services.readers) as session:
+        pending = unfinished_jobs(session)
+    for job_id, version in pending:
+        services.executor.submit(job_id, kb_version=version)
+    if pending:
+        log.warning("resumed %d unfinished coding jobs", len(pending))
 
 
 def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
@@ -59,6 +73,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         if settings.preload_agent:
             await anyio.to_thread.run_sync(_preload, services)
+        await anyio.to_thread.run_sync(_resume_jobs, services)
         # Old evaluation runs and expired idempotency answers go away while serving too.
         from api.housekeeping import periodic, stop
 

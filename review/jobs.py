@@ -8,7 +8,6 @@ the job unfinished."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
@@ -215,8 +214,8 @@ def job_status(session: Session, *, job_id: int) -> str | None:
     return session.scalar(select(JobRow.status).where(JobRow.id == job_id))
 
 
-def stale_queued_jobs(session: Session, *, older_than: datetime) -> list[int]:
-    """Jobs still queued since before `older_than`: their message may never have reached
-    the queue (it was down when they were made), so housekeeping sends them again."""
-    query = select(JobRow.id).where(JobRow.status == "queued", JobRow.created_at < older_than)
-    return list(session.scalars(query.order_by(JobRow.id)))
+def unfinished_jobs(session: Session) -> list[tuple[int, str]]:
+    """Jobs queued or running, oldest first, with their KB version: after a restart of an
+    API that runs jobs in its own process, these were lost with it and are run again."""
+    query = select(JobRow.id, JobRow.kb_version).where(JobRow.status.in_(ACTIVE))
+    return [(job_id, version) for job_id, version in session.execute(query.order_by(JobRow.id))]

@@ -7,12 +7,16 @@ import json
 import time
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from agent.chart import build_chart
 from agent.models import ChartMeta
+from api.app import create_app
 from review.db import transaction
 from review.jobs import finish_job, get_job, start_job
 from review.tables import AuditRow, CodingRunRow, JobRow
 from tests.api.client import Api
+from wiring.settings import Settings
 
 TEXT = "Essential hypertension. Type 2 diabetes mellitus without complications."
 
@@ -175,3 +179,25 @@ def test_a_job_for_another_kb_version_is_refused_by_the_runner(api: Api) -> None
         row = session.get(JobRow, job_id)
         assert row is not None and row.status == "failed" and row.error_status == 503
         assert "old-kb" in (row.error or "") and row.run_id is None
+
+
+def test_jobs_left_unfinished_by_a_stopped_api_run_when_it_starts_again(
+    api: Api, api_settings: Settings
+) -> None:
+    """The in-process executor's queue is in memory: a restart must not strand the jobs."""
+    chart = api.chart(TEXT, setting="outpatient")
+    services = api.client.app.state.services
+    with transaction(services.sessions) as session:
+        from review.actors import Actor
+        from review.jobs import new_job
+
+        version = services.kb_version()
+        job = new_job(chart_id=chart["id"], actor=Actor(1, "lead", "lead"), kb_version=version)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    app = create_app(api_settings)
+    with TestClient(app) as client:
+        restarted = Api(client, api.lead_key)
+        done = _finished(restarted, job_id)
+    assert done["status"] == "succeeded" and done["run"]["proposals"], done

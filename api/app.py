@@ -14,6 +14,7 @@ from api.edge import Edge, body_limits
 from api.metrics import MetricsMiddleware
 from api.routers import (
     audit,
+    batches,
     cdi,
     charts,
     code_sets,
@@ -96,7 +97,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.services = services
     problems.install(app)
     routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, queries, audit, codes)
-    for module in (*routers, jobs, conversations, users, evals):
+    for module in (*routers, jobs, batches, conversations, users, evals):
         app.include_router(module.router)
     limits = body_limits(
         chart_bytes=settings.max_chart_bytes,

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from langchain_openai import ChatOpenAI
-
-from agent.chat.answerer import Answerer, FallbackAnswerer, OfflineAnswerer
-from agent.chat.llm import LlmAnswerer
-from agent.deid import deidentify
 from agent.history import HistoryStore, LearnedHistory
-from agent.lexicon import Lexicon
+from agent.lexicon import Lexicon, LexiconFileError
 from agent.pipeline import CodingAgent
 from agent.proposers.base import Proposer
-from agent.proposers.llm import LlmProposer, make_chat_model
 from agent.proposers.offline import OfflineProposer
 from agent.ranker import Ranker, RankerError
 from retrieval.embeddings import Embedder, OnnxMiniLMEmbedder, OpenAIEmbedder
@@ -24,7 +20,16 @@ from retrieval.errors import KnowledgeBaseError
 from retrieval.kb import open_searcher
 from retrieval.layout import KBLayout
 from retrieval.search import HybridSearcher
+from retrieval.store import KnowledgeStore
 from wiring.settings import EMBEDDING_MODEL_NAME, Settings
+
+if TYPE_CHECKING:
+    from langchain_openai import ChatOpenAI
+
+    from agent.chat.answerer import Answerer
+
+# The LLM's client, its prompts and de-identification are imported where an LLM is used:
+# an offline process (the default, and every CLI start) never pays for them.
 
 # tiktoken looks files up by sha1(download URL); these are the names of its two encodings.
 TIKTOKEN_FILES = {
@@ -168,17 +173,49 @@ def make_agent(settings: Settings, proposer: str | None = None) -> CodingAgent:
 
 
 _LEXICONS: dict[Path, Lexicon] = {}
+_LEXICONS_LOCK = threading.Lock()
+# The lexicon saved beside the KB version's kb.sqlite (one per version, like the indexes).
+LEXICON_FILE = "lexicon.json"
+
+
+def prepare_lexicon(settings: Settings) -> Path:
+    """Build and save the current KB version's lexicon unless a usable file is there; its
+    path. `medcoder kb build` calls it, so no process has to build the lexicon (~1 s)."""
+    version = KBLayout(settings.home).current()
+    path = version / LEXICON_FILE
+    try:
+        Lexicon.load(path)
+    except (OSError, LexiconFileError):
+        Lexicon.from_store(KnowledgeStore(version / "kb.sqlite")).save(path)
+    return path
 
 
 def cached_lexicon(searcher: HybridSearcher) -> Lexicon:
-    """One lexicon per KB version per process (building it reads the whole index)."""
+    """One lexicon per KB version per process: read from the file saved in the version's
+    folder, else built from the index (and saved there for the next process when the folder
+    is writable; a read-only KB is still served, built in memory)."""
     key = searcher.store.path
-    if key not in _LEXICONS:
-        _LEXICONS[key] = Lexicon.from_store(searcher.store)
-    return _LEXICONS[key]
+    with _LEXICONS_LOCK:
+        if key not in _LEXICONS:
+            _LEXICONS[key] = _saved_or_built_lexicon(searcher.store)
+        return _LEXICONS[key]
+
+
+def _saved_or_built_lexicon(store: KnowledgeStore) -> Lexicon:
+    path = store.path.parent / LEXICON_FILE
+    try:
+        return Lexicon.load(path)
+    except (OSError, LexiconFileError):
+        pass  # none yet (a KB built before lexicon files), stale or damaged: build it
+    lexicon = Lexicon.from_store(store)
+    with contextlib.suppress(OSError):  # a read-only KB folder: keep the one built here
+        lexicon.save(path)
+    return lexicon
 
 
 def _llm_chat_model(settings: Settings, who: str) -> tuple[ChatOpenAI, str]:
+    from agent.proposers.llm import make_chat_model
+
     """The configured chat model and its name, for the proposer and the chat alike."""
     if not settings.llm_model:
         raise KnowledgeBaseError(f"the llm {who} needs MEDCODER_LLM_MODEL (and a base URL or key)")
@@ -197,6 +234,9 @@ def _llm_chat_model(settings: Settings, who: str) -> tuple[ChatOpenAI, str]:
 def make_llm_proposer(
     settings: Settings, searcher: HybridSearcher, history: LearnedHistory | None
 ) -> Proposer:
+    from agent.deid import deidentify
+    from agent.proposers.llm import LlmProposer
+
     chat_model, model_name = _llm_chat_model(settings, "proposer")
     return LlmProposer(
         chat_model,
@@ -214,9 +254,14 @@ def make_chat_answerer(settings: Settings) -> Answerer:
     """Who answers chat questions: the LLM answerer when an LLM is configured (the same
     model, limits and de-identification as the proposer), answered offline instead when it
     fails and settings.llm_fallback says so; else the offline answerer."""
+    from agent.chat.answerer import FallbackAnswerer, OfflineAnswerer
+
     offline = OfflineAnswerer()
     if settings.llm_mode != "llm":
         return offline
+    from agent.chat.llm import LlmAnswerer
+    from agent.deid import deidentify
+
     chat_model, model_name = _llm_chat_model(settings, "chat")
     llm = LlmAnswerer(
         chat_model,

@@ -12,10 +12,9 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from agent.history import CodedChart, LearnedHistory, learn
 from agent.models import Candidate, Chart, Mention, Policy
@@ -23,6 +22,9 @@ from agent.ranker.features import FEATURES, ROUTES, feature_rows, gather
 from agent.ranker.model import Ranker, SmoothedIsotonic
 from agent.rules import becomes_one_of
 from retrieval.store import KnowledgeStore
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 FOLDS = 5
 MIN_CONVENTION_GOLD = 40
@@ -72,6 +74,10 @@ MONOTONIC = {
 
 
 def _model(seed: int) -> HistGradientBoostingClassifier:
+    # Imported here: sklearn takes ~0.5 s to import and only training needs it (a saved
+    # ranker brings it in when unpickled).
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(
         max_iter=300,
         learning_rate=0.05,

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from api.cli.common import console, fail, load_settings
-from review.audit_chain import ChainReport, verify_chain
-from review.db import make_engine, read_sessions, transaction, upgrade
+
+if TYPE_CHECKING:
+    from review.audit_chain import ChainReport
 
 app = typer.Typer(help="The audit trail (append-only, hash-chained).")
 
 
 def _report() -> ChainReport:
+    # Imported here: SQLAlchemy and the review tables are no cost of other commands' start.
+    from review.audit_chain import verify_chain
+    from review.db import make_engine, read_sessions, transaction, upgrade
+
     url = load_settings().review_database_url
     upgrade(url)
     engine = make_engine(url)

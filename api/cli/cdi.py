@@ -7,12 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from agent.cdi import compliance_problems, draft_query, find_gaps
-from agent.chart import load_chart
-from agent.models import ChartError
-from api.cli.code import options_meta, read_input
 from api.cli.common import console, fail, load_settings, user_errors
-from wiring.adapters import make_agent
 
 
 def cdi_command(
@@ -25,6 +20,12 @@ def cdi_command(
 ) -> None:
     """Code the chart offline, then list each proposal the documentation leaves unspecific
     while the chart holds clinical indicators, with a query draft to edit and send."""
+    from agent.cdi import compliance_problems, draft_query, find_gaps
+    from agent.chart import load_chart
+    from agent.models import ChartError
+    from api.cli.code import options_meta, read_input
+    from wiring.adapters import make_agent
+
     settings = load_settings()
     meta = options_meta(setting, age, sex, date, None, None)
     try:

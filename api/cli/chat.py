@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.prompt import Prompt
 
-from agent.chart import load_chart
-from agent.chat import ChartQuote, ChatAnswer, KbSource, Turn
-from agent.chat.context import result_context
-from agent.models import ChartError, ChartMeta
-from api.cli.code import read_input
 from api.cli.common import console, fail, load_settings, user_errors
-from retrieval.errors import QueryError
-from wiring.adapters import make_agent, make_chat_answerer
+
+if TYPE_CHECKING:
+    from agent.chat import ChatAnswer
 
 QUIT = {"", "exit", "quit"}
 
@@ -37,6 +32,16 @@ def chat_command(
     and the knowledge base, every citation verified: why a code, is something mentioned,
     the code for a phrase, a code's notes, guideline sections. Without --ask, a prompt
     loop (an empty line or "exit" quits) where follow-ups refer back."""
+    from rich.prompt import Prompt
+
+    from agent.chart import load_chart
+    from agent.chat import Turn
+    from agent.chat.context import result_context
+    from agent.models import ChartError, ChartMeta
+    from api.cli.code import read_input
+    from retrieval.errors import QueryError
+    from wiring.adapters import make_agent, make_chat_answerer
+
     if as_json and ask is None:
         fail("--json needs --ask (the prompt loop prints text)", 2)
     settings = load_settings(data_dir)
@@ -112,6 +117,8 @@ def _checked(question: str, max_chars: int) -> str:
 
 
 def _show(answer: ChatAnswer) -> None:
+    from agent.chat import ChartQuote, KbSource
+
     # Chart text may hold [brackets]: printed as is, never read as Rich markup.
     console.print(answer.text, highlight=False, markup=False)
     for citation in answer.citations:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from api.cli.common import console, load_settings
-from review.db import current_revision, upgrade
 
 app = typer.Typer(help="The review database (SQLite by default, or MEDCODER_DATABASE_URL).")
 
@@ -13,6 +12,8 @@ app = typer.Typer(help="The review database (SQLite by default, or MEDCODER_DATA
 @app.command("upgrade")
 def upgrade_command() -> None:
     """Apply every pending migration."""
+    from review.db import current_revision, upgrade
+
     url = load_settings().review_database_url
     upgrade(url)
     console.print(f"database at revision {current_revision(url)}", highlight=False)
@@ -25,6 +26,7 @@ def housekeeping_command() -> None:
     # Lazily: the services import the whole agent, which other db commands do not need.
     from api.housekeeping import run_housekeeping
     from api.services import Services
+    from review.db import upgrade
 
     settings = load_settings()
     upgrade(settings.review_database_url)
@@ -40,4 +42,6 @@ def housekeeping_command() -> None:
 @app.command("current")
 def current_command() -> None:
     """Print the applied migration revision."""
+    from review.db import current_revision
+
     console.print(current_revision(load_settings().review_database_url) or "none")

@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from agent.drg import Claim, DrgError, MsdrgGrouper, impacts, load_weights
 from api.cli.common import console, fail
 
 
@@ -56,6 +55,8 @@ def drg_command(
     secondary diagnosis and procedure, the DRG without it and with it. Given a chart, the
     offline agent codes it for a claim and its proposals are grouped (the first-sequenced
     diagnosis as principal); the options give what the chart does not say."""
+    from agent.drg import Claim, DrgError, MsdrgGrouper, impacts, load_weights
+
     if (chart is None) == (pdx is None):
         fail("give a chart file or --pdx (not both)")
     if chart is not None:

@@ -5,44 +5,46 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from agent.models import ChartError, Policy
-from agent.proposers.base import ProposerError
 from api.cli.common import console, errors, fail, load_settings, user_errors
-from evals.compare import compare_runs, delta, lower_is_better
-from evals.report import chapter_rows, format_value, render_html, summary_rows, worst_cases
-from evals.rundir import Run, RunError, load_run
-from evals.runner import RunSummary, run_suite
-from evals.scoring import score_run
-from evals.suites import (
-    CODIESP_SYSTEMS,
-    NEEDS_KB,
-    SUITE_NAMES,
-    AddendaChecker,
-    Suite,
-    SuiteError,
-    load_suite,
-)
-from retrieval.errors import KnowledgeBaseError
-from wiring.adapters import load_history, load_ranker, make_agent
-from wiring.settings import Settings
+
+# The agent, the suites, the scorers and matplotlib are imported inside the commands: this
+# module is imported for every `medcoder` command, --help included.
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from agent.models import Policy
+    from evals.rundir import Run
+    from evals.runner import RunSummary
+    from evals.suites import Suite
+    from wiring.settings import Settings
 
 app = typer.Typer(
     help="Evaluate the coding agent on suites (CodiEsp, desc2code, rules, chat, JSONL files).",
     no_args_is_help=True,
 )
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-RUN_STOPPERS = (ProposerError, ChartError, KnowledgeBaseError, RunError, OSError)
+# evals.suites.SUITE_NAMES, spelled out for the help text so --help need not import the suites
+# (tests/api/test_cli_imports.py checks the two agree).
+SUITE_NAMES_HELP = ("codiesp-d", "codiesp-p", "codiesp", "desc2code", "rules", "addenda", "chat")
+
+
+def _run_stoppers() -> tuple[type[BaseException], ...]:
+    """The errors that end a run with its finished cases kept."""
+    from agent.models import ChartError
+    from agent.proposers.base import ProposerError
+    from evals.rundir import RunError
+    from retrieval.errors import KnowledgeBaseError
+
+    return (ProposerError, ChartError, KnowledgeBaseError, RunError, OSError)
 
 
 @app.command("run")
 def run_command(
-    suite: Annotated[str, typer.Argument(help=f"{', '.join(SUITE_NAMES)}, or a .jsonl file.")],
+    suite: Annotated[str, typer.Argument(help=f"{', '.join(SUITE_NAMES_HELP)}, or a .jsonl file.")],
     data: Annotated[
         Path | None,
         typer.Option(help="CodiEsp split folder. Default: <MEDCODER_DATA_DIR>/codiesp/dev."),
@@ -75,6 +77,9 @@ def run_command(
     as_json: AsJson = False,
 ) -> None:
     """Code every case of SUITE, score it and write a run directory (run.json, cases.jsonl)."""
+    from evals.suites import NEEDS_KB, SUITE_NAMES, AddendaChecker
+    from wiring.adapters import make_agent
+
     if suite not in SUITE_NAMES and not (suite.endswith(".jsonl") or Path(suite).is_file()):
         fail(f"unknown suite {suite!r}: use one of {', '.join(SUITE_NAMES)} or a .jsonl file", 2)
     if limit is not None and limit < 1:
@@ -109,8 +114,13 @@ def _run_chat(
     seed: int,
     as_json: bool,
 ) -> None:
-    from evals.chat import load_chat_cases, run_chat_suite, summary_lines
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from evals.chat import load_chat_cases, run_chat_suite, summary_lines
+    from evals.suites import SuiteError
+    from wiring.adapters import make_agent
+
+    stoppers: tuple[type[BaseException], ...] = (SuiteError, *_run_stoppers())
     try:
         cases = load_chat_cases()[:limit]
         with user_errors():
@@ -128,7 +138,7 @@ def _run_chat(
                 summary = run_chat_suite(
                     cases, agent, out_dir, info, lambda done, _: bar.update(task, completed=done)
                 )
-    except (SuiteError, *RUN_STOPPERS) as error:
+    except stoppers as error:
         fail(str(error))
     if as_json:
         head = {"suite": "chat", "run_dir": str(summary.run_dir), "status": "finished"}
@@ -142,6 +152,8 @@ def _run_chat(
 def _load(
     name: str, settings: Settings, data: Path | None, store: Any, limit: int | None, seed: int
 ) -> Suite:
+    from evals.suites import CODIESP_SYSTEMS, SuiteError, load_suite
+
     if name in CODIESP_SYSTEMS and data is None:
         if settings.data_dir is None:
             fail(f"{name}: give --data (a CodiEsp split folder) or set MEDCODER_DATA_DIR", 2)
@@ -161,6 +173,8 @@ def _default_out(settings: Settings, suite: str) -> Path:
 
 def _run_info(settings: Settings, mode: str, limit: int | None, seed: int) -> dict[str, Any]:
     """What run.json records about the set-up (never keys or other secrets)."""
+    from wiring.adapters import load_history
+
     llm = {
         "llm_base_url": settings.llm_base_url,
         "llm_context_tokens": settings.llm_context_tokens,
@@ -183,6 +197,8 @@ def _run_info(settings: Settings, mode: str, limit: int | None, seed: int) -> di
 
 def _ranker_info(settings: Settings) -> dict[str, Any] | None:
     """Which trained ranker coded the run (None: hand-set scores)."""
+    from wiring.adapters import load_ranker
+
     ranker = load_ranker(settings)
     if ranker is None:
         return None
@@ -198,6 +214,16 @@ def _run(
     info: dict[str, Any],
     policy: Policy | None = None,
 ) -> RunSummary:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from evals.runner import run_suite
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -214,7 +240,7 @@ def _run(
             return run_suite(
                 suite, agent, out_dir, workers, progress=advance, info=info, policy=policy
             )
-        except RUN_STOPPERS as error:
+        except _run_stoppers() as error:
             fail(f"{error}; finished cases are kept: run again with --out {out_dir} to continue")
         except KeyboardInterrupt:
             fail(f"interrupted; run again with --out {out_dir} to continue", 130)
@@ -234,6 +260,10 @@ def _rounded(value: Any) -> Any:
 
 
 def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    from rich.table import Table
+
+    from evals.report import summary_rows
+
     table = Table("metric", "annotated gold", "valid gold subset", title=title)
     for row in summary_rows(metrics):
         table.add_row(*row)
@@ -241,6 +271,8 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
 
 
 def _load_run(path: Path) -> Run:
+    from evals.rundir import RunError, load_run
+
     try:
         return load_run(path)
     except RunError as error:
@@ -254,6 +286,11 @@ def compare_command(
     as_json: AsJson = False,
 ) -> None:
     """Per-metric deltas (B minus A) and the cases whose F1 went up or down."""
+    from rich.table import Table
+
+    from evals.compare import compare_runs, delta, lower_is_better
+    from evals.report import format_value
+
     comparison = compare_runs(_load_run(run_a), _load_run(run_b))
     if as_json:
         print(json.dumps(_rounded(comparison.as_json())))
@@ -287,6 +324,12 @@ def report_command(
     html: Annotated[bool, typer.Option("--html", help="Also write report.html there.")] = False,
 ) -> None:
     """Tables of a run's scores, chapters and weakest cases; --html adds figures."""
+    from rich.table import Table
+
+    from evals.report import chapter_rows, render_html, worst_cases
+    from evals.rundir import RunError
+    from evals.scoring import score_run
+
     loaded = _load_run(run)
     metrics = score_run(loaded.records, loaded.systems)
     console.print(_metrics_table(metrics, f"{loaded.info['suite']}: {len(loaded.records)} cases"))

@@ -6,28 +6,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import track
 
-from agent.candidates import find_candidates
-from agent.chart import build_chart
-from agent.history import HistoryStore, learn
-from agent.mentions import find_mentions
-from agent.models import ChartMeta, Policy
-from agent.ranker import TrainingChart, coded_charts, fit_ranker
-from agent.rules import resolve_code
 from api.cli.common import console, fail, load_settings, user_errors
-from evals.records import carried_forward
-from evals.suite import SuiteError
-from evals.suites.codiesp import load_codiesp
-from evals.suites.jsonl import load_jsonl_suite
-from retrieval.store import KnowledgeStore
-from review.db import make_engine, sessions, transaction, upgrade
-from review.learning import reviewed_charts
-from wiring.adapters import cached_lexicon, history_path, make_searcher, ranker_dir
-from wiring.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.models import ChartMeta, Policy
+    from retrieval.store import KnowledgeStore
+    from wiring.settings import Settings
 
 # Fewer coded charts than this cannot support 5-fold cross-validated cut-offs.
 MIN_CHARTS = 20
@@ -98,6 +86,16 @@ def learn_command(
     """Learn n-gram -> code history and train the ranker from coded charts. The ranker is
     trained on every source given in this run (give them all each time); dev and test splits
     and the evaluation suites must never go in: they are for evaluation."""
+    # Imported here: the agent, sklearn and the KB are no cost of other commands' start.
+    from rich.progress import track
+
+    from agent.candidates import find_candidates
+    from agent.chart import build_chart
+    from agent.history import HistoryStore, learn
+    from agent.mentions import find_mentions
+    from agent.ranker import TrainingChart, coded_charts, fit_ranker
+    from wiring.adapters import cached_lexicon, history_path, make_searcher, ranker_dir
+
     settings = load_settings()
     sources: dict[str, list[CodedDoc]] = {}
     if codiesp is not None:
@@ -154,6 +152,10 @@ def learn_command(
 
 
 def _codiesp_docs(folder: Path) -> list[CodedDoc]:
+    from agent.models import ChartMeta
+    from evals.suite import SuiteError
+    from evals.suites.codiesp import load_codiesp
+
     if folder.name in ("dev", "test"):
         fail(f"{folder}: the {folder.name} split is for evaluation; learn from train only")
     try:
@@ -166,6 +168,9 @@ def _codiesp_docs(folder: Path) -> list[CodedDoc]:
 
 
 def _case_docs(path: Path) -> list[CodedDoc]:
+    from evals.suite import SuiteError
+    from evals.suites.jsonl import load_jsonl_suite
+
     if path.resolve().is_relative_to(_EVAL_CASES):
         fail(f"{path}: this is an evaluation suite; learning from it would score it on itself")
     try:
@@ -177,6 +182,9 @@ def _case_docs(path: Path) -> list[CodedDoc]:
 
 
 def _review_docs(settings: Settings) -> list[CodedDoc]:
+    from review.db import make_engine, sessions, transaction, upgrade
+    from review.learning import reviewed_charts
+
     url = settings.review_database_url
     upgrade(url)
     engine = make_engine(url)
@@ -200,5 +208,8 @@ def _billable(codes: list[str], store: KnowledgeStore) -> frozenset[str]:
     carried-forward gold is: a code since subdivided, or annotated without its 7th character
     (CodiEsp's S and T codes), goes to its default child. Left as annotated, every correctly
     completed injury code would be learned as wrong."""
+    from agent.rules import resolve_code
+    from evals.records import carried_forward
+
     carried = (carried_forward(store, *resolve_code(raw, store)) for raw in codes)
     return frozenset(code for code in carried if code)

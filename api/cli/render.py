@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
-
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from api.cli.common import console
-from api.code_records import code_record_dict
-from retrieval.records import CodeRecord
-from retrieval.store import KnowledgeStore
+
+if TYPE_CHECKING:
+    from retrieval.records import CodeRecord
+    from retrieval.store import KnowledgeStore
 
 
 def print_code_record(
     store: KnowledgeStore, record: CodeRecord, as_json: bool, year: int | None = None
 ) -> None:
+    from rich.table import Table
+
+    from api.code_records import code_record_dict
+
     data = code_record_dict(store, record, year)
     if as_json:
         print(json.dumps(data, indent=2))

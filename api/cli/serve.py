@@ -6,10 +6,8 @@ import os
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from api.cli.common import console, load_settings
-from review.db import upgrade
 
 
 def serve(
@@ -26,6 +24,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API (OpenAPI docs at /docs) with the offline proposer unless an LLM is set."""
+    import uvicorn
+
+    from review.db import upgrade
+
     settings = load_settings()
     upgrade(settings.review_database_url)
     # Workers rebuild settings from the environment; pass on what --data-dir style options set.

@@ -5,17 +5,16 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
 from api.cli.common import console, fail, load_settings
-from review.actors import Actor
-from review.db import make_engine, sessions, transaction, upgrade
-from review.errors import ReviewError
-from review.users import create_user, deactivate_user, key_expiry, list_users, rotate_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from review.actors import Actor
 
 app = typer.Typer(help="API users and their keys.")
 
@@ -23,6 +22,10 @@ app = typer.Typer(help="API users and their keys.")
 @contextmanager
 def _review_session() -> Iterator[Session]:
     """One transaction on the migrated review database; a review error is one line."""
+    # Imported here: SQLAlchemy and the review tables are no cost of other commands' start.
+    from review.db import make_engine, sessions, transaction, upgrade
+    from review.errors import ReviewError
+
     url = load_settings().review_database_url
     upgrade(url)
     engine = make_engine(url)
@@ -36,6 +39,8 @@ def _review_session() -> Iterator[Session]:
 
 
 def _operator() -> Actor:
+    from review.actors import Actor
+
     # The person at the server's shell acts with lead rights; the audit row names them.
     return Actor(user_id=None, name=f"cli:{getpass.getuser()}", role="lead")
 
@@ -57,6 +62,8 @@ def create_command(
     expires_days: _ExpiresDays = None,
 ) -> None:
     """Create a user; prints the API key once (only its hash is kept)."""
+    from review.users import create_user, key_expiry
+
     with _review_session() as session:
         expires_at = key_expiry(_days(expires_days))
         user, key = create_user(
@@ -70,6 +77,10 @@ def create_command(
 @app.command("list")
 def list_command() -> None:
     """List users (never their keys)."""
+    from rich.table import Table
+
+    from review.users import list_users
+
     table = Table("id", "name", "role", "key starts", "active", "key expires", "created")
     with _review_session() as session:
         for user in list_users(session):
@@ -90,6 +101,8 @@ def list_command() -> None:
 def deactivate_command(user_id: Annotated[int, typer.Argument(help="User id.")]) -> None:
     """Deactivate a user's key (a running server honours it within its key cache, 2 s;
     the API's POST /users/{id}/deactivate acts at once)."""
+    from review.users import deactivate_user
+
     with _review_session() as session:
         name = deactivate_user(session, user_id=user_id, actor=_operator()).name
     console.print(f"deactivated {name!r} (id {user_id})", highlight=False)
@@ -100,6 +113,8 @@ def rotate_command(
     user_id: Annotated[int, typer.Argument(help="User id.")], expires_days: _ExpiresDays = None
 ) -> None:
     """Give a user a new key (printed once); the old key stops working."""
+    from review.users import key_expiry, rotate_key
+
     with _review_session() as session:
         expires_at = key_expiry(_days(expires_days))
         user, key = rotate_key(session, user_id=user_id, actor=_operator(), expires_at=expires_at)

@@ -7,6 +7,7 @@ adverse effect, intentional), so these lookups read the mention's sentence.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from agent.codeset import default_billable
@@ -193,6 +194,11 @@ def _neoplasm_hit(store: KnowledgeStore, text: str, index: int) -> Candidate | N
     return _first_row_hit(store, "neoplasm", sites, neoplasm_column(text), index, context)
 
 
+@functools.lru_cache(maxsize=20_000)
+def _title_words(title: str) -> frozenset[str]:
+    return frozenset(normalise(title).split())
+
+
 def pcs_candidates(
     store: KnowledgeStore, mention: Mention, sentence: str, index: int
 ) -> list[Candidate]:
@@ -213,7 +219,7 @@ def pcs_candidates(
         for record in store.codes_with_prefix(entry.code, 400):
             if not record.billable or record.system != "pcs":
                 continue
-            title_words = set(normalise(record.title).split())
+            title_words = _title_words(record.title)
             overlap = len(title_words & context) / max(len(title_words), 1)
             # Undocumented extras (a device, "Hand-Assisted") make a code less likely.
             overlap -= 0.02 * len(title_words - context)

@@ -97,6 +97,7 @@ def _connectors_apart(levels: tuple[str, ...]) -> tuple[str, ...]:
 
 
 RECORD_CACHE_SIZE = 30_000
+PREFIX_CACHE_SIZE = 4_000
 
 
 class KnowledgeStore(FiscalYearQueries):
@@ -119,6 +120,8 @@ class KnowledgeStore(FiscalYearQueries):
         # chart's coding asks for the same few hundred codes about a thousand times. Keyed
         # by the overlay year (None: the base year), so year views share it safely.
         self._record = functools.lru_cache(maxsize=RECORD_CACHE_SIZE)(self._read_record)
+        # The same for prefix listings (a PCS table's codes are listed for each procedure).
+        self._prefixed = functools.lru_cache(maxsize=PREFIX_CACHE_SIZE)(self._read_prefixed)
 
     def for_year(self, year: int | None) -> KnowledgeStore:
         """This store bound to fiscal `year` (None: this store as it is). Views share the
@@ -193,6 +196,9 @@ class KnowledgeStore(FiscalYearQueries):
     def codes_with_prefix(
         self, prefix: str, limit: int = 50, year: int | None = None
     ) -> list[CodeRecord]:
+        return list(self._prefixed(prefix, limit, year if year is not None else self.bound_year))
+
+    def _read_prefixed(self, prefix: str, limit: int, year: int | None) -> tuple[CodeRecord, ...]:
         rows = self._code_rows(
             "code >= ? AND code < ?",
             (prefix, prefix + "\uffff"),
@@ -200,7 +206,7 @@ class KnowledgeStore(FiscalYearQueries):
             "ORDER BY code LIMIT ?",
             (limit,),
         )
-        return [_code(r) for r in rows]
+        return tuple(_code(r) for r in rows)
 
     def nearest_codes(self, code: str, limit: int = 5, year: int | None = None) -> list[str]:
         """Valid codes sharing the longest prefix with `code` (for "did you mean")."""

@@ -151,8 +151,21 @@ def _mark_asked_for(store: KnowledgeStore, findings: dict[str, CodeFinding]) -> 
         refs = asked_for(store.notes_with_inherited(asking.code, "cm"))
         if not refs:
             continue
+        # A reference covers only codes whose first letter lies in its range: most findings
+        # are skipped without a range comparison (a long chart has hundreds of them).
+        letters = {
+            chr(letter)
+            for ref in refs
+            if ref.low and ref.high
+            for letter in range(ord(ref.low[0]), ord(ref.high[0]) + 1)
+        }
         for finding in findings.values():
-            if finding is not asking and finding.system == "cm" and covered(refs, finding.code):
+            if (
+                finding is not asking
+                and finding.system == "cm"
+                and finding.code[:1] in letters
+                and covered(refs, finding.code)
+            ):
                 finding.asked_for = True
 
 

@@ -7,6 +7,7 @@ the whole range, because a note rule acting on an over-wide range would drop goo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,13 +64,19 @@ def parse_ref(piece: str) -> CodeRef | None:
 
 def code_refs(note_text: str) -> list[CodeRef]:
     """Every understood reference in the parenthesised groups of a note."""
+    return list(_parsed_refs(note_text))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _parsed_refs(note_text: str) -> tuple[CodeRef, ...]:
+    # The same notes are read for every code under them, on every chart: parse each once.
     refs: list[CodeRef] = []
     for group in _GROUP.findall(note_text):
         for piece in re.split(r"[,;]", group):
             ref = parse_ref(piece)
             if ref is not None:
                 refs.append(ref)
-    return refs
+    return tuple(refs)
 
 
 def covered(refs: list[CodeRef], code: str) -> bool:

@@ -208,4 +208,3 @@ def test_paths_tell_batches_from_single_charts(tmp_path: Path) -> None:
     # Any other file is a batch of one, known by its stem.
     (single,) = read_batch_path(tmp_path / "note.txt", max_chart_bytes=LIMIT)
     assert (single.source, single.external_id, single.error) == ("note.txt", "note", None)
-

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import overload
 
 import bm25s
 import numpy as np
@@ -34,15 +35,57 @@ class LexicalDoc:
     chapter: str | None = None
 
 
+# The filter columns of the documents, saved beside them: loading them is a few ms, where
+# building them meant reading every document (~1 s per index at ~240k documents).
+FIELDS_FILE = "docs.fields.npz"
+
+
+def _filter_fields(docs: Sequence[LexicalDoc]) -> tuple[np.ndarray, np.ndarray]:
+    billable = np.array([d.billable for d in docs], dtype=np.float32)
+    return billable, np.array([d.chapter or "" for d in docs])
+
+
+class LazyDocs(Sequence[LexicalDoc]):
+    """The documents as their JSON lines, each parsed the first time a hit needs it: a
+    search returns a few dozen of ~240k, and parsing them all took most of a cold start."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self._lines = lines
+        self._parsed: dict[int, LexicalDoc] = {}
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, index: int) -> LexicalDoc: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[LexicalDoc]: ...
+    def __getitem__(self, index: int | slice) -> LexicalDoc | Sequence[LexicalDoc]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self._lines)
+        doc = self._parsed.get(index)
+        if doc is None:
+            doc = self._parsed[index] = LexicalDoc(**json.loads(self._lines[index]))
+        return doc
+
+
 class LexicalIndex:
     """One BM25 index per code system, with per-document metadata for filtering."""
 
-    def __init__(self, retriever: bm25s.BM25, docs: list[LexicalDoc]) -> None:
+    def __init__(
+        self,
+        retriever: bm25s.BM25,
+        docs: Sequence[LexicalDoc],
+        fields: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         self._retriever = retriever
         self.docs = docs
         self._vocab = set(retriever.vocab_dict) if retriever.vocab_dict else set()
-        self._billable = np.array([d.billable for d in docs], dtype=np.float32)
-        self._chapters = np.array([d.chapter or "" for d in docs])
+        if fields is None:
+            fields = _filter_fields(docs)
+        self._billable, self._chapters = fields
 
     @classmethod
     def build(cls, docs: list[LexicalDoc]) -> LexicalIndex:
@@ -56,13 +99,24 @@ class LexicalIndex:
         with (directory / "docs.jsonl").open("w") as out:
             for doc in self.docs:
                 out.write(json.dumps(asdict(doc)) + "\n")
+        billable, chapters = self._billable, self._chapters
+        np.savez(directory / FIELDS_FILE, billable=billable, chapters=chapters)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
         retriever = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
-        with (directory / "docs.jsonl").open() as lines:
-            docs = [LexicalDoc(**json.loads(line)) for line in lines]
-        return cls(retriever, docs)
+        lines = (directory / "docs.jsonl").read_bytes().split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        docs = LazyDocs(lines)
+        fields_path = directory / FIELDS_FILE
+        if not fields_path.exists():  # a KB built before the fields were saved
+            return cls(retriever, docs)
+        with np.load(fields_path, allow_pickle=False) as saved:
+            fields = (saved["billable"], saved["chapters"])
+        if len(fields[0]) != len(docs):
+            raise ValueError(f"{fields_path}: {len(fields[0])} rows for {len(docs)} documents")
+        return cls(retriever, docs, fields)
 
     def search(
         self,

@@ -19,6 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from agent.ranker.features import FEATURES
+from agent.ranker.trees import TREES_FILE, TreeEnsemble
 
 MODEL_FILE = "ranker.pkl"
 INFO_FILE = "ranker.json"
@@ -63,20 +64,25 @@ class RankerError(RuntimeError):
 class Ranker:
     """Trees + isotonic calibration + per-system thresholds."""
 
-    model: Any  # sklearn HistGradientBoostingClassifier
+    model: Any  # sklearn HistGradientBoostingClassifier; None when read from the arrays
     calibration: Any  # SmoothedIsotonic (or, in older files, IsotonicRegression) over raw
     thresholds: dict[str, float]
     features: tuple[str, ...] = FEATURES
     info: dict[str, Any] = field(default_factory=dict)
+    trees: TreeEnsemble | None = None  # the model's trees as arrays (no scikit-learn needed)
 
     def confidence(self, rows: Sequence[Sequence[float]]) -> list[float]:
         """Calibrated probability that each row's code is right."""
         if not rows:
             return []
-        # One chart is a small batch: OpenMP threads cost more than they save, and under
-        # load (several requests at once) they spin against each other.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            raw = self.model.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
+        features = np.asarray(rows, dtype=np.float64)
+        if self.trees is not None:
+            raw = self.trees.probability(features)
+        else:
+            # One chart is a small batch: OpenMP threads cost more than they save, and
+            # under load (several requests at once) they spin against each other.
+            with threadpool_limits(limits=1, user_api="openmp"):
+                raw = self.model.predict_proba(features)[:, 1]
         return [float(p) for p in self.calibration.predict(raw)]
 
     def threshold(self, system: str, policy: str | None = None) -> float:
@@ -97,6 +103,13 @@ class Ranker:
             )  # fmt: skip
         partial.replace(directory / MODEL_FILE)
         info = {**self.info, "thresholds": self.thresholds, "features": list(self.features)}
+        if self.trees is not None and isinstance(self.calibration, SmoothedIsotonic):
+            self.trees.save(directory / TREES_FILE)
+            # JSON floats read back exactly, so the calibration is the one trained.
+            info["calibration"] = {
+                "x": [float(v) for v in self.calibration.x],
+                "y": [float(v) for v in self.calibration.y],
+            }
         (directory / INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True))
         return directory / MODEL_FILE
 
@@ -109,6 +122,9 @@ class Ranker:
         path = directory / MODEL_FILE
         if not path.is_file():
             raise RankerError(f"no ranker at {path}; run `medcoder learn`")
+        arrays = cls._load_arrays(directory)
+        if arrays is not None:
+            return arrays
         try:
             with path.open("rb") as handle:
                 saved = pickle.load(handle)
@@ -123,3 +139,28 @@ class Ranker:
                 "run `medcoder learn` again"
             )
         return cls(saved["model"], saved["calibration"], saved["thresholds"], FEATURES, info)
+
+    @classmethod
+    def _load_arrays(cls, directory: Path) -> Ranker | None:
+        """The ranker from its trees' arrays and the calibration in its info file (written
+        by `medcoder learn` since they exist); None for an older ranker (the pickle then)."""
+        trees_path = directory / TREES_FILE
+        if not trees_path.is_file():
+            return None
+        try:
+            info = json.loads((directory / INFO_FILE).read_text())
+            trees = TreeEnsemble.load(trees_path)
+        except (OSError, ValueError, KeyError) as error:
+            raise RankerError(
+                f"{trees_path}: unreadable ranker ({error}); run `medcoder learn`"
+            ) from None
+        calibration = info.get("calibration")
+        if not isinstance(calibration, dict):
+            return None
+        if tuple(info.get("features", ())) != FEATURES:
+            raise RankerError(
+                f"{trees_path}: trained on other features than this version computes; "
+                "run `medcoder learn` again"
+            )
+        steps = SmoothedIsotonic(np.asarray(calibration["x"]), np.asarray(calibration["y"]))
+        return cls(None, steps, info["thresholds"], FEATURES, info, trees)

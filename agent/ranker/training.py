@@ -20,6 +20,7 @@ from agent.history import CodedChart, LearnedHistory, learn
 from agent.models import Candidate, Chart, Mention, Policy
 from agent.ranker.features import FEATURES, ROUTES, feature_rows, gather
 from agent.ranker.model import Ranker, SmoothedIsotonic
+from agent.ranker.trees import checked_export
 from agent.rules import becomes_one_of
 from retrieval.store import KnowledgeStore
 
@@ -212,4 +213,5 @@ def fit_ranker(
         "learner": "sklearn HistGradientBoostingClassifier + smoothed isotonic calibration",
         "cross_validation": report,
     }
-    return Ranker(model, calibration, thresholds, FEATURES, info), info
+    trees = checked_export(model, rows.features)  # coding reads these, not scikit-learn
+    return Ranker(model, calibration, thresholds, FEATURES, info, trees), info

@@ -27,6 +27,7 @@ from agent.ranker import (
 )
 from agent.ranker.model import SmoothedIsotonic
 from agent.ranker.training import THRESHOLD_GRID, _steady_cutoff
+from agent.ranker.trees import TREES_FILE
 from evals.suites.codiesp import load_codiesp
 from retrieval.search import HybridSearcher
 
@@ -124,11 +125,19 @@ def test_save_load_round_trip_and_refusals(
     ranker, _ = trained
     ranker.save(tmp_path / "model")
     loaded = Ranker.load(tmp_path / "model")
+    # Coding reads the trees as arrays, without scikit-learn, and scores as it would.
+    assert loaded.model is None and loaded.trees is not None
     rows = [[0.5] * len(ranker.features), [0.0] * len(ranker.features)]
     assert loaded.confidence(rows) == ranker.confidence(rows)
     assert loaded.thresholds == ranker.thresholds
     with pytest.raises(RankerError, match="no ranker"):
         Ranker.load(tmp_path / "missing")
+    trees = tmp_path / "model" / TREES_FILE
+    trees.write_bytes(b"not arrays")
+    with pytest.raises(RankerError, match="unreadable"):
+        Ranker.load(tmp_path / "model")
+    trees.unlink()  # a ranker saved before the arrays existed: its pickle is read
+    assert Ranker.load(tmp_path / "model").model is not None
     (tmp_path / "model" / "ranker.pkl").write_bytes(b"not a pickle")
     with pytest.raises(RankerError, match="unreadable"):
         Ranker.load(tmp_path / "model")
@@ -141,6 +150,25 @@ def test_save_load_round_trip_and_refusals(
     (tmp_path / "model" / "ranker.pkl").write_bytes(pickle.dumps(saved))
     with pytest.raises(RankerError, match="other features"):
         Ranker.load(tmp_path / "model")
+
+
+def test_the_trees_as_arrays_score_as_scikit_learn_does(
+    trained: tuple[Ranker, dict[str, object]],
+    charts: list[TrainingChart],
+    searcher: HybridSearcher,
+) -> None:
+    ranker, _ = trained
+    assert ranker.trees is not None
+    history = learn(coded_charts(charts[:75]))
+    found = []
+    for item in charts[75:]:
+        findings = gather(item.chart, item.mentions, item.candidates, history, searcher.store)
+        found += feature_rows(findings, item.mentions, history)
+    rows = np.asarray(found, dtype=np.float64)
+    assert len(rows) > 100
+    rows[::7, 0] = np.nan  # a missing value goes the way training sent missing values
+    expected = ranker.model.predict_proba(rows)[:, 1]
+    assert np.max(np.abs(ranker.trees.probability(rows) - expected)) <= 1e-12
 
 
 def test_proposer_with_a_ranker_splits_proposed_and_considered(

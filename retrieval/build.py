@@ -30,10 +30,39 @@ from retrieval.lexical import LexicalIndex
 from retrieval.sources import alphabetic_index, guidelines, mce, pcs, pcs_reference, tables, tabular
 from retrieval.store import KnowledgeStore
 from retrieval.store_writer import KnowledgeStoreWriter
-from retrieval.vectors import VectorIndex
+from retrieval.vectors import SYSTEMS, VectorIndex
 
+# progress(stage, done, total): each stage is reported first with done == 0 as it starts,
+# then as its work moves (embedding: texts embedded of those new to the cache), and last with
+# done == total as it ends; the next stage starts only after that. The caller renders it.
 Progress = Callable[[str, int, int], None]
 Writer = KnowledgeStoreWriter
+
+
+class _Stages:
+    """The stage running now, told to `progress` as it starts, moves and ends: starting a
+    stage ends the one before, so every stage the caller saw start is reported complete."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._open: tuple[str, int] | None = None
+
+    def start(self, name: str, total: int = 1) -> None:
+        self.end()
+        self._open = (name, total)
+        self._progress(name, 0, total)
+
+    def advance(self, done: int, total: int) -> None:
+        """Work done of the open stage; `total` may be known only once the work begins."""
+        if self._open is not None:
+            self._open = (self._open[0], total)
+            self._progress(self._open[0], done, total)
+
+    def end(self) -> None:
+        if self._open is not None:
+            name, total = self._open
+            self._open = None
+            self._progress(name, total, total)
 
 
 @dataclass
@@ -141,7 +170,7 @@ def _parse_steps(sources: SourceFiles) -> list[tuple[str, Callable[[KnowledgeSto
 
 
 def _write_store(
-    path: Path, sources: SourceFiles, progress: Progress, plan: dict[int, list[Path]]
+    path: Path, sources: SourceFiles, stages: _Stages, plan: dict[int, list[Path]]
 ) -> dict[str, Any]:
     """The base year from every source, then each later year from its addenda; returns the
     fiscal-year report."""
@@ -155,16 +184,15 @@ def _write_store(
                 "fiscal_years": {"base": min(plan), "years": [min(plan)]},
             }
         )
-        steps = _parse_steps(sources)
-        for number, (name, step) in enumerate(steps):
-            progress(f"parse {name}", number, len(steps))
+        for name, step in _parse_steps(sources):
+            stages.start(f"parse {name}")
             step(writer)
-        progress("parse sources", len(steps), len(steps))
+        stages.start("write store")
+        writer.close()
     except BaseException:
         writer.abort()
         raise
-    writer.close()
-    return add_fiscal_years(path, plan, lambda step: progress(step, 0, 1))
+    return add_fiscal_years(path, plan, stages.start)
 
 
 def _source_manifest(sources: SourceFiles, hashes: bool = True) -> dict[str, dict[str, Any]]:
@@ -207,7 +235,7 @@ def build_knowledge_base(
     """Build every source into a new version and make it current; raise and keep the old
     version on any error. `years`: the fiscal years to hold (default: the base year and
     every later one the data dir has addenda for)."""
-    report = progress or (lambda step, done, total: None)
+    stages = _Stages(progress or (lambda step, done, total: None))
     layout = KBLayout(home)
     started = time.monotonic()
     plan = plan_years(sources, years)
@@ -218,7 +246,8 @@ def build_knowledge_base(
         work = layout.versions / stamp
         work.mkdir()
         try:
-            timings, fiscal_years = _build_into(work, layout, sources, embedder, report, plan)
+            timings, fiscal_years = _build_into(work, layout, sources, embedder, stages, plan)
+            stages.start("hash sources, write manifest")
             described = _source_manifest(sources)
             warnings = source_warnings(described, list(plan))
             store = KnowledgeStore(work / "kb.sqlite")
@@ -243,10 +272,12 @@ def build_knowledge_base(
             }
             (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
             layout.switch_to(work)
+            stages.start("prune old versions")
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
         layout.prune()
+        stages.end()
     return BuildReport(
         work,
         counts,
@@ -265,47 +296,57 @@ def _build_into(
     layout: KBLayout,
     sources: SourceFiles,
     embedder: Embedder,
-    report: Progress,
+    stages: _Stages,
     plan: dict[int, list[Path]],
 ) -> tuple[dict[str, float], dict[str, Any]]:
     timings: dict[str, float] = {}
     clock = time.monotonic()
-    fiscal_years = _write_store(work / "kb.sqlite", sources, report, plan)
+    fiscal_years = _write_store(work / "kb.sqlite", sources, stages, plan)
     timings["store"] = round(time.monotonic() - clock, 1)
     later = [year for year in plan if year > min(plan)]
     store = KnowledgeStore(work / "kb.sqlite")
     try:
-        clock = time.monotonic()
-        report("lexical index", 0, 1)
-        for system, docs in lexical_docs(store).items():
-            LexicalIndex.build(docs).save(work / "lexical" / system)
-        timings["lexical"] = round(time.monotonic() - clock, 1)
-        for year in later:
+        for year in [None, *later]:
             # A whole index per later year: BM25 statistics over that year's own code set,
             # and the base year's index left exactly as it was.
             clock = time.monotonic()
-            report(f"lexical index FY{year}", 0, 1)
-            for system, docs in lexical_docs(store, year).items():
-                LexicalIndex.build(docs).save(year_lexical_dir(work, year) / system)
-            timings[f"lexical_fy{year}"] = round(time.monotonic() - clock, 1)
+            stages.start(f"lexical index FY{year or min(plan)}", len(SYSTEMS))
+            folder = work / "lexical" if year is None else year_lexical_dir(work, year)
+            by_system = lexical_docs(store, year)
+            for done, system in enumerate(list(by_system), start=1):
+                # Popped so that one system's documents are freed before the next is indexed.
+                LexicalIndex.build(by_system.pop(system)).save(folder / system)
+                stages.advance(done, len(SYSTEMS))
+            timings["lexical" if year is None else f"lexical_fy{year}"] = round(
+                time.monotonic() - clock, 1
+            )
         clock = time.monotonic()
+        stages.start("collect texts to embed")
         body_parts = list(pcs.iter_pcs_body_parts(sources.pcs_tables)) if sources.pcs_tables else []
         to_embed = vector_docs(store, body_parts)
         year_docs = {year: year_vector_docs(store, year) for year in later}
         texts = [d.text for d in to_embed] + [d.text for y in later for d in year_docs[y]]
         cache = EmbeddingCache(layout.embedding_cache)
         try:
-            vectors = cache.embed(embedder, texts, lambda done, total: report("embed", done, total))
+            stages.start("embed texts", 0)
+            vectors = cache.embed(embedder, texts, stages.advance)
         finally:
             cache.close()
         timings["embed"] = round(time.monotonic() - clock, 1)
         clock = time.monotonic()
-        report("vector index", 0, 1)
+        stages.start("vector index", len(texts))
         index = VectorIndex.create(work / "chroma", later)
-        index.add(to_embed, vectors[: len(to_embed)])
+        added = [0]
+
+        def count_added(batch: int) -> None:
+            added[0] += batch
+            stages.advance(added[0], len(texts))
+
+        index.add(to_embed, vectors[: len(to_embed)], on_added=count_added)
         start = len(to_embed)
         for year in later:
-            index.add(year_docs[year], vectors[start : start + len(year_docs[year])], year)
+            part = vectors[start : start + len(year_docs[year])]
+            index.add(year_docs[year], part, year, count_added)
             start += len(year_docs[year])
         timings["chroma"] = round(time.monotonic() - clock, 1)
         timings["vectors"] = len(texts)

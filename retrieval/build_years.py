@@ -78,7 +78,8 @@ def add_fiscal_years(
     store_path: Path, plan: dict[int, list[Path]], progress: Callable[[str], None]
 ) -> dict[str, Any]:
     """Apply each later year's addenda to the store already holding the base year; returns
-    what each year's addenda stated and what was applied (for the manifest)."""
+    what each year's addenda stated and what was applied (for the manifest). `progress` is
+    told the name of each year's step as it starts."""
     held = [BASE_YEAR]
     report: dict[str, Any] = {str(BASE_YEAR): {"built_from": "base code sets"}}
     for year, files in plan.items():

@@ -11,7 +11,9 @@ import numpy as np
 
 from retrieval.embeddings import Embedder
 
-BATCH = 64
+# Texts per embedder call: enough for the embedder to batch and parallelise well, few enough
+# that progress moves about every second.
+BATCH = 512
 
 
 def _key(text: str) -> str:
@@ -32,14 +34,22 @@ class EmbeddingCache:
         texts: Sequence[str],
         on_progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
-        """Vectors for `texts` in order; only texts not seen before reach the embedder."""
+        """Vectors for `texts` in order; only texts not seen before reach the embedder, and
+        `on_progress(done, total)` counts those."""
         keys = [_key(t) for t in texts]
         known = self._known(embedder.name, set(keys))
         todo = sorted(
             {k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items(),
             key=lambda item: len(item[1]),
         )  # similar lengths batch with little padding
-        for start in range(0, len(todo), BATCH):
+        if on_progress:
+            on_progress(0, len(todo))  # the size of the work, before the first batch is done
+        # Calls alternate between the shortest and the longest texts left, so that texts
+        # embedded per second (and the time left shown from it) stay steady throughout.
+        starts = list(range(0, len(todo), BATCH))
+        order = [starts[n // 2] if n % 2 == 0 else starts[-1 - n // 2] for n in range(len(starts))]
+        done = 0
+        for start in order:
             batch = todo[start : start + BATCH]
             vectors = embedder.embed([text for _, text in batch])
             rows = [
@@ -50,8 +60,9 @@ class EmbeddingCache:
             known.update(
                 {k: v.astype(np.float32) for (k, _), v in zip(batch, vectors, strict=True)}
             )
+            done += len(batch)
             if on_progress:
-                on_progress(min(start + BATCH, len(todo)), len(todo))
+                on_progress(done, len(todo))
         self._db.commit()
         out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
         for row, key in enumerate(keys):

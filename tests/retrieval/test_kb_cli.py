@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from api.cli.kb import no_hits_advice
 from api.cli.main import app
 from retrieval.build import BuildReport
 from wiring.settings import Settings
@@ -102,6 +103,35 @@ def test_search_jsonl_reads_stdin_and_reports_bad_lines(run: Invoke) -> None:
 def test_empty_query_is_refused(run: Invoke) -> None:
     result = run("kb", "search", "   ")
     assert result.exit_code == 1 and "empty" in result.stderr
+
+
+def test_search_with_no_result_says_so_and_what_to_try(run: Invoke) -> None:
+    # No PCS text has these words, and --billable leaves out the PCS body-part groups that
+    # the vector search would find.
+    result = run("kb", "search", "zzqxv wibblefrob", "--system", "pcs", "--billable")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert 'No result for "zzqxv wibblefrob" (ICD-10-PCS, billable codes only)' in out
+    assert "without --billable" in out
+    assert "--system cm, or no --system" in out
+    assert 'fewer words, e.g. "wibblefrob"' in out
+    assert 'medcoder kb index "Zzqxv" --index pcs' in out
+    assert "┏" not in out, "no empty table"
+    # JSON stays what a program expects: the query and no hits.
+    found = run("kb", "search", "zzqxv wibblefrob", "--system", "pcs", "--billable", "--json")
+    assert json.loads(found.stdout) == {"query": "zzqxv wibblefrob", "hits": []}
+
+
+def test_no_hits_advice_fits_the_filters_used() -> None:
+    plain = no_hits_advice("zzqxv", None, False, None, "search")
+    assert plain[0] == 'No result for "zzqxv" (both code sets). Try:'
+    assert not any("--billable" in line or "--system" in line for line in plain)
+    assert any("another word" in line for line in plain)
+    dated = no_hits_advice("zzqxv", "cm", False, 2027, "agent")
+    assert "(ICD-10-CM, FY2027)" in dated[0]
+    assert any("without --year" in line for line in dated)
+    assert any("--system pcs" in line for line in dated)
+    assert any("--by search" in line for line in dated)
 
 
 def test_index_navigation_command(run: Invoke) -> None:

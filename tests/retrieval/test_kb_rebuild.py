@@ -62,7 +62,10 @@ def test_wrong_file_is_named_in_a_one_line_cli_error(
     monkeypatch.setenv("MEDCODER_DATA_DIR", str(shared_data))  # for the embedding model
     result = CliRunner().invoke(app, ["kb", "build", "--data-dir", str(data)])
     assert result.exit_code == 1
-    message = result.stderr.strip()
+    # Off a terminal the build's progress comes first, as plain lines; the error is the last.
+    *progress, message = result.stderr.strip().splitlines()
+    assert all(line.startswith("[") for line in progress)
+    assert progress[-1].endswith(" s") and "stopped after" in progress[-1]
     assert message.startswith("error:") and "icd-10-cm-neoplasm-2025.xml" in message
     assert "Drugs" in message
     _assert_still_serving(kb_settings, built_kb.version_dir.name)

@@ -51,8 +51,12 @@ class YearLexicalIndexes(Mapping[int, dict[str, LexicalIndex]]):
         return len(self._dirs)
 
 
-def open_searcher(home: Path, embedder: Embedder | None) -> HybridSearcher:
-    """A searcher over `<home>/kb/current`; without an embedder, search is lexical only."""
+def open_searcher(
+    home: Path, embedder: Embedder | None, chroma_url: str | None = None
+) -> HybridSearcher:
+    """A searcher over `<home>/kb/current`; without an embedder, search is lexical only.
+    With `chroma_url` the vectors come from that Chroma server, where the current version
+    must have been published (`medcoder kb publish-vectors`), not from the version folder."""
     layout = KBLayout(home)
     version = layout.current()
     manifest = layout.manifest()
@@ -62,7 +66,13 @@ def open_searcher(home: Path, embedder: Embedder | None) -> HybridSearcher:
             f"{embedder.name!r} is configured; rebuild with `medcoder kb build`"
         )
     lexical = _load_lexical(version / "lexical")
-    vectors = VectorIndex.open(version / "chroma") if embedder is not None else None
+    vectors = None
+    if embedder is not None:
+        vectors = (
+            VectorIndex.open_server(chroma_url, version.name)
+            if chroma_url
+            else VectorIndex.open(version / "chroma")
+        )
     store = KnowledgeStore(version / "kb.sqlite")
     later = YearLexicalIndexes(version, [y for y in store.years() if y != store.base_year])
     return HybridSearcher(store, lexical, vectors, embedder, year_lexical=later)

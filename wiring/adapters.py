@@ -67,10 +67,10 @@ def make_embedder(settings: Settings) -> Embedder:
 
 def make_searcher(settings: Settings) -> HybridSearcher:
     """The searcher over the current KB, embedding queries with the model it was built with."""
-    return open_searcher(settings.home, make_embedder(settings))
+    return open_searcher(settings.home, make_embedder(settings), settings.chroma_url)
 
 
-_SEARCHERS: dict[tuple[Path, str], HybridSearcher] = {}
+_SEARCHERS: dict[tuple[Path, str, str | None], HybridSearcher] = {}
 _SEARCHERS_LOCK = threading.Lock()
 
 
@@ -80,7 +80,7 @@ def shared_searcher(settings: Settings) -> HybridSearcher:
     layout = KBLayout(settings.home)
     if not layout.current_link.exists():
         return make_searcher(settings)  # raises the clear "no knowledge base" error
-    key = (layout.current().resolve(), settings.embedder)
+    key = (layout.current().resolve(), settings.embedder, settings.chroma_url)
     with _SEARCHERS_LOCK:
         if key not in _SEARCHERS:
             _SEARCHERS[key] = make_searcher(settings)

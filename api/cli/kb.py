@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from agent.lookup import find_codes
-from api.cli.common import console, fail, load_settings, user_errors
-from api.cli.render import print_code_record
-from api.code_records import code_record_dict
-from retrieval.build import build_knowledge_base
-from retrieval.discover import discover_sources
-from retrieval.errors import KnowledgeBaseError
-from retrieval.layout import KBLayout
-from retrieval.records import CodeChange
-from retrieval.search import Hit
-from wiring.adapters import make_agent, make_embedder, make_searcher
+from api.cli.common import console, errors, fail, load_settings, user_errors
+from api.cli.vectors import publish_vectors_command
+
+# The knowledge base, the agent and Rich's tables and bars are imported inside the commands:
+# `medcoder --help` imports this module and must start in well under a second.
+if TYPE_CHECKING:
+    from retrieval.records import CodeChange
+    from retrieval.search import Hit
 
 app = typer.Typer(
     help="Build, inspect and search the code-set knowledge base.", no_args_is_help=True
 )
+app.command("publish-vectors")(publish_vectors_command)
 
 DataDir = Annotated[
     Path | None,
@@ -46,6 +43,96 @@ def _parse_years(text: str | None) -> list[int] | None:
         return [int(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError:
         fail(f"--years {text!r}: give fiscal years separated by commas, e.g. 2026,2027", 2)
+
+
+class _BuildProgress:
+    """Shows a build's progress(stage, done, total): in a terminal, a Rich bar per stage that
+    ends at 100 % with its elapsed time (and, for counted work such as embedding, texts done
+    of total and the time left); elsewhere (CI, a log, --json) plain lines on stderr, one as
+    each stage starts and ends and one every PLAIN_EVERY_S seconds while a stage moves."""
+
+    PLAIN_EVERY_S = 15.0
+
+    def __init__(self, plain: bool) -> None:
+        self._plain = plain
+        self._started = time.monotonic()
+        self._stage: str | None = None
+        self._stage_started = self._started
+        self._stage_total = 1
+        self._last_line = self._started
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _BuildProgress:
+        if not self._plain:
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description:<32}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[count]:>15}"),
+                TimeElapsedColumn(),
+                TextColumn("elapsed,"),
+                TimeRemainingColumn(),
+                TextColumn("left"),
+                console=console,
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *failure: object) -> None:
+        self._end_stage(failed=failure[0] is not None)
+        if self._bar is not None:
+            self._bar.__exit__(*failure)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self._end_stage()
+            self._start_stage(stage, total)
+        self._stage_total = total
+        now = time.monotonic()
+        if self._bar is not None:
+            count = f"{done:,}/{total:,}" if total > 1 else ""
+            self._bar.update(self._task, completed=done, total=max(total, 1), count=count)
+        elif total > 1 and 0 < done < total and now - self._last_line >= self.PLAIN_EVERY_S:
+            self._last_line = now
+            spent = now - self._stage_started
+            left = spent / done * (total - done)
+            self._line(f"{stage}: {done:,}/{total:,} ({done / total:.0%}), ~{left:.0f} s left")
+
+    def _start_stage(self, stage: str, total: int) -> None:
+        self._stage, self._stage_started = stage, time.monotonic()
+        self._last_line = self._stage_started
+        if self._bar is not None:
+            self._task = self._bar.add_task(stage, total=max(total, 1), count="")
+        else:
+            self._line(f"{stage} ...")
+
+    def _end_stage(self, failed: bool = False) -> None:
+        """Close the running stage at 100 % (a stage ends when the next one starts)."""
+        if self._stage is None:
+            return
+        total = self._stage_total
+        if self._bar is not None and not failed:
+            count = f"{total:,}/{total:,}" if total > 1 else ""
+            self._bar.update(self._task, completed=max(total, 1), total=max(total, 1), count=count)
+        elif self._bar is None:
+            seconds = time.monotonic() - self._stage_started
+            counted = f", {total:,} done" if total > 1 else ""
+            state = "stopped after" if failed else "done in"
+            self._line(f"{self._stage} {state} {seconds:.1f} s{counted}")
+        self._stage = None
+
+    def _line(self, text: str) -> None:
+        print(f"[{time.monotonic() - self._started:6.1f} s] {text}", file=sys.stderr, flush=True)
 
 
 @app.command()
@@ -69,30 +156,26 @@ def build(
     wanted = _parse_years(years or settings.kb_years)
     if guidelines is not None and not guidelines.is_file():
         fail(f"--guidelines {guidelines}: no such file")
+    from retrieval.discover import discover_sources
+
     sources = discover_sources(settings.data_dir, guidelines)
     for name in sources.missing():
         why = " (only the base year FY2026 is built)" if name == "addenda" else ""
-        console.print(f"[yellow]skipped[/] {name}: not found in --data-dir{why}", highlight=False)
-    with (
-        user_errors(),
-        Progress(
-            TextColumn("{task.description:<28}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=as_json,
-            disable=as_json,
-        ) as bar,
-    ):
-        task = bar.add_task("starting", total=1)
+        # With --json, stdout holds the JSON alone.
+        (errors if as_json else console).print(
+            f"[yellow]skipped[/] {name}: not found in --data-dir{why}", highlight=False
+        )
+    from retrieval.build import build_knowledge_base
+    from wiring.adapters import make_embedder
 
-        def progress(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=max(total, 1))
-
+    with user_errors(), _BuildProgress(plain=as_json or not console.is_terminal) as progress:
         report = build_knowledge_base(
             settings.home, sources, make_embedder(settings), progress, wanted
         )
+        progress("prepare lexicon", 0, 1)
+        from wiring.adapters import prepare_lexicon
+
+        prepare_lexicon(settings)  # built once per KB version, loaded by every process
     if as_json:
         print(
             json.dumps(
@@ -119,6 +202,8 @@ def build(
 
 
 def _print_counts(counts: dict[str, int]) -> None:
+    from rich.table import Table
+
     table = Table("what", "count")
     for name, value in counts.items():
         table.add_row(name.replace("_", " "), f"{value:,}")
@@ -126,6 +211,8 @@ def _print_counts(counts: dict[str, int]) -> None:
 
 
 def _print_years(fiscal_years: dict[str, dict[str, object]]) -> None:
+    from rich.table import Table
+
     table = Table("fiscal year", "built from", "CM codes", "CM billable", "PCS codes", "changes")
     for year, about in fiscal_years.items():
         counts: dict[str, int] = about.get("counts", {})  # type: ignore[assignment]
@@ -155,6 +242,8 @@ def _print_years(fiscal_years: dict[str, dict[str, object]]) -> None:
 @app.command()
 def info(as_json: AsJson = False) -> None:
     """Release, sources with hashes, counts, embedder and build time of the current version."""
+    from retrieval.layout import KBLayout
+
     settings = load_settings()
     with user_errors():
         layout = KBLayout(settings.home)
@@ -179,7 +268,7 @@ def info(as_json: AsJson = False) -> None:
         console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
 
-Finder = Callable[[str], list[Hit]]
+Finder = Callable[[str], list["Hit"]]
 
 
 def _finder(
@@ -187,8 +276,12 @@ def _finder(
 ) -> Finder:
     """What answers a query: hybrid search, or the agent reading it as a diagnostic
     statement (billable codes only, whatever --billable says)."""
+    from wiring.adapters import make_agent, make_searcher
+
     settings = load_settings()
     if by == "agent":
+        from agent.lookup import find_codes
+
         agent = make_agent(settings, "offline")
         return lambda query: find_codes(agent, query, system=system, k=k, year=year)
     searcher = make_searcher(settings)
@@ -227,9 +320,14 @@ def search(
             result = _search_one(find, query or "")
             if as_json:
                 print(json.dumps(result))
-            else:
+            elif result["hits"]:
                 _print_hits(result["hits"])  # type: ignore[arg-type]
+            else:
+                for line in no_hits_advice(query or "", system, billable, year, by):
+                    console.print(line, highlight=False, soft_wrap=True)
             return
+    from retrieval.errors import KnowledgeBaseError
+
     failures = 0
     for number, line in enumerate(sys.stdin, start=1):
         try:
@@ -242,7 +340,46 @@ def search(
         raise typer.Exit(1)
 
 
+def no_hits_advice(
+    query: str, system: str | None, billable: bool, year: int | None, by: str
+) -> list[str]:
+    """What to say when a search finds nothing: that, then what to try, given the filters
+    the search used (each one narrows what can match)."""
+    names = {"cm": "ICD-10-CM", "pcs": "ICD-10-PCS"}
+    scope = [names[system] if system else "both code sets"]
+    if billable:
+        scope.append("billable codes only")
+    if year is not None:
+        scope.append(f"FY{year}")
+    tries: list[str] = []
+    if billable:
+        tries.append("without --billable: headings and PCS tables' body-part groups count too")
+    if system:
+        other = "pcs" if system == "cm" else "cm"
+        tries.append(f"--system {other}, or no --system to search both code sets")
+    if year is not None:
+        tries.append("without --year: the base year's codes")
+    if by == "agent":
+        tries.append("--by search: the agent reads the phrase as a diagnostic statement")
+    words = query.split()
+    if len(words) > 1:
+        longest = max(words, key=len)
+        tries.append(f'fewer words, e.g. "{longest}"')
+    elif words:
+        tries.append("another word for it, or a synonym a code title would use")
+    index = "pcs" if system == "pcs" else "cm"
+    if words:
+        tries.append(
+            f'the Alphabetic Index: medcoder kb index "{words[0].capitalize()}" --index {index}'
+        )
+    shown = query if len(query) <= 60 else query[:57] + "..."
+    lines = [f'No result for "{shown}" ({", ".join(scope)}). Try:']
+    return lines + [f"  - {line}" for line in tries]
+
+
 def _print_hits(hits: list[dict[str, object]]) -> None:
+    from rich.table import Table
+
     table = Table("code", "title", "score", "source")
     for hit in hits:
         table.add_row(
@@ -259,6 +396,10 @@ def code(
 ) -> None:
     """The full record of a code: notes (inherited ones marked), index entries to it, and
     with --year what that year's addenda changed (a deleted code names its replacements)."""
+    from api.cli.render import print_code_record
+    from api.code_records import code_record_dict
+    from wiring.adapters import make_searcher
+
     settings = load_settings()
     with user_errors():
         searcher = make_searcher(settings)
@@ -304,6 +445,10 @@ def diff(
     """The codes added, deleted and revised between two fiscal years."""
     if from_year >= to_year:
         fail(f"give the earlier year first: {from_year} is not before {to_year}", 2)
+    from rich.table import Table
+
+    from wiring.adapters import make_searcher
+
     settings = load_settings()
     with user_errors():
         store = make_searcher(settings).store
@@ -350,6 +495,10 @@ def index(
     as_json: AsJson = False,
 ) -> None:
     """Navigate the Alphabetic Index by term path."""
+    from rich.table import Table
+
+    from wiring.adapters import make_searcher
+
     settings = load_settings()
     with user_errors():
         searcher = make_searcher(settings)

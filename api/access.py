@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -77,10 +78,14 @@ def run_chart(
     _record(services, request, actor, chart_id)
 
 
-def write_chart(chart_id: RowId, services: ServicesDep, actor: Coder) -> Actor:
+# The write_* dependencies are `async def` so that the common case (nothing restricted) costs
+# no thread-pool hop; a check that reads the database runs in a thread.
+
+
+async def write_chart(chart_id: RowId, services: ServicesDep, actor: Coder) -> Actor:
     # Unrestricted users need no check here: the write itself says 404 for a missing chart.
     if restricted(actor, restrict_to_assigned=_restrict(services)):
-        _check_chart(services, actor, chart_id)
+        await anyio.to_thread.run_sync(_check_chart, services, actor, chart_id)
     return actor
 
 
@@ -95,17 +100,25 @@ def read_query(
     _record(services, request, actor, chart_id)
 
 
-def write_query(query_id: RowId, services: ServicesDep, actor: Coder) -> Actor:
+def _check_query(services: Services, actor: Actor, query_id: int) -> None:
+    with transaction(services.readers) as session:
+        query_chart(session, query_id=query_id, actor=actor, restrict_to_assigned=True)
+
+
+async def write_query(query_id: RowId, services: ServicesDep, actor: Coder) -> Actor:
     if restricted(actor, restrict_to_assigned=_restrict(services)):
-        with transaction(services.readers) as session:
-            query_chart(session, query_id=query_id, actor=actor, restrict_to_assigned=True)
+        await anyio.to_thread.run_sync(_check_query, services, actor, query_id)
     return actor
 
 
-def write_proposal(proposal_id: RowId, services: ServicesDep, actor: Coder) -> Actor:
+def _check_proposal(services: Services, actor: Actor, proposal_id: int) -> None:
+    with transaction(services.readers) as session:
+        proposal_chart(session, proposal_id=proposal_id, actor=actor, restrict_to_assigned=True)
+
+
+async def write_proposal(proposal_id: RowId, services: ServicesDep, actor: Coder) -> Actor:
     if restricted(actor, restrict_to_assigned=_restrict(services)):
-        with transaction(services.readers) as session:
-            proposal_chart(session, proposal_id=proposal_id, actor=actor, restrict_to_assigned=True)
+        await anyio.to_thread.run_sync(_check_proposal, services, actor, proposal_id)
     return actor
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +55,13 @@ def body_limits(
     return limit
 
 
+def _fresh_request_id() -> str:
+    """128 random bits as 32 hex digits. Not uuid4(): its os.urandom() is a system call that
+    lets go of the GIL, and under load the event loop then waits for worker threads to hand
+    it back. An id needs to be unique, not secret; `random` is reseeded in a forked child."""
+    return f"{random.getrandbits(128):032x}"
+
+
 def _is_public(path: str) -> bool:
     return path == "/health" or path.startswith(PUBLIC_PATHS[1:])
 
@@ -81,7 +88,7 @@ class Edge:
         # Only a well-formed id is kept (it goes into the audit trail); anything else, invalid
         # UTF-8 included, is replaced by a fresh one.
         given = headers.get(b"x-request-id", b"")
-        request_id = given.decode() if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given.decode() if _REQUEST_ID.fullmatch(given) else _fresh_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         path, method = scope.get("path", ""), scope.get("method", "GET")

@@ -10,7 +10,9 @@ Starts `uvicorn api.app:app_from_environment` on a fresh review database (a SQLi
 temporary folder, or a new PostgreSQL database dropped afterwards), codes charts to get
 proposals, gives every client its own proposals (so the load measures throughput, not
 conflicts), has each client decide in a loop (accept / reject with If-Match) and prints one
-JSON object: acknowledged decisions/s, p50/p95/p99 latency, errors, machine.
+JSON object: acknowledged decisions/s, p50/p95/p99 latency, errors, machine, and the server's
+CPU time per acknowledged decision (all its processes, from /proc): on a shared machine the
+rate is noisy, the CPU per decision much less so.
 """
 
 from __future__ import annotations
@@ -54,6 +56,31 @@ def prepare(base: str, key: str, needed: int) -> list[dict[str, Any]]:
             )
             proposals.extend(run.json()["proposals"])
     return proposals
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` and its descendants (uvicorn's workers), from
+    /proc/<pid>/stat (Linux only)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # Fields after the command name, which is in parentheses and may hold spaces.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    family, total = {pid}, 0.0
+    for _ in range(3):  # uvicorn's tree is at most supervisor -> worker -> helper deep
+        family |= {child for child, parent in parents.items() if parent in family}
+    for member in family:
+        total += times.get(member, 0.0)
+    return total
 
 
 class RawHttp:
@@ -192,9 +219,18 @@ def main() -> None:
         try:
             proposals = prepare(server.url, key, args.clients * args.per_client)
             asyncio.run(load(server.url, key, proposals, args.clients, 2))  # warm-up
+            assert server.process is not None
+            cpu_before = server_cpu_seconds(server.process.pid)
+            client_cpu_before = time.process_time()
             report = asyncio.run(
                 load(server.url, key, proposals, args.clients, args.seconds, args.rate)
             )
+            server_cpu = server_cpu_seconds(server.process.pid) - cpu_before
+            client_cpu = time.process_time() - client_cpu_before
+            acknowledged = max(1, report["acknowledged"])
+            report["server_cpu_ms_per_decision"] = round(server_cpu * 1000 / acknowledged, 3)
+            # The load client shares the machine: what it takes is not the server's to use.
+            report["client_cpu_ms_per_decision"] = round(client_cpu * 1000 / acknowledged, 3)
         finally:
             server.stop()
             if postgres:

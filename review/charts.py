@@ -13,7 +13,7 @@ from review.actors import Actor
 from review.audit import now, record_event
 from review.errors import Conflict, InvalidInput, NotFound
 from review.states import chart_state
-from review.tables import ChartRow, CodingRunRow
+from review.tables import ChartRow, CodingRunRow, ProposalRow
 
 STATUSES = ("new", "coded", "in_review", "committed")
 # UPDATE ... RETURNING the row: refresh any copy already loaded in this session.
@@ -124,22 +124,42 @@ def list_charts(
 
 
 _CHARTS = cast(Table, ChartRow.__table__)
-_LOCK_FOR_REVIEW = (
+# Start (or continue) the review of the chart an active proposal belongs to: the version
+# bump takes the chart's row lock, as lock_chart(start_review=True) does.
+_START_REVIEW = {
+    "version": _CHARTS.c.version + 1,
+    "updated_at": bindparam("stamp"),
+    # Two comparisons rather than IN: an IN list is re-rendered into the SQL on every run.
+    "status": case(
+        (_CHARTS.c.status == "new", "in_review"),
+        (_CHARTS.c.status == "coded", "in_review"),
+        else_=_CHARTS.c.status,
+    ),
+}
+_PROPOSALS = cast(Table, ProposalRow.__table__)
+_LOCK_PROPOSAL_CHART = (
     update(_CHARTS)
-    .where(_CHARTS.c.id == bindparam("cid"), _CHARTS.c.status != "committed")
-    .values(
-        version=_CHARTS.c.version + 1,
-        updated_at=bindparam("stamp"),
-        status=case((_CHARTS.c.status.in_(("new", "coded")), "in_review"), else_=_CHARTS.c.status),
+    .where(
+        _CHARTS.c.id
+        == select(_PROPOSALS.c.chart_id)
+        .where(_PROPOSALS.c.id == bindparam("pid"), _PROPOSALS.c.active.is_(True))
+        .scalar_subquery(),
+        _CHARTS.c.status != "committed",
     )
+    .values(_START_REVIEW)
 )
 
 
-def lock_chart_for_review(session: Session, *, chart_id: int) -> None:
-    """`lock_chart(start_review=True)` for the hot path of decisions: one prebuilt statement."""
-    result = session.execute(_LOCK_FOR_REVIEW, {"cid": chart_id, "stamp": now()})
-    if cast(CursorResult[Any], result).rowcount != 1:
-        lock_chart(session, chart_id=chart_id, start_review=True)  # raises, saying why
+def lock_proposal_chart(session: Session, *, proposal_id: int) -> bool:
+    """`lock_chart(start_review=True)` of the chart an active proposal belongs to, for the
+    hot path of decisions: one prebuilt statement, without a round trip to look the chart up
+    first. False when nothing was locked: the proposal is missing or replaced, or its chart
+    committed; the caller finds out which (lock_chart says why)."""
+    # On the session's connection: the ORM layer adds nothing to a Core statement but CPU.
+    result = session.connection().execute(
+        _LOCK_PROPOSAL_CHART, {"pid": proposal_id, "stamp": now()}
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def lock_chart(

@@ -7,11 +7,10 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from review.actors import Actor
 from review.audit import now, record_event
-from review.charts import chart_year, lock_chart, lock_chart_for_review
+from review.charts import chart_year, lock_chart, lock_proposal_chart
 from review.codebook import CodeBook
 from review.errors import Conflict, InvalidInput, NotFound
 from review.states import decision_state, proposal_state
@@ -58,10 +57,20 @@ _DECISION_COLUMNS = (
 _CHART_OF_PROPOSAL = select(ProposalRow.chart_id).where(
     ProposalRow.id == bindparam("pid"), ProposalRow.active.is_(True)
 )
-_RUN_VERSIONS = select(
-    CodingRunRow.model, CodingRunRow.prompt_version, CodingRunRow.kb_release
-).where(CodingRunRow.id == bindparam("rid"))
 _PROPOSALS = cast(Table, ProposalRow.__table__)
+_RUNS = cast(Table, CodingRunRow.__table__)
+# The proposal with the versions of the run behind it (none for a code a coder added), in
+# one query: what a decision changes, and what its audit row records.
+_RUN_VERSION_COLUMNS = ("model", "prompt_version", "kb_release")
+_PROPOSAL_WITH_RUN = (
+    select(
+        _PROPOSALS,
+        _RUNS.c.id.label("run_found"),
+        *(_RUNS.c[name].label(f"run_{name}") for name in _RUN_VERSION_COLUMNS),
+    )
+    .select_from(_PROPOSALS.outerjoin(_RUNS, _RUNS.c.id == _PROPOSALS.c.run_id))
+    .where(_PROPOSALS.c.id == bindparam("pid"))
+)
 _SET_DECISION = (
     update(_PROPOSALS)
     .where(_PROPOSALS.c.id == bindparam("pid"), _PROPOSALS.c.version == bindparam("expected"))
@@ -88,16 +97,18 @@ def decide(
     actor: Actor,
 ) -> ProposalRow:
     """Record (or change) the decision on one proposal. Only one of two concurrent
-    decisions on the same version wins; the other gets a Conflict with the current state."""
-    chart_id = session.scalar(_CHART_OF_PROPOSAL, {"pid": proposal_id})
-    if chart_id is None:
-        raise NotFound(f"proposal {proposal_id} does not exist or was replaced by a new run")
-    lock_chart_for_review(session, chart_id=chart_id)
+    decisions on the same version wins; the other gets a Conflict with the current state.
+    The proposal comes back as a detached row (not in the session) with the decision."""
+    if not lock_proposal_chart(session, proposal_id=proposal_id):
+        _lock_or_explain(session, proposal_id)
+    # Core statements on the session's connection: the hot path of the review API, where the
+    # ORM's loading and bookkeeping cost more CPU than the queries.
+    connection = session.connection()
     # Read under the chart's lock, so what the decision is based on is current.
-    row = session.get(ProposalRow, proposal_id, populate_existing=True)
-    assert row is not None
-    if row.version != expected_version:
+    found = connection.execute(_PROPOSAL_WITH_RUN, {"pid": proposal_id}).one()._mapping
+    if found["version"] != expected_version:
         raise _stale(session, proposal_id, expected_version)
+    row = ProposalRow(**{column.key: found[column.key] for column in _PROPOSALS.columns})
     before = decision_state(row)
     # The chart's code set: the year the proposal was coded (or added) in.
     codebook = codebook.for_year(row.fiscal_year)
@@ -108,13 +119,17 @@ def decide(
     # The version condition makes one of two concurrent decisions lose even if the locks
     # above were ever bypassed.
     params = {f"new_{name}": values[name] for name in _DECISION_COLUMNS}
-    result = session.execute(
+    result = connection.execute(
         _SET_DECISION, {**params, "pid": proposal_id, "expected": expected_version}
     )
     if cast(CursorResult[Any], result).rowcount != 1:
         raise _stale(session, proposal_id, expected_version)
     for name in _DECISION_COLUMNS:
-        set_committed_value(row, name, values[name])
+        setattr(row, name, values[name])
+    if found["run_found"] is not None:
+        versions = {name: found[f"run_{name}"] for name in _RUN_VERSION_COLUMNS}
+    else:  # added by a coder: only the code set it was checked against
+        versions = {"kb_release": codebook.kb_release}
     record_event(
         session,
         actor=actor,
@@ -124,20 +139,19 @@ def decide(
         before=before,
         after=decision_state(row),
         reason=_reason_text(decision),
-        versions={
-            **_run_versions(session, row.run_id, codebook.kb_release),
-            "fiscal_year": codebook.year,
-        },
+        versions={**versions, "fiscal_year": codebook.year},
     )
     return row
 
 
-def _run_versions(session: Session, run_id: int | None, kb_release: str) -> dict[str, Any]:
-    """The model, prompt and KB versions behind a proposal, for its decision's audit row."""
-    if run_id is None:  # added by a coder: only the code set it was checked against
-        return {"kb_release": kb_release}
-    found = session.execute(_RUN_VERSIONS, {"rid": run_id}).first()
-    return dict(found._mapping) if found is not None else {"kb_release": kb_release}
+def _lock_or_explain(session: Session, proposal_id: int) -> None:
+    """When `lock_proposal_chart` locked nothing: NotFound for a missing or replaced
+    proposal, else the chart's own lock, which says why it cannot be locked (or takes it, if
+    the chart was reopened meanwhile)."""
+    chart_id = session.scalar(_CHART_OF_PROPOSAL, {"pid": proposal_id})
+    if chart_id is None:
+        raise NotFound(f"proposal {proposal_id} does not exist or was replaced by a new run")
+    lock_chart(session, chart_id=chart_id, start_review=True)
 
 
 def _stale(session: Session, proposal_id: int, expected: int) -> Conflict:

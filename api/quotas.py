@@ -1,20 +1,13 @@
-"""Limits on coding runs over HTTP: how many one user may have under way, how long one may
-take, and stopping one whose caller has gone away."""
+"""How much work one user may have under way at once in this process (chat answers); coding
+runs are jobs, limited and stopped by review.jobs and review.job_runner."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import anyio.from_thread
-from fastapi import Request
-
-from agent.models import StopCheck
 from review.errors import TooMany
-
-_POLL_S = 0.5  # how often a run asks whether its caller is still there
 
 
 class RunsPerUser:
@@ -51,27 +44,3 @@ class RunsPerUser:
                 self._running[user] -= 1
                 if not self._running[user]:
                     del self._running[user]
-
-
-def stop_check(request: Request, *, deadline_s: float) -> StopCheck:
-    """For a run in a worker thread: stop once `deadline_s` has passed since now, or once the
-    caller has disconnected (nobody would read the answer, and the slot is wanted)."""
-    deadline = time.monotonic() + deadline_s
-    polled = time.monotonic()
-
-    def check() -> str | None:
-        nonlocal polled
-        now = time.monotonic()
-        if now > deadline:
-            return f"it ran over {deadline_s:g} s (MEDCODER_CODING_DEADLINE_S)"
-        if now - polled >= _POLL_S:
-            polled = now
-            try:
-                gone = anyio.from_thread.run(request.is_disconnected)
-            except RuntimeError:  # not on a worker thread of the server: nothing to ask
-                return None
-            if gone:
-                return "the caller disconnected"
-        return None
-
-    return check

@@ -29,7 +29,6 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
-    coding_slots: threading.BoundedSemaphore
     runs_per_user: RunsPerUser
     eval_jobs: EvalJobs
     authenticator: Authenticator
@@ -63,7 +62,6 @@ class Services:
             agents=agents,
             executor=executor,
             authenticator=Authenticator(readers, failures),
-            coding_slots=threading.BoundedSemaphore(settings.coding_concurrency),
             runs_per_user=RunsPerUser(settings.coding_runs_per_user),
             eval_jobs=EvalJobs(settings.home / "evals" / "api"),
         )

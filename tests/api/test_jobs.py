@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from agent.chart import build_chart
 from agent.models import ChartMeta
 from api.app import create_app
+from review.actors import Actor
 from review.db import transaction
-from review.jobs import finish_job, get_job, start_job
+from review.jobs import finish_job, get_job, new_job, start_job
 from review.tables import AuditRow, CodingRunRow, JobRow
 from tests.api.client import Api
 from wiring.settings import Settings
@@ -25,6 +26,15 @@ def _queued(api: Api, chart_id: int, **headers: str) -> Any:
     """POST a coding run without waiting: the queued job."""
     headers = {"Authorization": f"Bearer {api.lead_key}", **headers}
     return api.client.post(f"/charts/{chart_id}/coding-runs", json={}, headers=headers)
+
+
+def _unsent_job(services: Any, chart_id: int, *, kb_version: str) -> int:
+    """A queued job the executor was never given (as if its message were lost or held)."""
+    with transaction(services.sessions) as session:
+        job = new_job(chart_id=chart_id, actor=Actor(1, "lead", "lead"), kb_version=kb_version)
+        session.add(job)
+        session.flush()
+        return job.id
 
 
 def _finished(api: Api, job_id: int, timeout: float = 60) -> dict[str, Any]:
@@ -84,14 +94,7 @@ def test_the_same_idempotency_key_returns_the_same_job_and_codes_once(api: Api) 
 def test_a_chart_already_being_coded_names_its_job(api: Api) -> None:
     chart = api.chart(TEXT, setting="outpatient")
     services = api.client.app.state.services
-    with transaction(services.sessions) as session:
-        from review.actors import Actor
-        from review.jobs import new_job
-
-        held = new_job(chart_id=chart["id"], actor=Actor(1, "lead", "lead"), kb_version="v")
-        session.add(held)
-        session.flush()
-        held_id = held.id
+    held_id = _unsent_job(services, chart["id"], kb_version="v")
     refused = _queued(api, chart["id"])
     assert refused.status_code == 409
     assert f"/jobs/{held_id}" in refused.json()["detail"]
@@ -128,14 +131,7 @@ def test_a_job_delivered_twice_stores_one_run(api: Api) -> None:
     other stores nothing."""
     chart = api.chart(TEXT, setting="outpatient")
     services = api.client.app.state.services
-    with transaction(services.sessions) as session:
-        from review.actors import Actor
-        from review.jobs import new_job
-
-        job = new_job(chart_id=chart["id"], actor=Actor(1, "lead", "lead"), kb_version="v")
-        session.add(job)
-        session.flush()
-        job_id = job.id
+    job_id = _unsent_job(services, chart["id"], kb_version="v")
     agent = services.agent()
     result = agent.code(build_chart(TEXT, ChartMeta(setting="outpatient")))
     with transaction(services.sessions) as session:
@@ -166,14 +162,7 @@ def test_a_job_delivered_twice_stores_one_run(api: Api) -> None:
 def test_a_job_for_another_kb_version_is_refused_by_the_runner(api: Api) -> None:
     chart = api.chart(TEXT, setting="outpatient")
     services = api.client.app.state.services
-    with transaction(services.sessions) as session:
-        from review.actors import Actor
-        from review.jobs import new_job
-
-        job = new_job(chart_id=chart["id"], actor=Actor(1, "lead", "lead"), kb_version="old-kb")
-        session.add(job)
-        session.flush()
-        job_id = job.id
+    job_id = _unsent_job(services, chart["id"], kb_version="old-kb")
     assert services.job_runner().run(job_id) == "failed"
     with transaction(services.readers) as session:
         row = session.get(JobRow, job_id)
@@ -187,15 +176,7 @@ def test_jobs_left_unfinished_by_a_stopped_api_run_when_it_starts_again(
     """The in-process executor's queue is in memory: a restart must not strand the jobs."""
     chart = api.chart(TEXT, setting="outpatient")
     services = api.client.app.state.services
-    with transaction(services.sessions) as session:
-        from review.actors import Actor
-        from review.jobs import new_job
-
-        version = services.kb_version()
-        job = new_job(chart_id=chart["id"], actor=Actor(1, "lead", "lead"), kb_version=version)
-        session.add(job)
-        session.flush()
-        job_id = job.id
+    job_id = _unsent_job(services, chart["id"], kb_version=services.kb_version())
     app = create_app(api_settings)
     with TestClient(app) as client:
         restarted = Api(client, api.lead_key)

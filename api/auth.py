@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from review.actors import Actor
 from review.audit import now
 from review.db import transaction
+from review.sign_in import SessionUser, session_user, token_hash
 from review.users import KeyState, hash_key, key_state
 
 log = logging.getLogger("medcoder.auth")
@@ -83,6 +84,8 @@ class Authenticator:
     failures: FailureCounter
     # key hash -> (trusted until, user id, name, role)
     _known: dict[str, tuple[float, int, str, str]] = field(default_factory=dict)
+    # session token hash -> (trusted until, who holds it)
+    _sessions: dict[str, tuple[float, SessionUser]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def cached(self, key: str, request_id: str | None) -> Actor | None:
@@ -121,10 +124,39 @@ class Authenticator:
         _, user_id, name, role = entry
         return Actor(user_id=user_id, name=name, role=role, request_id=request_id)  # type: ignore[arg-type]
 
+    def session(self, token: str, *, request_id: str | None) -> tuple[Actor, str] | None:
+        """The actor signed in with the browser session `token` and the session's CSRF
+        token; None when the session is unknown, ended or expired (not counted as a failed
+        attempt: a 256-bit token is not guessed, and an old cookie is no attack)."""
+        hashed = token_hash(token)
+        with self._lock:
+            found = self._sessions.get(hashed)
+        if found is None or found[0] < time.monotonic():
+            with transaction(self.readers) as session:
+                holder = session_user(session, token=token)
+            if holder is None:
+                with self._lock:
+                    self._sessions.pop(hashed, None)
+                return None
+            left = (holder.expires_at - now()).total_seconds()
+            found = (time.monotonic() + min(KEY_CACHE_SECONDS, left), holder)
+            with self._lock:
+                self._sessions[hashed] = found
+        holder = found[1]
+        actor = Actor(
+            user_id=holder.user_id,
+            name=holder.name,
+            role=holder.role,  # type: ignore[arg-type]
+            request_id=request_id,
+        )
+        return actor, holder.csrf_token
+
     def forget(self) -> None:
-        """Drop the cache: a deactivated, rotated or expired key stops working at once."""
+        """Drop the cache: a deactivated, rotated or expired key (or a changed password, or
+        a session signed out) stops working at once."""
         with self._lock:
             self._known.clear()
+            self._sessions.clear()
 
     def _failed(self, client: str, request_id: str | None, why: str) -> None:
         self.failures.record(client)

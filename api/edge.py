@@ -9,25 +9,42 @@ import logging
 import random
 import re
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from starlette.exceptions import HTTPException
 
 from api.auth import AuthenticationFailed, Authenticator, LockedOut
+from review.sign_in import same_token
 
 log = logging.getLogger("medcoder.api")
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9_-]{1,64}")
 # Every answer may carry patient data: never cached, never sniffed into another type.
-_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"))
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+# The workspace's scripts and styles hold no patient data: kept, but checked each time (ETag).
+_ASSET_CACHE = (b"cache-control", b"no-cache")
+_NO_STORE = (b"cache-control", b"no-store")
 _CSP = b"default-src 'none'; frame-ancestors 'none'"
 # The API docs pages: their own scripts and styles, all served by this app.
 _DOCS_CSP = (
     b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     b"img-src 'self' data:; frame-ancestors 'none'"
 )
+# The workspace's pages (web/): only their own scripts, styles and connections.
+_WEB_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 _HSTS = b"max-age=63072000; includeSubDomains"
 PUBLIC_PATHS = ("/health", "/docs", "/redoc", "/openapi.json", "/docs-assets/")
+# Pages and assets of the browser workspace that need no sign-in (sign-out checks its own
+# cookie and CSRF field: a form post carries no header).
+WEB_PUBLIC_PATHS = ("/sign-in", "/sign-out", "/assets/")
+SESSION_COOKIE = "medcoder_session"
+CSRF_HEADER = b"x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BodyTooLarge(HTTPException):
@@ -63,7 +80,20 @@ def _fresh_request_id() -> str:
 
 
 def _is_public(path: str) -> bool:
-    return path == "/health" or path.startswith(PUBLIC_PATHS[1:])
+    return path == "/health" or path.startswith(PUBLIC_PATHS[1:] + WEB_PUBLIC_PATHS)
+
+
+def is_web_page(path: str) -> bool:
+    """A page of the workspace: an unsigned-in visit is sent to sign in, not answered 401."""
+    return path == "/" or path.startswith("/ui/")
+
+
+def _csp(path: str) -> bytes:
+    if path == "/" or path.startswith(("/ui/", *WEB_PUBLIC_PATHS)):
+        return _WEB_CSP
+    if path.startswith(PUBLIC_PATHS[1:]):
+        return _DOCS_CSP
+    return _CSP
 
 
 class Edge:
@@ -94,11 +124,21 @@ class Edge:
         path, method = scope.get("path", ""), scope.get("method", "GET")
         public = _is_public(path)
         https = scope.get("scheme") == "https"
-        reply = _Replier(send, request_id, docs=public and path != "/health", https=https)
+        asset = path.startswith("/assets/")
+        reply = _Replier(send, request_id, csp=_csp(path), https=https, asset=asset)
 
+        signed_out = _key(headers) is None and not _cookie(headers, SESSION_COOKIE)
+        if not public and is_web_page(path) and signed_out:  # not counted as a failure
+            await reply.redirect(_sign_in_address(scope, expired=False))
+            return
         if not public:
             refusal = await self._authenticate(scope, headers, request_id, state)
             if refusal is not None:
+                if is_web_page(path) and method in _SAFE_METHODS:
+                    await reply.redirect(_sign_in_address(scope, expired=refusal[0] == 419))
+                    return
+                if refusal[0] == 419:  # ended session: 401 for the client, saying so
+                    refusal = (401, "Unauthorized", refusal[2], refusal[3])
                 await reply.problem(*refusal)
                 return
 
@@ -143,8 +183,13 @@ class Edge:
         state: dict[str, Any],
     ) -> tuple[int, str, str, list[tuple[bytes, bytes]]] | None:
         """None when the caller's key is good (its actor is left in the request state), else
-        the refusal to send."""
+        the refusal to send. Without a key, a browser session's cookie is taken, and a write
+        made with it must carry the session's CSRF token in X-CSRF-Token."""
         key = _key(headers)
+        if key is None:
+            token = _cookie(headers, SESSION_COOKIE)
+            if token:
+                return await self._session(scope, headers, token, request_id, state)
         client = (scope.get("client") or ("unknown", 0))[0]
         actor = self.authenticator.cached(key, request_id) if key else None
         if actor is None:
@@ -160,6 +205,51 @@ class Edge:
                 return 429, "Too many requests", str(locked), [(b"retry-after", retry)]
         state["actor"] = actor
         return None
+
+    async def _session(
+        self,
+        scope: dict[str, Any],
+        headers: dict[bytes, bytes],
+        token: str,
+        request_id: str,
+        state: dict[str, Any],
+    ) -> tuple[int, str, str, list[tuple[bytes, bytes]]] | None:
+        found = await anyio.to_thread.run_sync(
+            lambda: self.authenticator.session(token, request_id=request_id)
+        )
+        if found is None:
+            detail = "your sign-in has ended or expired; sign in again"
+            return 419, "Unauthorized", detail, [(b"www-authenticate", b"Cookie")]
+        actor, csrf = found
+        if scope.get("method", "GET") not in _SAFE_METHODS:
+            given = headers.get(CSRF_HEADER, b"").decode("latin-1")
+            if not same_token(given, csrf):
+                detail = "this change lacks the page's CSRF token (X-CSRF-Token); reload the page"
+                return 403, "Forbidden", detail, []
+        state["actor"], state["csrf_token"] = actor, csrf
+        return None
+
+
+def _sign_in_address(scope: dict[str, Any], *, expired: bool) -> bytes:
+    """Where an unsigned-in page visit goes: the sign-in page, then back to the page."""
+    target = scope.get("path", "/")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    query = urlencode({"next": target, **({"expired": "1"} if expired else {})})
+    return f"/sign-in?{query}".encode()
+
+
+def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
+    raw = headers.get(b"cookie")
+    if not raw:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(raw.decode("latin-1"))
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 def _key(headers: dict[bytes, bytes]) -> str | None:
@@ -179,14 +269,17 @@ def _key(headers: dict[bytes, bytes]) -> str | None:
 class _Replier:
     """Adds the id and security headers to whatever goes out; sends problems of its own."""
 
-    def __init__(self, send: Any, request_id: str, *, docs: bool, https: bool) -> None:
+    def __init__(
+        self, send: Any, request_id: str, *, csp: bytes, https: bool, asset: bool = False
+    ) -> None:
         self._send = send
         self.request_id = request_id
         self.started = False
         self._headers = [
             (b"x-request-id", request_id.encode()),
             *_SECURITY_HEADERS,
-            (b"content-security-policy", _DOCS_CSP if docs else _CSP),
+            _ASSET_CACHE if asset else _NO_STORE,
+            (b"content-security-policy", csp),
         ]
         if https:  # browsers then refuse plain HTTP to this host for two years
             self._headers.append((b"strict-transport-security", _HSTS))
@@ -196,6 +289,11 @@ class _Replier:
             self.started = True
             message.setdefault("headers", []).extend(self._headers)
         await self._send(message)
+
+    async def redirect(self, location: bytes) -> None:
+        headers = [(b"location", location), (b"content-length", b"0")]
+        await self.send({"type": "http.response.start", "status": 303, "headers": headers})
+        await self.send({"type": "http.response.body", "body": b""})
 
     async def problem(
         self, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]]

@@ -56,6 +56,21 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     key_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: never
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # argon2id (review.passwords); None: this user cannot sign in to the browser workspace.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the cookie's token is 256-bit random, so its sha256 is stored
+    (like API keys); the CSRF token travels in the page and must come back with each write."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ChartRow(Base):

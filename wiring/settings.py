@@ -170,6 +170,24 @@ class Settings(BaseSettings):
     auth_lockout_s: float = Field(
         default=300.0, gt=0, description="The window, in seconds, of auth_max_failures."
     )
+    session_minutes: int = Field(
+        default=480,
+        ge=1,
+        le=10_080,
+        description="How long a browser sign-in lasts (the cookie expires then too); "
+        "a coder signs in again after it.",
+    )
+    sign_in_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passwords for one user name within auth_lockout_s after which "
+        "that name is refused (429) until the window passes (per address: auth_max_failures).",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure even when this server itself sees plain "
+        "HTTP (set it behind a TLS-terminating proxy); over HTTPS it is always Secure.",
+    )
     api_threads: int = Field(
         default=4, ge=1, description="Threads serving blocking API work (database, coding)."
     )

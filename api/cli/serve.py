@@ -23,7 +23,8 @@ def serve(
         typer.Option(help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated)."),
     ] = None,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs) with the offline proposer unless an LLM is set."""
+    """Serve the workspace at / and the API (docs at /docs); the offline proposer unless an
+    LLM is set."""
     import uvicorn
 
     from review.db import upgrade
@@ -37,12 +38,13 @@ def serve(
         raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     scheme = "https" if ssl_certfile else "http"
     console.print(
-        f"medcoder API on {scheme}://{host}:{port} (docs at /docs); proposer: {settings.llm_mode}; "
+        f"medcoder on {scheme}://{host}:{port} (workspace at /, API docs at /docs); "
+        f"proposer: {settings.llm_mode}; "
         f"database: {settings.review_database_url.split('://')[0]}",
         highlight=False,
     )
     uvicorn.run(
-        "api.app:app_from_environment",
+        "web.app:app_from_environment",
         factory=True,
         host=host,
         port=port,

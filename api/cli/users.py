@@ -60,18 +60,59 @@ def create_command(
     name: Annotated[str, typer.Argument(help="User name, unique.")],
     role: Annotated[Literal["coder", "lead", "auditor"], typer.Option(help="Role.")] = "coder",
     expires_days: _ExpiresDays = None,
+    password: Annotated[
+        bool,
+        typer.Option(
+            "--password", help="Ask for a password (twice) to sign in to the workspace at /."
+        ),
+    ] = False,
 ) -> None:
-    """Create a user; prints the API key once (only its hash is kept)."""
+    """Create a user; prints the API key once (only its hash is kept). With --password the
+    user can also sign in to the browser workspace."""
+    from review.sign_in import set_password
     from review.users import create_user, key_expiry
 
+    secret = _ask_password() if password else None
     with _review_session() as session:
         expires_at = key_expiry(_days(expires_days))
         user, key = create_user(
             session, name=name, role=role, actor=_operator(), expires_at=expires_at
         )
+        if secret is not None:
+            set_password(session, name=user.name, password=secret, actor=_operator())
         user_id = user.id
     console.print(f"created {role} {name!r} (id {user_id}); API key, shown once:", highlight=False)
     print(key)
+    if secret is not None:
+        console.print(f"{name!r} signs in to the workspace with that password", highlight=False)
+
+
+def _ask_password() -> str:
+    """Prompted twice, never echoed; a password never goes on the command line (shell
+    history, process list)."""
+    from review.sign_in import MIN_PASSWORD
+
+    secret: str = typer.prompt(
+        f"Password (at least {MIN_PASSWORD} characters)",
+        hide_input=True,
+        confirmation_prompt=True,
+    )
+    if len(secret) < MIN_PASSWORD:
+        fail(f"a password has at least {MIN_PASSWORD} characters")
+    return secret
+
+
+@app.command("set-password")
+def set_password_command(
+    name: Annotated[str, typer.Argument(help="User name.")],
+) -> None:
+    """Set (or reset) a user's workspace password, asked for twice; their sessions end."""
+    from review.sign_in import set_password
+
+    secret = _ask_password()
+    with _review_session() as session:
+        set_password(session, name=name, password=secret, actor=_operator())
+    console.print(f"password set for {name!r}; sessions they held have ended", highlight=False)
 
 
 @app.command("list")

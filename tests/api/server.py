@@ -47,7 +47,9 @@ class ServerProcess:
         port: int | None = None,
         workers: int = 1,
         env: dict[str, str] | None = None,
+        factory: str = "api.app:app_from_environment",
     ) -> None:
+        self.factory = factory
         self.settings = settings
         self.env = env or {}
         self.workers = workers
@@ -71,7 +73,7 @@ class ServerProcess:
             env.pop(name, None)
         env.update(self.env)
         command = [
-            sys.executable, "-m", "uvicorn", "api.app:app_from_environment", "--factory",
+            sys.executable, "-m", "uvicorn", self.factory, "--factory",
             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
             "--workers", str(self.workers),
         ]  # fmt: skip

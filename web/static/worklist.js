@@ -1,0 +1,1 @@
+import { el } from "./api.js"; document.getElementById("worklist").append(el("p", {}, "loading"));

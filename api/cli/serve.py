@@ -37,6 +37,12 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     scheme = "https" if ssl_certfile else "http"
+    if not _anyone_signs_in(settings.review_database_url):
+        console.print(
+            "No one can sign in to the workspace yet: create the first lead with "
+            "[bold]medcoder users create NAME --role lead --password[/bold]",
+            highlight=False,
+        )
     console.print(
         f"medcoder on {scheme}://{host}:{port} (workspace at /, API docs at /docs); "
         f"proposer: {settings.llm_mode}; "
@@ -56,3 +62,19 @@ def serve(
         proxy_headers=forwarded_allow_ips is not None,
         forwarded_allow_ips=forwarded_allow_ips,
     )
+
+
+def _anyone_signs_in(url: str) -> bool:
+    """Whether some user has a workspace password (a fresh install has none)."""
+    from sqlalchemy import select
+
+    from review.db import make_engine, sessions, transaction
+    from review.tables import UserRow
+
+    engine = make_engine(url)
+    try:
+        with transaction(sessions(engine)) as session:
+            found = session.scalar(select(UserRow.id).where(UserRow.password_hash.is_not(None)))
+    finally:
+        engine.dispose()
+    return found is not None

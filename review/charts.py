@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Table,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from agent.chart import coding_year
@@ -97,6 +107,46 @@ def get_chart(session: Session, *, chart_id: int) -> ChartRow:
     return row
 
 
+def _chart_filters(
+    *,
+    assigned_to: int | Literal["none"] | None,
+    visible_to: int | None,
+    external_id: str | None,
+) -> list[ColumnElement[bool]]:
+    """The worklist's conditions other than status (shared by the page and its counts)."""
+    conditions: list[ColumnElement[bool]] = []
+    if assigned_to == "none":
+        conditions.append(ChartRow.assigned_to.is_(None))
+    elif assigned_to is not None:
+        conditions.append(ChartRow.assigned_to == assigned_to)
+    if visible_to is not None:
+        conditions.append(or_(ChartRow.assigned_to.is_(None), ChartRow.assigned_to == visible_to))
+    if external_id:
+        # ILIKE on PostgreSQL, lower() LIKE on SQLite; % and _ in the search are plain
+        # characters (autoescape), not wildcards.
+        conditions.append(ChartRow.external_id.icontains(external_id, autoescape=True))
+    return conditions
+
+
+def count_charts(
+    session: Session,
+    *,
+    assigned_to: int | Literal["none"] | None = None,
+    visible_to: int | None = None,
+    external_id: str | None = None,
+) -> dict[str, int]:
+    """Charts per status (every status, 0 when none) under the same filters as list_charts,
+    whatever status the page itself shows: what the worklist's tabs count."""
+    conditions = _chart_filters(
+        assigned_to=assigned_to, visible_to=visible_to, external_id=external_id
+    )
+    query = select(ChartRow.status, func.count()).where(*conditions).group_by(ChartRow.status)
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in session.execute(query):
+        counts[status] = count
+    return counts
+
+
 def list_charts(
     session: Session,
     *,
@@ -105,20 +155,24 @@ def list_charts(
     limit: int,
     assigned_to: int | Literal["none"] | None = None,
     visible_to: int | None = None,
+    external_id: str | None = None,
+    counts: dict[str, int] | None = None,
 ) -> tuple[list[ChartRow], int]:
     """A page of charts, newest first, and how many match in all; `assigned_to` keeps the
     charts of one user ("none": unassigned ones), `visible_to` those a coder restricted to
-    their charts sees (assigned to them or to no one)."""
-    query = select(ChartRow)
+    their charts sees (assigned to them or to no one), `external_id` those whose external id
+    contains it (any case). With `counts` (count_charts of the same filters) the total
+    is taken from them rather than counted again."""
+    conditions = _chart_filters(
+        assigned_to=assigned_to, visible_to=visible_to, external_id=external_id
+    )
     if status is not None:
-        query = query.where(ChartRow.status == status)
-    if assigned_to == "none":
-        query = query.where(ChartRow.assigned_to.is_(None))
-    elif assigned_to is not None:
-        query = query.where(ChartRow.assigned_to == assigned_to)
-    if visible_to is not None:
-        query = query.where(or_(ChartRow.assigned_to.is_(None), ChartRow.assigned_to == visible_to))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        conditions.append(ChartRow.status == status)
+    query = select(ChartRow).where(*conditions)
+    if counts is not None:
+        total = counts.get(status, 0) if status is not None else sum(counts.values())
+    else:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(ChartRow.id.desc()).offset(offset).limit(limit))
     return list(rows), total
 

@@ -1,5 +1,5 @@
-"""/charts: post a chart (text or FHIR), list them by status or assignee, read one, assign
-one."""
+"""/charts: post a chart (text or FHIR), list them by status, assignee or external id (with
+counts per status), read one, assign one."""
 
 from __future__ import annotations
 
@@ -27,10 +27,23 @@ from api.deps import (
 )
 from api.once import run_once
 from api.schemas.access import AssigneeUpdate
-from api.schemas.charts import ChartCreate, ChartPage, ChartPublic, ChartWithText
+from api.schemas.charts import (
+    ChartCounts,
+    ChartCreate,
+    ChartPage,
+    ChartPublic,
+    ChartWithText,
+)
 from review.access import assign_chart, restricted
 from review.actors import Actor
-from review.charts import STATUSES, create_chart, date_year, get_chart, list_charts
+from review.charts import (
+    STATUSES,
+    count_charts,
+    create_chart,
+    date_year,
+    get_chart,
+    list_charts,
+)
 from review.db import transaction
 from review.errors import InvalidInput, TooLarge
 
@@ -92,11 +105,24 @@ def get_charts(
             description="me, none (unassigned) or a user id.",
         ),
     ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Charts whose external id contains this text, in any case "
+            "(a substring match; % and _ match only themselves). Blank: no filter.",
+        ),
+    ] = None,
 ) -> ChartPage:
-    """The worklist (no chart text, so no read is recorded). A coder on a server that
-    restricts coders to their charts sees only those assigned to them or to no one."""
+    """The worklist (no chart text, so no read is recorded), newest first, with `counts`:
+    the charts per status under the same filters but `status` (a worklist's tabs). A coder
+    on a server that restricts coders to their charts sees only those assigned to them or
+    to no one, and the counts count only those."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="query.status")
+    search = (external_id or "").strip() or None
+    if search is not None and "\x00" in search:  # PostgreSQL refuses NUL in text: a 422, not a 500
+        raise InvalidInput("external_id must not contain NUL characters", field="query.external_id")
     limit = min(limit, services.settings.page_size_max)
     only = _assignee_filter(assigned_to, actor)
     visible_to = (
@@ -105,6 +131,7 @@ def get_charts(
         else None
     )
     with transaction(services.readers) as session:
+        counts = count_charts(session, assigned_to=only, visible_to=visible_to, external_id=search)
         rows, total = list_charts(
             session,
             status=status,
@@ -112,9 +139,17 @@ def get_charts(
             limit=limit,
             assigned_to=only,
             visible_to=visible_to,
+            external_id=search,
+            counts=counts,
         )
         items = charts_public(session, rows, ChartPublic)
-    return ChartPage(items=items, total=total, offset=offset, limit=limit)
+    return ChartPage(
+        items=items,
+        total=total,
+        offset=offset,
+        limit=limit,
+        counts=ChartCounts(**counts, all=sum(counts.values())),
+    )
 
 
 def _assignee_filter(value: str | None, actor: Actor) -> int | Literal["none"] | None:

@@ -78,8 +78,23 @@ class ChartWithText(ChartPublic):
     text: str
 
 
+class ChartCounts(BaseModel):
+    """Charts per status under the page's filters other than `status` (the worklist's tabs)."""
+
+    new: int = 0
+    coded: int = 0
+    in_review: int = 0
+    committed: int = 0
+    all: int = Field(default=0, description="All of them: the sum of the four.")
+
+
 class ChartPage(BaseModel):
     items: list[ChartPublic]
-    total: int
+    total: int = Field(description="Charts matching every filter, status included.")
     offset: int
     limit: int
+    counts: ChartCounts = Field(
+        default_factory=ChartCounts,
+        description="Charts per status matching the other filters (assignee, external_id): "
+        "the status filter is not applied to them.",
+    )

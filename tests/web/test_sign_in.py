@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import httpx
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from review.db import make_engine, sessions, transaction
@@ -13,16 +14,25 @@ from review.tables import WebSessionRow
 from tests.web.conftest import PASSWORD, Workspace, screenshot, sign_in
 
 
+def _a_chart(workspace: Workspace) -> int:
+    with workspace.api("lena") as client:
+        posted = client.post("/charts", json={"text": "Essential hypertension.", "meta": {}})
+        assert posted.status_code == 201, posted.text
+    return int(posted.json()["id"])
+
+
 def test_a_page_sends_whoever_is_not_signed_in_to_sign_in_and_back(
     page: Any, workspace: Workspace
 ) -> None:
-    page.goto(workspace.url + "/ui/charts/1")
-    assert page.url.startswith(workspace.url + "/sign-in?next=%2Fui%2Fcharts%2F1")
+    chart_id = _a_chart(workspace)
+    page.goto(f"{workspace.url}/ui/charts/{chart_id}")
+    assert page.url.startswith(f"{workspace.url}/sign-in?next=%2Fui%2Fcharts%2F{chart_id}")
     screenshot(page, "01-sign-in")
     page.get_by_label("User name").fill("cody")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(workspace.url + "/ui/charts/1")
+    page.wait_for_url(f"{workspace.url}/ui/charts/{chart_id}")
+    expect(page.locator("#chart-page")).to_have_attribute("data-ready", "true")
 
 
 def test_the_session_cookie_is_http_only_strict_and_expires(
@@ -77,8 +87,11 @@ def test_signing_out_ends_the_session_on_the_server(page: Any, workspace: Worksp
 def test_an_expired_session_goes_back_to_sign_in_and_returns(
     page: Any, workspace: Workspace
 ) -> None:
+    chart_id = _a_chart(workspace)
     sign_in(page, workspace.url, "cody")
     page.wait_for_url(workspace.url + "/")
+    # The worklist has loaded before the session ends (its request would be refused after).
+    expect(page.locator("table[aria-busy=false]")).to_have_count(1)
     engine = make_engine(workspace.database_url)
     try:
         with transaction(sessions(engine)) as session:
@@ -86,13 +99,14 @@ def test_an_expired_session_goes_back_to_sign_in_and_returns(
     finally:
         engine.dispose()
     time.sleep(2.2)  # the server trusts a checked session for up to 2 s
-    page.goto(workspace.url + "/ui/charts/7")
-    page.wait_for_url("**/sign-in?next=%2Fui%2Fcharts%2F7&expired=1")
+    page.goto(f"{workspace.url}/ui/charts/{chart_id}")
+    page.wait_for_url(f"**/sign-in?next=%2Fui%2Fcharts%2F{chart_id}&expired=1")
     assert "Your sign-in has ended" in page.get_by_role("alert").inner_text()
     page.get_by_label("User name").fill("cody")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(workspace.url + "/ui/charts/7")
+    page.wait_for_url(f"{workspace.url}/ui/charts/{chart_id}")
+    expect(page.locator("#chart-page")).to_have_attribute("data-ready", "true")
 
 
 def test_wrong_passwords_for_a_name_are_rate_limited(page: Any, workspace: Workspace) -> None:

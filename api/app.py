@@ -16,6 +16,7 @@ from api.routers import (
     audit,
     batches,
     cdi,
+    chart_view,
     charts,
     code_sets,
     codes,
@@ -96,7 +97,19 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     docs.install(app)
     app.state.services = services
     problems.install(app)
-    routers = (health, charts, coding_runs, proposals, code_sets, drg, cdi, queries, audit, codes)
+    routers = (
+        health,
+        charts,
+        chart_view,
+        coding_runs,
+        proposals,
+        code_sets,
+        drg,
+        cdi,
+        queries,
+        audit,
+        codes,
+    )
     for module in (*routers, jobs, batches, conversations, users, evals):
         app.include_router(module.router)
     limits = body_limits(

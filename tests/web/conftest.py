@@ -24,6 +24,7 @@ from review.users import create_user
 from tests.api.databases import sqlite_url
 from tests.api.server import ServerProcess
 from tests.conftest import REPO_ROOT
+from tests.llm_server import ScriptedLlmServer
 from wiring.settings import Settings
 
 CHROMIUM = Path(os.environ.get("MEDCODER_CHROMIUM", "/usr/bin/chromium"))
@@ -63,6 +64,8 @@ class Workspace:
     database_url: str
     lead_key: str
     keys: dict[str, str] = field(default_factory=dict)
+    # The scripted OpenAI-compatible server the app's LLM settings point at, if any.
+    llm: ScriptedLlmServer | None = None
 
     @property
     def url(self) -> str:

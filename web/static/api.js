@@ -16,7 +16,13 @@ export class ApiError extends Error {
   }
 }
 
+// Several requests can be refused at once (the chart and its panels); the first leaves, and
+// a second navigation would abort it.
+let leaving = false;
+
 export function signInAgain() {
+  if (leaving) return;
+  leaving = true;
   const here = location.pathname + location.search;
   location.assign(`/sign-in?expired=1&next=${encodeURIComponent(here)}`);
 }

@@ -103,7 +103,7 @@ class DrgResult:
     version: int
     return_code: str  # "OK", or why the claim is ungroupable
     diagnoses: tuple[CodeSeverity, ...] = ()
-    procedures: tuple[str, ...] = ()  # procedure codes the grouper counted as OR procedures
+    procedures: tuple[str, ...] = ()  # procedure codes that set the DRG (surgical DRGs)
 
     @property
     def ungroupable(self) -> bool:

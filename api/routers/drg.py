@@ -73,7 +73,7 @@ def get_drg(
                 code=p.impact.code,
                 severity=p.impact.severity,
                 excluded=p.impact.excluded,
-                operating_room=p.impact.operating_room,
+                sets_drg=p.impact.sets_drg,
                 drg_without=p.impact.without.drg,
                 drg_with=p.impact.with_code.drg,
                 changes_drg=p.impact.changes_drg,

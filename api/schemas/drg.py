@@ -17,7 +17,7 @@ class PendingImpactPublic(BaseModel):
     code: str
     severity: str
     excluded: bool
-    operating_room: bool | None  # procedures only
+    sets_drg: bool | None  # procedures only: whether the grouper used it for the DRG
     drg_without: int | None
     drg_with: int | None
     changes_drg: bool

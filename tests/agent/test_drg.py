@@ -79,6 +79,16 @@ def test_each_codes_impact_is_the_claim_with_and_without_it(grouper: MsdrgGroupe
     assert (added.without.drg, added.with_code.drg) == (282, 281)
 
 
+def test_a_procedure_says_whether_it_sets_the_drg(grouper: MsdrgGrouper) -> None:
+    """An appendectomy makes the stay surgical; a chest X-ray changes nothing (msdrg calls
+    both O.R., so that flag is not what is reported)."""
+    claim = Claim("K35.80", age=40, sex="F", discharged=JUNE_2026)
+    by_code = {i.code: i for i in impacts(grouper, claim, ["0DTJ4ZZ", "BW03ZZZ"])}
+    assert by_code["0DTJ4ZZ"].sets_drg is True and by_code["0DTJ4ZZ"].changes_drg
+    assert by_code["BW03ZZZ"].sets_drg is False and not by_code["BW03ZZZ"].changes_drg
+    assert by_code["BW03ZZZ"].message().endswith("(BW03ZZZ does not set the DRG)")
+
+
 def test_an_invalid_code_is_named(grouper: MsdrgGrouper) -> None:
     with pytest.raises(DrgError, match=r"secondary N17\.X"):
         grouper.group(Claim("I21.4", ("N17.X",), discharged=JUNE_2026))

@@ -113,9 +113,9 @@ export class DrgPanel {
     const effect = p.changes_drg
       ? el("span", { class: "drg-move" }, `DRG ${drgNumber(p.drg_without)} → ${drgNumber(p.drg_with)}`)
       : el("span", { class: "muted" }, `no change (DRG ${drgNumber(p.drg_with)})`);
-    const kind = p.operating_room === null || p.operating_room === undefined
+    const kind = p.sets_drg === null || p.sets_drg === undefined
       ? severityBadge(p.severity)
-      : el("span", { class: "badge" }, p.operating_room ? "O.R." : "non-O.R.");
+      : el("span", { class: "badge" }, p.sets_drg ? "sets the DRG" : "procedure");
     return el("li", { class: p.changes_drg ? "changes" : "", dataset: { proposalId: p.proposal_id, code: p.code } },
       el("span", { class: "code" }, p.code), " ", kind, p.excluded ? el("span", { class: "muted" }, " excluded") : null,
       el("br"), effect,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +27,10 @@ from retrieval.vectors import VectorHit, VectorIndex
 from retrieval.vocabulary import Vocabulary, default_vocabulary
 
 # A small k lets a first place in one list outweigh middling places in several.
+# How many codes under a typed category or subcategory an exact code query adds.
+PREFIX_CODES = 40
+# The first 3 to 6 characters of a PCS code (its section, body system, operation, ...).
+PCS_PREFIX = re.compile(r"^(?=.*[0-9])[0-9A-HJ-NP-Z]{3,6}$")
 RRF_K = 10
 MAX_QUERY_CHARS = 2000
 # An exact phrase match (title, inclusion term, index path) outranks any fused score.
@@ -343,11 +348,24 @@ class HybridSearcher:
     ) -> list[tuple[str, str]]:
         matches: list[tuple[str, str]] = []
         if looks_like_code(query):
+            # A category, subcategory or the start of a PCS code as typed ("K81", "E11.6",
+            # "0FT4"): the codes under it follow in code order, as a coder typing a code
+            # expects its family.
+            family: tuple[str, str] | None = None
             try:
                 exact = self.lookup(query, year)
                 matches.append((exact.code, exact.source_id))
+                family = (exact.code, exact.system)
             except (UnknownCodeError, QueryError):
-                pass
+                typed = query.strip().upper()
+                family = (typed, "pcs") if PCS_PREFIX.match(typed) else None
+            if family is not None:
+                prefix, family_system = family
+                matches += [
+                    (under.code, under.source_id)
+                    for under in self.store.codes_with_prefix(prefix, PREFIX_CODES, year)
+                    if under.code != prefix and under.system == family_system
+                ]
         matches += self.store.phrase_codes(query, year)
         kept: list[tuple[bool, str, str]] = []
         for code, source in matches:

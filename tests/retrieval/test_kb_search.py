@@ -127,3 +127,14 @@ def test_bm25_scores_read_sparsely_equal_the_dense_scores(
     dense = index._retriever.get_scores(tokens)
     assert matched.tolist() == np.flatnonzero(dense).tolist()
     assert np.allclose(scores, dense[matched], rtol=1e-6, atol=0)
+
+
+def test_a_typed_category_lists_the_codes_under_it(searcher: HybridSearcher) -> None:
+    """What a coder types in a code box: a category brings its family, in code order."""
+    hits = searcher.search("K81", k=8, billable_only=True)
+    assert [h.code for h in hits][:4] == ["K81.0", "K81.1", "K81.2", "K81.9"]
+    subcategory = searcher.search("e11.6", k=8, billable_only=True)
+    assert subcategory and all((h.code or "").startswith("E11.6") for h in subcategory)
+    pcs = [h.code or "" for h in searcher.search("0FT4", k=5, system="pcs")]
+    family = [code for code in pcs if code.startswith("0FT4")]
+    assert {"0FT40ZZ", "0FT44ZZ"} <= set(family) and pcs[: len(family)] == family, pcs

@@ -22,6 +22,8 @@ from tests.api.client import Api
 READS = [
     ("GET", "/charts/{chart}", "GET /charts/{chart_id}"),
     ("GET", "/charts/{chart}/proposals", "GET /charts/{chart_id}/proposals"),
+    # What the agent dropped and why (the chart screen): it quotes the chart too.
+    ("GET", "/charts/{chart}/coding-runs/latest", "GET /charts/{chart_id}/coding-runs/latest"),
     ("GET", "/charts/{chart}/code-sets", "GET /charts/{chart_id}/code-sets"),
     ("GET", "/charts/{chart}/code-sets/1", "GET /charts/{chart_id}/code-sets/{version}"),
     ("GET", "/charts/{chart}/export", "GET /charts/{chart_id}/export"),

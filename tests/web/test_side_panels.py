@@ -299,6 +299,53 @@ def test_cdi_gaps_are_shown_and_a_query_is_drafted_edited_sent_and_cancelled(
         expect(page.locator(f'#audit-list li[data-action="{action}"]')).to_have_count(1)
 
 
+def test_the_physicians_answer_is_recorded_and_joins_the_chart_text(
+    page: Any, workspace: Workspace
+) -> None:
+    chart, _ = _coded(workspace, "SP-ANSWER-1", HF_NOTE, HF_META)
+    chart_id = chart["id"]
+    with workspace.api("lena") as client:
+        (gap, *_) = _get(client, f"/charts/{chart_id}/cdi")
+        body = {
+            "proposal_id": gap["proposal_id"],
+            "kind": gap["kind"],
+            "topic": gap["topic"],
+            "question": gap["question"],
+            "options": gap["options"],
+            "code": gap["code"],
+            "indicators": [{k: i[k] for k in ("what", "start", "end")} for i in gap["indicators"]],
+            "send": True,
+        }
+        sent = client.post(f"/charts/{chart_id}/queries", json=body)
+        assert sent.status_code == 201, sent.text
+    query = sent.json()
+    assert query["status"] == "open" and query["options"], query
+    _open(page, workspace, chart_id)
+    row = page.locator(f'#query-list li[data-query-id="{query["id"]}"]')
+    name = f"query {query['id']} ({query['code']})" if query["code"] else f"query {query['id']}"
+    row.get_by_role("button", name=f"Record the answer to {name}").click()
+    dialog = page.get_by_role("dialog", name=f"Answer to query {query['id']}")
+    dialog.get_by_role("button", name="Record answer").click()  # nothing chosen: said so
+    expect(dialog).to_contain_text("Choose the physician's answer")
+    chosen = query["options"][0]
+    dialog.get_by_label(chosen).check()
+    dialog.get_by_label("What the physician documented").fill("Per cardiology note.")
+    dialog.get_by_role("button", name="Record answer").click()
+    # The page reads the chart again: the addendum is in its text, the query answered.
+    expect(page.locator("#chart-text")).to_contain_text(f"{chosen}. Per cardiology note.")
+    expect(page.locator("#chart-page")).to_have_attribute("data-ready", "true")
+    row = page.locator(f'#query-list li[data-query-id="{query["id"]}"]')
+    expect(row).to_have_attribute("data-status", "answered")
+    with workspace.api("lena") as client:
+        answered = _get(client, f"/queries/{query['id']}")
+        text = _get(client, f"/charts/{chart_id}")["text"]
+    assert (answered["status"], answered["answer"]) == (
+        "answered",
+        f"{chosen}. Per cardiology note.",
+    )
+    assert text.endswith(f"{chosen}. Per cardiology note.\n")
+
+
 def test_the_audit_timeline_is_newest_first_and_follows_decisions(
     page: Any, workspace: Workspace
 ) -> None:

@@ -113,6 +113,9 @@ export class QueryList {
         actions.push(el("button", { type: "button", class: "button small", "aria-label": `Edit ${name}`, onclick: () => this.edit(q) }, "Edit"));
         actions.push(el("button", { type: "button", class: "button small primary", "aria-label": `Send ${name}`, onclick: (e) => this.send(q, e.currentTarget) }, "Send"));
       }
+      if (q.status === "open") {
+        actions.push(el("button", { type: "button", class: "button small primary", "aria-label": `Record the answer to ${name}`, onclick: () => this.answer(q) }, "Record answer"));
+      }
       actions.push(el("button", { type: "button", class: "button small", "aria-label": `Cancel ${name}`, onclick: () => this.cancel(q) }, "Cancel query"));
       parts.push(el("div", { class: "side-actions" }, actions));
     }
@@ -158,6 +161,37 @@ export class QueryList {
       if (error.status !== 401) announce(`Query ${q.id} was not sent: ${messageOf(error)}`, { error: true });
       if (error.status === 409) await this.changed();
     }
+  }
+
+  // The physician's answer joins the chart text as an addendum, so the page is read again
+  // afterwards: the chart text, its highlights and these panels all change.
+  answer(q) {
+    const id = uid("q-answer");
+    const choices = (q.options || []).map((option, index) => {
+      const choiceId = `${id}-option-${index}`;
+      return el("label", { class: "choice", for: choiceId },
+        el("input", { type: "radio", id: choiceId, name: "option", value: option }), ` ${option}`);
+    });
+    openDialog({
+      title: `Answer to query ${q.id}`,
+      content: [
+        el("p", { class: "muted" }, q.question),
+        choices.length ? el("fieldset", { class: "stack" }, el("legend", {}, "The physician chose"), choices) : null,
+        el("label", { for: id }, "What the physician documented"),
+        el("textarea", { id, name: "answer", rows: "3", maxlength: "4000" }),
+      ],
+      submitLabel: "Record answer",
+      submit: async (form) => {
+        const picked = form.querySelector("input[name=option]:checked");
+        const chosen = picked ? picked.value : "";
+        const written = form.elements.answer.value.trim();
+        const answer = [chosen, written].filter(Boolean).join(". ");
+        if (!answer) throw new Error("Choose the physician's answer or write what they documented.");
+        await api(`/queries/${q.id}/answer`, { method: "POST", body: { answer } });
+        announce(`Answer to query ${q.id} recorded; the chart now holds it as an addendum.`);
+        location.reload();
+      },
+    });
   }
 
   cancel(q) {

@@ -181,8 +181,12 @@ export class ChatPanel {
       });
       return el("span", { class: "cite-code", dataset: { code: named[1] } }, el("span", { class: "code" }, named[1]), title);
     }
-    const label = cited.label && cited.label !== cited.source_id ? ` (${cited.label})` : "";
-    return el("span", { class: "cite-kb" }, el("span", { class: "code" }, cited.source_id), label);
+    // An index entry or a table row: its label says what it is ("Index: Diabetes > type 2 ->
+    // E11.22"); the store's id is for the curious, on hover.
+    if (cited.label && cited.label !== cited.source_id) {
+      return el("span", { class: "cite-kb", title: cited.source_id }, cited.label);
+    }
+    return el("span", { class: "cite-kb" }, el("span", { class: "code" }, cited.source_id));
   }
 
   scrollToEnd() {

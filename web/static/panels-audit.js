@@ -117,7 +117,10 @@ export class AuditPanel {
       case "chart.create": return "Chart created";
       case "chart.assign": return after.assigned_to ? `Assigned to ${after.assigned_to}` : "Assignment changed";
       case "coding_run.create": return `Coded${after.proposer ? ` (${after.proposer})` : ""}`;
-      case "chart.commit": return `Committed${after.version ? ` as version ${after.version}` : ""}`;
+      case "chart.commit": {
+        const version = after.code_set_version ?? after.version;
+        return `Committed${version ? ` as version ${version}` : ""}`;
+      }
       case "chart.reopen": return "Reopened";
       case "chat.create": return "Started a conversation";
       case "chat.message": return "Asked the chat a question";

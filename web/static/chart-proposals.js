@@ -201,7 +201,7 @@ export class ProposalList {
       this.mark(row, true);
     }
     if (focus) row.focus({ preventScroll: true });
-    row.scrollIntoView({ block: "nearest" });
+    scrollNearest(row.closest(".pane-scroll"), row);
     if (notify) this.onSelect(id);
   }
 
@@ -235,4 +235,14 @@ export class ProposalList {
 
 function kbd(key) {
   return el("kbd", {}, key);
+}
+
+// Brings `row` into view inside `pane` only (scrollIntoView would also scroll the page's
+// overflow-hidden panes and shift the layout).
+function scrollNearest(pane, row) {
+  if (!pane) return;
+  const view = pane.getBoundingClientRect();
+  const box = row.getBoundingClientRect();
+  if (box.top < view.top) pane.scrollTop -= view.top - box.top;
+  else if (box.bottom > view.bottom) pane.scrollTop += Math.min(box.bottom - view.bottom, box.top - view.top);
 }

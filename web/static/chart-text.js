@@ -154,7 +154,7 @@ export class ChartText {
       item.classList.toggle("is-current", Number(item.dataset.id) === id);
     }
     const target = this.firstMarkOfSpan.get(`${id}:${index}`) || marks[0];
-    if (scroll && target) target.scrollIntoView({ block: "center", inline: "nearest" });
+    if (scroll && target) this.centre(target);
   }
 
   colourClasses(node) {
@@ -170,7 +170,15 @@ export class ChartText {
     this.cited = { start: from, end: to };
     this.citedMark = null;
     this.render(this.text, this.proposals);
-    if (this.citedMark) this.citedMark.scrollIntoView({ block: "center", inline: "nearest" });
+    if (this.citedMark) this.centre(this.citedMark);
+  }
+
+  // Scrolls the chart text alone so that `node` sits mid-pane: scrollIntoView would also
+  // scroll the page's overflow-hidden panes and leave the whole layout shifted.
+  centre(node) {
+    const pane = this.body.getBoundingClientRect();
+    const box = node.getBoundingClientRect();
+    this.body.scrollTop += box.top - pane.top - (pane.height - box.height) / 2;
   }
 
   clicked(event) {

@@ -19,8 +19,13 @@ from wiring.settings import Settings
 
 @pytest.fixture(scope="session")
 def kb_settings(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A home of its own; with MEDCODER_TEST_KB_HOME, it reads that home's knowledge base
+    and nothing else there: a developer's home also holds learned history and a trained
+    ranker, which the tests (written for the untrained agent, as CI runs it) must not see."""
+    home = tmp_path_factory.mktemp("medcoder-home")
     prebuilt = os.environ.get("MEDCODER_TEST_KB_HOME")
-    home = Path(prebuilt) if prebuilt else tmp_path_factory.mktemp("medcoder-home")
+    if prebuilt:
+        (home / "kb").symlink_to((Path(prebuilt) / "kb").resolve())
     return Settings(home=home, data_dir=shared_data)
 
 
@@ -32,7 +37,7 @@ def built_kb(kb_settings: Settings) -> BuildReport:
     iterating; CI never sets it, so CI always builds)."""
     prebuilt = os.environ.get("MEDCODER_TEST_KB_HOME")
     if prebuilt:
-        layout = KBLayout(Path(prebuilt))
+        layout = KBLayout(kb_settings.home)
         manifest = layout.manifest()
         return BuildReport(
             layout.current(),

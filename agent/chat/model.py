@@ -36,6 +36,9 @@ class KbSource(BaseModel):
     kind: Literal["kb"] = "kb"
     source_id: str
     label: str = ""
+    # A code's title in the chart's code set, filled in when the citation is verified, so
+    # a reader of the answer needs no lookup per cited code.
+    title: str = ""
 
 
 class RuleSource(BaseModel):

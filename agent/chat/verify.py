@@ -8,6 +8,9 @@ from __future__ import annotations
 from agent.chat.model import ChartQuote, ChatAnswer, ChatCitation, ChatContext, KbSource
 from agent.rules.guidelines import SECTION_TOPICS
 
+# The source kinds that name one code, and the code's system.
+CODE_SOURCES = {"tabular": "cm", "pcs_table": "pcs"}
+
 
 def checks_out(citation: ChatCitation, context: ChatContext) -> bool:
     if isinstance(citation, ChartQuote):
@@ -20,15 +23,24 @@ def checks_out(citation: ChatCitation, context: ChatContext) -> bool:
     return citation.section_id in SECTION_TOPICS
 
 
+def titled(citation: ChatCitation, context: ChatContext) -> ChatCitation:
+    """A code citation with the code's title in the chart's code set (other kinds as given)."""
+    if not isinstance(citation, KbSource) or citation.title:
+        return citation
+    kind, _, code = citation.source_id.partition(":")
+    if kind not in CODE_SOURCES:
+        return citation
+    record = context.store.get(code, CODE_SOURCES[kind])
+    return citation.model_copy(update={"title": record.title}) if record else citation
+
+
 def verify(answer: ChatAnswer, context: ChatContext) -> ChatAnswer:
     """The answer with only citations that check out; a removed one is flagged in the text."""
-    kept = [c for c in answer.citations if checks_out(c, context)]
+    kept = [titled(c, context) for c in answer.citations if checks_out(c, context)]
     removed = len(answer.citations) - len(kept)
     unique = [c for i, c in enumerate(kept) if c not in kept[:i]]  # one of each
     if not removed:
-        return (
-            answer.model_copy(update={"citations": unique}) if len(unique) < len(kept) else answer
-        )
+        return answer.model_copy(update={"citations": unique})
     note = (
         f"\n\n[{removed} citation(s) could not be verified against the chart or the "
         "knowledge base and were removed; check this answer before relying on it.]"

@@ -187,6 +187,13 @@ def chart_citations(answer: ChatAnswer) -> list[ChartQuote]:
     return [c for c in answer.citations if isinstance(c, ChartQuote)]
 
 
+def code_cited(code: str, context: ChatContext) -> KbSource:
+    """A citation of `code` as a verified answer carries it: with the code's title."""
+    record = context.store.get(code, "cm")
+    assert record is not None
+    return KbSource(source_id=f"tabular:{code}", title=record.title)
+
+
 def test_a_tool_round_trip_answers_with_verified_citations(
     llm_server: ScriptedLlmServer, context: ChatContext
 ) -> None:
@@ -214,7 +221,7 @@ def test_a_tool_round_trip_answers_with_verified_citations(
     assert answer.unverified == 0 and "could not be verified" not in answer.text
     (quote,) = chart_citations(answer)
     assert (quote.start, quote.end, quote.quote) == (start, start + len(HF), HF)
-    assert KbSource(source_id="tabular:I50.23") in answer.citations
+    assert code_cited("I50.23", context) in answer.citations
     assert answer.kind == classify(question, []).kind == "find_in_chart"
     assert (answer.answerer, answer.model, answer.prompt_version) == (
         "llm",
@@ -242,7 +249,7 @@ def test_streaming_sends_the_answer_text_in_order_then_one_final_answer(
     assert "".join(event.text for event in tokens) == last.answer.text == text
     assert last.answer.unverified == 0
     assert [c.quote for c in chart_citations(last.answer)] == [DM]
-    assert KbSource(source_id="tabular:E11.22") in last.answer.citations
+    assert code_cited("E11.22", context) in last.answer.citations
     assert final_answer(events) == last.answer and last.answer.kind == "why"
     assert [r.get("stream") for r in streaming_server.requests] == [True, True]
     (call,) = asked_calls(streaming_server.requests[1])
@@ -330,7 +337,7 @@ def test_invented_citations_are_removed_and_flagged_and_real_ones_kept(
     assert all(CHART[q.start : q.end] == q.quote for q in quotes)
     assert quotes[1].start == CHART.index(DM)
     others = [c for c in answer.citations if not isinstance(c, ChartQuote)]
-    assert others == [KbSource(source_id="tabular:E11.22"), RuleSource(section_id="I.B.9")]
+    assert others == [code_cited("E11.22", context), RuleSource(section_id="I.B.9")]
 
 
 def test_an_injection_in_the_chart_stays_data_and_gets_no_citation(

@@ -150,5 +150,26 @@ def test_citations_that_do_not_check_out_are_removed_and_said(context: ChatConte
         kind="why", text="E11.22", citations=[good, shifted, invented, unknown_rule, real]
     )
     checked = verify(answer, context)
-    assert checked.citations == [good, real]
+    record = context.store.get("E11.22", "cm")
+    assert record is not None
+    titled_real = real.model_copy(update={"title": record.title})
+    assert checked.citations == [good, titled_real]
     assert checked.unverified == 3 and "could not be verified" in checked.text
+
+
+def test_code_citations_carry_the_code_title_and_other_sources_none(
+    context: ChatContext,
+) -> None:
+    """A reader of an answer sees what a cited code is without looking each one up."""
+    answer = answer_offline("Excludes1 notes for K35?", context, [])
+    codes = [
+        c
+        for c in answer.citations
+        if isinstance(c, KbSource) and c.source_id.startswith("tabular:")
+    ]
+    assert codes
+    for cited in codes:
+        record = context.store.get(cited.source_id.removeprefix("tabular:"), "cm")
+        assert record is not None and cited.title == record.title != ""
+    others = [c for c in answer.citations if isinstance(c, KbSource) and c not in codes]
+    assert all(c.title == "" for c in others)

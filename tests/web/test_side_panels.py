@@ -406,6 +406,8 @@ def test_the_chat_streams_an_answer_whose_citation_marks_the_chart(
         }
     )
     _open(page, workspace, chart_id)
+    looked_up: list[str] = []  # the answer carries its codes' titles: no lookup per code
+    page.on("request", lambda r: looked_up.append(r.url) if "/codes/" in r.url else None)
     panel = page.locator("#panel-chat")
     panel.get_by_label("Your question").fill("Why E11.65?")
     panel.get_by_role("button", name="Ask").click()
@@ -425,6 +427,7 @@ def test_the_chat_streams_an_answer_whose_citation_marks_the_chart(
     expect(citation).to_be_visible()
     code = answer.locator('.cite-code[data-code="E11.65"]')
     expect(code).to_contain_text("Type 2 diabetes mellitus with hyperglycemia")
+    assert looked_up == []
     citation.click()
     cited = page.locator("#chart-text mark.cited")
     expect(cited.first).to_be_visible()

@@ -175,10 +175,13 @@ export class ChatPanel {
     }
     const named = CODE_SOURCE.exec(cited.source_id || "");
     if (named) {
-      const title = el("span", { class: "cite-title" });
-      codeTitle(api, named[1], year || this.year).then((found) => {
-        title.textContent = found ? ` ${found}` : "";
-      });
+      // Answers carry the title since the chat fills it in; older stored answers do not.
+      const title = el("span", { class: "cite-title" }, cited.title ? ` ${cited.title}` : "");
+      if (!cited.title) {
+        codeTitle(api, named[1], year || this.year).then((found) => {
+          title.textContent = found ? ` ${found}` : "";
+        });
+      }
       return el("span", { class: "cite-code", dataset: { code: named[1] } }, el("span", { class: "code" }, named[1]), title);
     }
     // An index entry or a table row: its label says what it is ("Index: Diabetes > type 2 ->

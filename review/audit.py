@@ -80,13 +80,19 @@ def record_event(
 
 
 def chart_events(
-    session: Session, *, chart_id: int, after_id: int = 0, limit: int = 500
+    session: Session,
+    *,
+    chart_id: int,
+    after_id: int = 0,
+    before_id: int | None = None,
+    newest_first: bool = False,
+    limit: int = 500,
 ) -> list[AuditRow]:
-    """A chart's audit rows, oldest first, in pages of `limit` after row `after_id`."""
-    query = (
-        select(AuditRow)
-        .where(AuditRow.chart_id == chart_id, AuditRow.id > after_id)
-        .order_by(AuditRow.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    """A chart's audit rows between `after_id` and `before_id` (both exclusive), in pages of
+    `limit`: oldest first, or newest first so a reader can start from the latest events and
+    page back with `before_id`."""
+    query = select(AuditRow).where(AuditRow.chart_id == chart_id, AuditRow.id > after_id)
+    if before_id is not None:
+        query = query.where(AuditRow.id < before_id)
+    order = AuditRow.id.desc() if newest_first else AuditRow.id
+    return list(session.scalars(query.order_by(order).limit(limit)))

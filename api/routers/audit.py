@@ -1,9 +1,9 @@
-"""/charts/{id}/audit: the chart's append-only audit trail, oldest first; /charts/{id}/reads:
-who read the chart's content (leads and auditors)."""
+"""/charts/{id}/audit: the chart's append-only audit trail, oldest or newest first;
+/charts/{id}/reads: who read the chart's content (leads and auditors)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -27,11 +27,25 @@ def get_audit(
     after_id: Annotated[
         int, Query(ge=0, le=2**63 - 1, description="Rows after this audit id.")
     ] = 0,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Rows before this audit id.")
+    ] = None,
+    order: Annotated[
+        Literal["oldest", "newest"],
+        Query(description="oldest first (the default) or newest first, to page back."),
+    ] = "oldest",
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[AuditEventPublic]:
     with transaction(services.readers) as session:
         get_chart(session, chart_id=chart_id)
-        rows = chart_events(session, chart_id=chart_id, after_id=after_id, limit=limit)
+        rows = chart_events(
+            session,
+            chart_id=chart_id,
+            after_id=after_id,
+            before_id=before_id,
+            newest_first=order == "newest",
+            limit=limit,
+        )
         return [AuditEventPublic.model_validate(r) for r in rows]
 
 

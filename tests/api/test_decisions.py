@@ -179,3 +179,27 @@ def test_code_lookup_for_the_modify_dialog(api: Api) -> None:
     assert unknown.status_code == 404 and unknown.json()["nearest"]
     hits = api.get("/codes/search", params={"q": "appendicitis", "k": 3}).json()
     assert len(hits) == 3 and all(h["billable"] for h in hits)
+
+
+def test_audit_trail_reads_newest_first_and_pages_back(api: Api) -> None:
+    proposals = api.coded_chart(CHART)
+    chart_id = proposals[0]["chart_id"]
+    for proposal in proposals[:3]:
+        assert api.decide(proposal, action="accept").status_code == 200
+    everything = api.get(f"/charts/{chart_id}/audit").json()
+    ids = [e["id"] for e in everything]
+    assert len(ids) >= 5 and ids == sorted(ids)
+
+    newest = api.get(f"/charts/{chart_id}/audit?order=newest&limit=2").json()
+    assert [e["id"] for e in newest] == ids[::-1][:2]
+    assert newest[0]["action"] == "proposal.accept"
+    older = api.get(f"/charts/{chart_id}/audit?order=newest&limit=2&before_id={newest[-1]['id']}")
+    assert [e["id"] for e in older.json()] == ids[::-1][2:4]
+    # Both bounds at once: what lies between two rows, in either order.
+    between = f"/charts/{chart_id}/audit?after_id={ids[0]}&before_id={ids[-1]}"
+    assert [e["id"] for e in api.get(between).json()] == ids[1:-1]
+    assert [e["id"] for e in api.get(between + "&order=newest").json()] == ids[1:-1][::-1]
+
+    for bad in ("order=latest", "before_id=0", f"before_id={2**63}"):
+        response = api.get(f"/charts/{chart_id}/audit?{bad}")
+        assert response.status_code == 422, (bad, response.text)

@@ -384,6 +384,34 @@ def test_the_audit_timeline_is_newest_first_and_follows_decisions(
     screenshot(page, "16-audit")
 
 
+def test_a_long_audit_trail_shows_the_newest_first_and_pages_back(
+    page: Any, workspace: Workspace
+) -> None:
+    """The panel reads the newest page, not the whole trail; "Show older" pages back."""
+    chart, proposals = _coded(workspace, "SP-AUDIT-LONG")
+    chart_id = chart["id"]
+    with workspace.api("lena") as client:
+        current = proposals[0]
+        for _ in range(35):  # a coder changing their mind: two audit rows each time
+            current = decide(client, current, action="accept")
+            current = decide(client, current, action="reject", reason="not_documented")
+        events = _get(client, f"/charts/{chart_id}/audit?limit=1000")
+    newest_first = [e["id"] for e in reversed(events)]
+    assert len(newest_first) > 60
+    _open(page, workspace, chart_id)
+    rows = page.locator("#audit-list li.audit-row")
+    expect(rows).to_have_count(60)
+    shown = rows.evaluate_all("(rows) => rows.map((r) => Number(r.dataset.id))")
+    assert shown == newest_first[:60]
+    older = page.get_by_role("button", name="Show older events")
+    older.click()
+    expect(rows).to_have_count(len(events))
+    shown = rows.evaluate_all("(rows) => rows.map((r) => Number(r.dataset.id))")
+    assert shown == newest_first
+    expect(older).to_be_hidden()
+    expect(rows.last).to_have_attribute("data-action", "chart.create")
+
+
 def test_the_chat_streams_an_answer_whose_citation_marks_the_chart(
     page: Any, workspace: Workspace, llm: SlowStreamingLlmServer
 ) -> None:

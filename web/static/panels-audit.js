@@ -1,12 +1,13 @@
-// The chart's audit trail, newest first: who did what, when, and why. Read incrementally
-// (after the last row seen: the trail is append-only), refreshed when the proposals change.
+// The chart's audit trail, newest first: who did what, when, and why. The newest rows are
+// read first; later ones after the newest seen (the trail is append-only), refreshed when the
+// proposals change; older ones a page at a time, before the oldest seen, on "Show older".
 
 import { api, el } from "./api.js";
 import { reasonLabel } from "./chart-dialogs.js";
 import { debounce, errorBox, messageOf, panelSection, when } from "./panels-common.js";
 
-const PAGE = 500;
-const SHOWN = 60; // rows shown at first; "Show older" adds as many again
+const PAGE = 500; // rows per read of what is new
+const SHOWN = 60; // rows read at first; "Show older" reads as many again
 
 const QUERY_VERBS = {
   "query.create": "drafted", "query.edit": "edited", "query.send": "sent",
@@ -16,9 +17,9 @@ const QUERY_VERBS = {
 export class AuditPanel {
   constructor(chartId) {
     this.chartId = chartId;
-    this.rows = [];
+    this.rows = []; // oldest first
     this.lastId = 0;
-    this.limit = SHOWN;
+    this.hasOlder = false;
     this.codes = new Map(); // proposal id -> code
     this.running = null;
     const { section, body } = panelSection("panel-audit", "Audit timeline");
@@ -27,7 +28,7 @@ export class AuditPanel {
     this.list = el("ol", { class: "audit-list", id: "audit-list", "aria-label": "Audit events, newest first" });
     this.more = el("button", {
       type: "button", class: "button small", hidden: true,
-      onclick: () => { this.limit += SHOWN; this.render(); },
+      onclick: () => this.readOlder(),
     }, "Show older events");
     body.append(this.status, this.list, el("div", { class: "side-actions" }, this.more));
     this.refreshSoon = debounce(() => this.refresh(), 400);
@@ -57,21 +58,57 @@ export class AuditPanel {
   async read() {
     const before = this.rows.length;
     try {
+      if (!this.rows.length) {
+        const newest = await this.get(`order=newest&limit=${SHOWN}`);
+        this.hasOlder = newest.length === SHOWN;
+        this.add(newest.reverse(), "end");
+      }
       for (;;) {
-        const rows = await api(`/charts/${this.chartId}/audit?after_id=${this.lastId}&limit=${PAGE}`);
-        for (const row of rows) {
-          this.rows.push(row);
-          if (row.proposal_id && row.after && row.after.code) this.codes.set(row.proposal_id, row.after.code);
-        }
-        if (rows.length) this.lastId = rows[rows.length - 1].id;
+        const rows = await this.get(`after_id=${this.lastId}&limit=${PAGE}`);
+        this.add(rows, "end");
         if (rows.length < PAGE) break;
       }
     } catch (error) {
-      if (error.status !== 401) this.status.replaceChildren(errorBox(`The audit trail could not be loaded: ${messageOf(error)}`));
+      this.failed(error);
       return;
     }
     this.status.replaceChildren();
     if (this.rows.length !== before || !this.list.childElementCount) this.render();
+  }
+
+  async readOlder() {
+    if (!this.rows.length) return;
+    this.more.disabled = true;
+    try {
+      const older = await this.get(`order=newest&before_id=${this.rows[0].id}&limit=${SHOWN}`);
+      this.hasOlder = older.length === SHOWN;
+      this.add(older.reverse(), "start");
+      this.status.replaceChildren();
+      this.render();
+    } catch (error) {
+      this.failed(error);
+    } finally {
+      this.more.disabled = false;
+    }
+  }
+
+  get(query) {
+    return api(`/charts/${this.chartId}/audit?${query}`);
+  }
+
+  // `rows` oldest first, added before or after those already read.
+  add(rows, where) {
+    for (const row of rows) {
+      const known = where === "start" && this.codes.has(row.proposal_id); // newer rows win
+      if (row.proposal_id && row.after && row.after.code && !known) this.codes.set(row.proposal_id, row.after.code);
+    }
+    if (where === "start") this.rows.unshift(...rows);
+    else this.rows.push(...rows);
+    if (this.rows.length) this.lastId = this.rows[this.rows.length - 1].id;
+  }
+
+  failed(error) {
+    if (error.status !== 401) this.status.replaceChildren(errorBox(`The audit trail could not be loaded: ${messageOf(error)}`));
   }
 
   render() {
@@ -80,9 +117,8 @@ export class AuditPanel {
       this.more.hidden = true;
       return;
     }
-    const newest = this.rows.slice(-this.limit).reverse();
-    this.list.replaceChildren(...newest.map((row) => this.item(row)));
-    this.more.hidden = this.rows.length <= this.limit;
+    this.list.replaceChildren(...this.rows.slice().reverse().map((row) => this.item(row)));
+    this.more.hidden = !this.hasOlder;
   }
 
   item(row) {

@@ -330,12 +330,19 @@ def test_the_physicians_answer_is_recorded_and_joins_the_chart_text(
     chosen = query["options"][0]
     dialog.get_by_label(chosen).check()
     dialog.get_by_label("What the physician documented").fill("Per cardiology note.")
+    page.evaluate("() => { window.sameDocument = true; }")  # gone if the page reloads
+    audit_before = page.locator("#audit-list li.audit-row").count()
     dialog.get_by_role("button", name="Record answer").click()
-    # The page reads the chart again: the addendum is in its text, the query answered.
+    # The page reads the chart again in place: the addendum is in its text, the query
+    # answered, the audit timeline has the answer; the document is the same one.
     expect(page.locator("#chart-text")).to_contain_text(f"{chosen}. Per cardiology note.")
-    expect(page.locator("#chart-page")).to_have_attribute("data-ready", "true")
     row = page.locator(f'#query-list li[data-query-id="{query["id"]}"]')
     expect(row).to_have_attribute("data-status", "answered")
+    expect(page.locator('#audit-list li[data-action="query.answer"]')).to_have_count(1)
+    expect(page.locator("#audit-list li.audit-row")).to_have_count(audit_before + 1)
+    assert page.evaluate("() => window.sameDocument === true")
+    # The evidence highlights are still there, over the longer text.
+    expect(page.locator("#chart-text mark").first).to_be_visible()
     with workspace.api("lena") as client:
         answered = _get(client, f"/queries/{query['id']}")
         text = _get(client, f"/charts/{chart_id}")["text"]

@@ -94,7 +94,8 @@ function loadCodeSets() {
   );
 }
 
-async function reload() {
+// `quiet`: the page asked for it (a panel changed the chart), so focus and speech stay put.
+async function reload({ quiet = false } = {}) {
   try {
     const [chart, proposals] = await Promise.all([api(`/charts/${chartId}`), api(`/charts/${chartId}/proposals`)]);
     state.chart = chart;
@@ -107,6 +108,7 @@ async function reload() {
   renderAll();
   changed();
   loadCodeSets();
+  if (quiet) return;
   list.focusSelected();
   announce("Reloaded: these are the current decisions.");
 }
@@ -385,6 +387,10 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     act(list.selected, KEYS[event.key]);
   }
+});
+
+document.addEventListener("medcoder:chart-changed", () => {
+  if (state.chart) reload({ quiet: true });
 });
 
 document.addEventListener("medcoder:highlight", (event) => {

@@ -163,8 +163,8 @@ export class QueryList {
     }
   }
 
-  // The physician's answer joins the chart text as an addendum, so the page is read again
-  // afterwards: the chart text, its highlights and these panels all change.
+  // The physician's answer joins the chart text as an addendum: the chart page is asked to
+  // read the chart again (medcoder:chart-changed), and its change event refreshes the panels.
   answer(q) {
     const id = uid("q-answer");
     const choices = (q.options || []).map((option, index) => {
@@ -188,8 +188,8 @@ export class QueryList {
         const answer = [chosen, written].filter(Boolean).join(". ");
         if (!answer) throw new Error("Choose the physician's answer or write what they documented.");
         await api(`/queries/${q.id}/answer`, { method: "POST", body: { answer } });
+        document.dispatchEvent(new CustomEvent("medcoder:chart-changed"));
         announce(`Answer to query ${q.id} recorded; the chart now holds it as an addendum.`);
-        location.reload();
       },
     });
   }

@@ -1,7 +1,8 @@
 // The chart page's side panels (#side-panels): chat about the chart, its MS-DRG, CDI gaps
 // and physician queries, and the audit timeline. They learn about the chart from the page's
-// document events (medcoder:chart-loaded, medcoder:proposals-changed) and ask the chart
-// text to show a span with medcoder:highlight.
+// document events (medcoder:chart-loaded, medcoder:proposals-changed), ask the chart text
+// to show a span with medcoder:highlight and the page to read a changed chart again with
+// medcoder:chart-changed.
 
 import { api, el } from "./api.js";
 import { AuditPanel } from "./panels-audit.js";

@@ -277,6 +277,15 @@ def test_a_missed_code_is_added_from_selected_text(page: Any, workspace: Workspa
     search = dialog.get_by_role("combobox", name="Code")
     expect(search).to_have_value(phrase)
     expect(dialog.get_by_role("option").first).to_be_visible()  # suggestions for the phrase
+    # Words are read the way the agent reads a chart (an abbreviation search alone misses).
+    with workspace.api("lena") as client:
+        read = client.get(
+            "/codes/search", params={"q": "urinary tract infection", "k": 8, "by": "agent"}
+        ).json()
+        plain = client.get("/codes/search", params={"q": "urinary tract infection", "k": 8}).json()
+    assert read[0]["code"] != plain[0]["code"]
+    search.fill("urinary tract infection")
+    expect(dialog.get_by_role("option").first).to_contain_text(read[0]["code"])
     search.fill("")
     search.press_sequentially("Z90.49", delay=20)
     dialog.get_by_role("option").filter(has_text="Z90.49").click()

@@ -128,7 +128,7 @@ export function codeSearch({ label, system, year, initial = "" }) {
   const input = el("input", {
     id: inputId, type: "text", role: "combobox", "aria-autocomplete": "list", "aria-expanded": "false",
     "aria-controls": listId, autocomplete: "off", spellcheck: "false", value: initial,
-    placeholder: "Code or words, e.g. J13 or strep pneumonia",
+    placeholder: "Code or words, e.g. J13 or pneumococcal pneumonia",
   });
   const list = el("ul", { id: listId, role: "listbox", class: "code-options", "aria-label": "Suggested codes", hidden: true });
   const chosenText = el("p", { class: "chosen", "aria-live": "polite" });
@@ -170,7 +170,10 @@ export function codeSearch({ label, system, year, initial = "" }) {
     const query = input.value.trim();
     const ticket = (asked += 1);
     if (!query) return show([]);
-    const params = new URLSearchParams({ q: query, k: "8" });
+    // The agent's lookup: words are coded as a one-line statement first ("CAD", "lap chole",
+    // "h/o breast CA"), search filling the rest; a code or code start lists its family as
+    // search does (bench/paraphrase.py, 200 terms: top-1 83 % untrained against 67 % for search).
+    const params = new URLSearchParams({ q: query, k: "8", by: "agent" });
     if (system) params.set("system", system);
     if (year) params.set("year", String(year));
     try {

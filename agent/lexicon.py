@@ -256,6 +256,11 @@ class Lexicon:
                 flags = self._flags.get(phrase_key(whole[0]))
         return None if flags is None else _kind(flags)
 
+    def with_acronyms(self, text: str) -> str:
+        """`text` with its acronyms in capitals when it was typed without any
+        (`Vocabulary.with_acronyms`); as typed without a vocabulary."""
+        return text if self._vocabulary is None else self._vocabulary.with_acronyms(text)
+
     def canonical(self, text: str) -> str | None:
         """The code-set wording of `text` (a matched span, or any text) with its
         abbreviations and lay terms expanded and "w/" read "with": canonical("CHF") ->

@@ -6,7 +6,8 @@ diagnostic statement: the Alphabetic Index and its default codes, the PCS tables
 history cues, abbreviations, all weighed by the learned ranker. So the phrase is coded as a
 one-line chart under the claims policy; its proposals and the codes the agent weighed below
 its cut-off come first, by confidence, then search hits fill the list. Every result is a
-billable code of the year asked.
+billable code of the year asked. A phrase typed without capitals ("cad", "s/p l tka") is
+read again with its acronyms in capitals, whose codes follow those of the phrase as typed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from agent.chart import build_chart
 from agent.models import ChartMeta, Setting, System
 from agent.pipeline import CodingAgent
 from agent.rules import HistoryKind, history_code
-from retrieval.search import Hit, check_query
+from retrieval.search import Hit, HybridSearcher, check_query
 
 _HISTORY_KINDS: dict[str, HistoryKind] = {"historical": "personal", "family": "family"}
 # Where a lookup result came from, in `Hit.ranks` (the searcher's own lists are named there).
@@ -38,26 +39,20 @@ def find_codes(
     phrase = check_query(phrase)
     coded_year = agent.searcher.store.year if year is None else year
     searcher = agent.searcher.for_year(coded_year)
-    result = agent.code(build_chart(phrase, ChartMeta(setting=setting)), year=coded_year)
+    # A search box is typed in lower case: "cad" is read as written, then as "CAD". The
+    # reading as written comes first ("hit by a car" is not heparin-induced thrombocytopenia),
+    # each by confidence; the other reading's codes follow, before search hits.
+    readings = dict.fromkeys([phrase, agent.lexicon.with_acronyms(phrase)])
     weighed = [
-        (p.confidence, p.code, p.system, p.citations[0].source_id if p.citations else "")
-        for p in result.proposals
+        item
+        for reading in readings
+        for item in sorted(
+            _weighed(agent, searcher, reading, setting=setting, year=coded_year),
+            key=lambda item: -item[0],
+        )
     ]
-    for considered in result.considered:
-        code, source = considered.code, ""
-        if considered.assertion in _HISTORY_KINDS and considered.system == "cm":
-            # Below the cut-off the claims policy has not turned a past or a relative's
-            # condition into its history code yet ("h/o breast CA" is Z85.3, not C50.919).
-            record = searcher.store.get(considered.code, "cm")
-            kind = _HISTORY_KINDS[considered.assertion]
-            found = history_code(searcher, record, phrase, kind) if record else None
-            if found is not None:
-                code, source = found.record.code, found.citation.source_id
-        weighed.append((considered.confidence, code, considered.system, source))
     hits: dict[str, Hit] = {}
-    for rank, (confidence, code, code_system, source) in enumerate(
-        sorted(weighed, key=lambda item: -item[0])
-    ):
+    for rank, (confidence, code, code_system, source) in enumerate(weighed):
         record = searcher.store.get(code, code_system, coded_year)
         if code in hits or record is None or not record.billable:
             continue
@@ -78,3 +73,27 @@ def find_codes(
             if hit.code and hit.code not in hits:
                 hits[hit.code] = hit
     return list(hits.values())[:k]
+
+
+def _weighed(
+    agent: CodingAgent, searcher: HybridSearcher, phrase: str, *, setting: Setting, year: int
+) -> list[tuple[float, str, System, str]]:
+    """(confidence, code, system, cited source) of what the agent proposed and weighed for
+    `phrase` coded as a one-line chart."""
+    result = agent.code(build_chart(phrase, ChartMeta(setting=setting)), year=year)
+    weighed = [
+        (p.confidence, p.code, p.system, p.citations[0].source_id if p.citations else "")
+        for p in result.proposals
+    ]
+    for considered in result.considered:
+        code, source = considered.code, ""
+        if considered.assertion in _HISTORY_KINDS and considered.system == "cm":
+            # Below the cut-off the claims policy has not turned a past or a relative's
+            # condition into its history code yet ("h/o breast CA" is Z85.3, not C50.919).
+            record = searcher.store.get(considered.code, "cm")
+            kind = _HISTORY_KINDS[considered.assertion]
+            found = history_code(searcher, record, phrase, kind) if record else None
+            if found is not None:
+                code, source = found.record.code, found.citation.source_id
+        weighed.append((considered.confidence, code, considered.system, source))
+    return weighed

@@ -5,7 +5,8 @@ counts as a hit at k when any expected code is among the first k results. Runs a
 searched, and with billable_only=True (what a coder can submit). Expected codes are
 checked (exist in the KB, billable) before anything is measured. A third run answers each
 query with the agent's lookup (`medcoder kb search --by agent`, `GET /codes/search?by=agent`):
-the phrase coded as a one-line diagnostic statement, then search.
+the phrase coded as a one-line diagnostic statement, then search; a fourth the same with every
+query typed in lower case, as people type into a search box.
 
     MEDCODER_HOME=/tmp/mc-home .venv/bin/python bench/paraphrase.py [--any-system]
 """
@@ -96,6 +97,8 @@ def main() -> None:
         ),
         # The phrase coded as a one-line statement by the agent, then search (billable).
         "agent": lambda q, system: find_codes(agent, q, system=system, k=10),
+        # The same, typed the way a search box is: all in lower case ("cad", "s/p l bka").
+        "agent_lower_case": lambda q, system: find_codes(agent, q.lower(), system=system, k=10),
     }
     for mode, find in finders.items():
         top1, top10, misses = evaluate(find, cases, args.any_system)

@@ -177,6 +177,32 @@ class Vocabulary:
         """The entries safe to read in a chart: no search-only entries, no drugs."""
         return Vocabulary(e for e in self.entries if not e.search_only and e.kind != "drug")
 
+    @functools.cached_property
+    def acronyms(self) -> frozenset[str]:
+        """The words that match only in capitals ("CAD", "PE", "TKA"), as written."""
+        return frozenset(
+            w.text
+            for e in self.entries
+            if not e.any_case
+            for w in split_words(e.variant)
+            if _is_acronym(w.text)
+        )
+
+    def with_acronyms(self, text: str) -> str:
+        """`text` typed without any capitals, with its acronym words in capitals ("cad" ->
+        "CAD", "s/p l tka" -> "s/p L TKA"): a search box is typed in lower case. Text with a
+        capital anywhere is returned as typed (its writer used case). A word that is also an
+        acronym ("cradle cap") is capitalised too: the caller reads both versions."""
+        if any(c.isupper() for c in text):
+            return text
+        acronyms = self.acronyms
+        parts, at = [], 0
+        for word in split_words(text):
+            if word.text.upper() in acronyms and word.text not in FILLERS:  # "a", not "A"
+                parts += [text[at : word.start], word.text.upper()]
+                at = word.end
+        return "".join(parts) + text[at:]
+
     def expansions(self, term: str) -> tuple[str, ...]:
         """The canonical terms `term` stands for when it is, as a whole, one variant."""
         words = split_words(term)

@@ -47,3 +47,20 @@ def test_a_past_condition_is_its_history_code(agent: CodingAgent) -> None:
     for phrase, history in (("h/o breast CA", "Z85.3"), ("history of DVT", "Z86.718")):
         codes = _codes(agent, phrase, system="cm", k=5)
         assert codes[0] == history, (phrase, codes)
+
+
+def test_a_phrase_typed_in_lower_case_is_also_read_with_its_acronyms(
+    agent: CodingAgent,
+) -> None:
+    # A search box is typed in lower case; the agent reads "cad" only as "CAD".
+    for typed in ("cad", "lung ca", "s/p l bka"):
+        capitals = agent.lexicon.with_acronyms(typed)
+        assert capitals != typed
+        assert _codes(agent, typed, k=3)[0] == _codes(agent, capitals, k=3)[0], typed
+
+
+def test_the_phrase_as_typed_comes_before_its_acronym_reading(agent: CodingAgent) -> None:
+    # "di" is also DI (diabetes insipidus); the word reading keeps the first place.
+    typed = "di george syndrome"
+    assert agent.lexicon.with_acronyms(typed).startswith("DI ")
+    assert _codes(agent, typed, k=3)[0] == "D82.1"

@@ -135,3 +135,28 @@ def test_lower_case_pe_is_not_an_acronym(searcher: HybridSearcher) -> None:
     assert searcher.vocabulary.rewrites("pe") == []
     hits = searcher.search("PE", k=3, system="cm", billable_only=True)
     assert any(h.code and h.code.startswith("I26.") for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("typed", "restored"),
+    [
+        ("cad", "CAD"),
+        ("s/p l tka", "s/p L TKA"),
+        ("cellulitis lle", "cellulitis LLE"),
+        ("hit by a car", "HIT by a car"),  # "a" is a filler, never the letter A
+        ("broken hip, first visit", "broken hip, first visit"),
+        ("Cad", "Cad"),  # a capital anywhere: the writer used case, kept as typed
+        ("pe w/ cor pulmonale", "PE w/ cor pulmonale"),
+    ],
+)
+def test_a_query_typed_without_capitals_gets_its_acronyms_back(
+    vocabulary: Vocabulary, typed: str, restored: str
+) -> None:
+    assert vocabulary.with_acronyms(typed) == restored
+
+
+def test_acronyms_are_the_words_that_match_only_in_capitals(vocabulary: Vocabulary) -> None:
+    acronyms = vocabulary.acronyms
+    assert {"CAD", "PE", "TKA", "LLE"} <= acronyms
+    assert "afib" not in acronyms and "AFIB" not in acronyms  # matches in any case
+    assert all(word.isupper() or not word.isalpha() for word in acronyms)

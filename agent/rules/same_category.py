@@ -7,7 +7,9 @@ A code is "unspecified" here when its title says "unspecified" or is a "without 
 and it is less specific than another code only when every word its title keeps (once the
 "unspecified" and "without ..." parts are taken out) is in the other title; a condition's
 own unspecified code ("Unspecified appendicitis" K37) also yields to a named kind of it in
-another category of its chapter (K35.201). Two specific
+another category of its chapter (K35.201), and a condition's "unspecified organism" code
+(J18.9, A41.9) to the code of the same condition due to a named organism (J13, A41.51). Two
+specific
 codes of one category are distinct concepts and both stay: S72.001A and S72.002A (right and
 left femur) both say "unspecified part of neck", but "left" is not in the right femur's
 title.
@@ -55,13 +57,35 @@ def less_specific(unspecified: CodeRecord, specific: CodeRecord) -> bool:
     in the same 3-character category."""
     if unspecified.system != "cm" or specific.system != "cm":
         return False
-    if unspecified.code == specific.code or not _related(unspecified, specific):
+    if unspecified.code == specific.code:
+        return False
+    if _organism_named(unspecified, specific):
+        return True
+    if not _related(unspecified, specific):
         return False
     kept = residual_words(unspecified.title)
     if kept is None or not kept:
         return False
     words = _words(specific.title)
     return all(_said(word, words) for word in kept) and not words <= _words(unspecified.title)
+
+
+_UNSPECIFIED_ORGANISM = ", unspecified organism"
+
+
+def _organism_named(unspecified: CodeRecord, specific: CodeRecord) -> bool:
+    """A condition's code whose organism is unspecified beside a code of its chapter for the
+    same condition due to a named cause: J18.9 "Pneumonia, unspecified organism" beside J13
+    "Pneumonia due to Streptococcus pneumoniae" or J12.82, A41.9 beside A41.51. A kind the
+    other title does not name keeps its code: J18.0 (bronchopneumonia) stays beside J13."""
+    title = unspecified.title.lower()
+    if not title.endswith(_UNSPECIFIED_ORGANISM) or unspecified.code[0] != specific.code[0]:
+        return False
+    other = specific.title.lower()
+    if " due to " not in other or "unspecified organism" in other:
+        return False
+    words = _words(other)
+    return all(_said(w, words) for w in _words(title.removesuffix(_UNSPECIFIED_ORGANISM)))
 
 
 def _related(unspecified: CodeRecord, specific: CodeRecord) -> bool:

@@ -142,7 +142,6 @@ def test_a_conditions_own_unspecified_code_goes_beside_a_kind_of_it_in_another_c
     store: KnowledgeStore,
 ) -> None:
     # K37 "Unspecified appendicitis" beside K35.201; D64.9 "Anemia, unspecified" beside D63.1.
-    # A partly unspecified code of another category stays: J18.9 names no organism, J12.82 does.
     kept, dropped = run(
         store,
         [
@@ -150,12 +149,31 @@ def test_a_conditions_own_unspecified_code_goes_beside_a_kind_of_it_in_another_c
             raw("K37", "appendicitis"),
             raw("D63.1", "anemia in chronic kidney"),
             raw("D64.9", "anemia"),
-            raw("J12.82", "pneumonia due to COVID-19"),
-            raw("J18.9", "pneumonia"),
         ],
     )
     assert sorted(d.code for d in dropped) == ["D64.9", "K37"]
-    assert "J18.9" in kept
+    assert sorted(kept) == ["D63.1", "K35.201"]
+
+
+@pytest.mark.parametrize(
+    ("unspecified", "named"),
+    [("J18.9", "J13"), ("J18.9", "J12.82"), ("J18.9", "J15.212"), ("A41.9", "A41.51")],
+)
+def test_the_unspecified_organism_code_goes_beside_the_named_organism(
+    store: KnowledgeStore, unspecified: str, named: str
+) -> None:
+    # The same pneumonia or sepsis documented once with and once without its organism.
+    kept, dropped = run(store, [raw(unspecified, "pneumonia"), raw(named, "pneumonia due to")])
+    assert kept == [named] and [d.code for d in dropped] == [unspecified]
+    assert named in dropped[0].reason and "I.A.9.b" in dropped[0].reason
+
+
+def test_an_unspecified_organism_code_stays_beside_other_conditions(store: KnowledgeStore) -> None:
+    # J18.0 says bronchopneumonia, which J13's title does not; J44.0 (COPD with lower
+    # respiratory infection) asks for the infection's own code; N39.0 is another condition.
+    for pair in (("J18.0", "J13"), ("J18.9", "J44.0"), ("A41.9", "N39.0")):
+        kept, dropped = run(store, [raw(pair[0], "pneumonia"), raw(pair[1], "pneumonia due to")])
+        assert sorted(kept) == sorted(pair) and dropped == [], pair
 
 
 def test_the_nos_code_of_an_excludes1_pair_goes_however_sure(store: KnowledgeStore) -> None:

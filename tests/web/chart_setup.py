@@ -54,11 +54,12 @@ def _span(words: str) -> dict[str, Any]:
 
 
 # What the scripted model answers for NOTE: the codes a coder would expect, one wrong code to
-# reject (A93.1), a less specific pneumonia holding the principal, two procedures whose
+# reject (A93.1), a pneumonia of unspecified organism holding the principal (J18.0: the agent
+# itself drops J18.9 beside J13, whose organism is named), two procedures whose
 # evidence overlaps, and a code that does not exist (the agent drops it). The agent checks and
 # cites them as it does a real model's answer; the screen is then tested on a known set.
 SCRIPTED_CODES: list[tuple[str, str, float]] = [
-    ("J18.9", "Community-acquired pneumonia", 0.9),
+    ("J18.0", "Community-acquired pneumonia", 0.9),
     ("J13", "Pneumonia due to Streptococcus pneumoniae", 0.85),
     ("E11.65", "Type 2 diabetes mellitus with hyperglycemia", 0.9),
     ("I12.9", "essential hypertension", 0.7),
@@ -80,7 +81,7 @@ def scripted_answer() -> dict[str, Any]:
                 "code": code,
                 "evidence": [_span(words)],
                 "confidence": confidence,
-                "principal": code == "J18.9",
+                "principal": code == "J18.0",
             }
             for code, words, confidence in SCRIPTED_CODES
         ]

@@ -175,22 +175,22 @@ def test_a_coder_reviews_with_the_keys(page: Any, workspace: Workspace) -> None:
     expect(row.locator(".badge.modified")).to_have_text("Modified")
     expect(row.locator(".p-code")).to_contain_text("0B960ZZ → 0B9F8ZX")
 
-    # p makes J13 the principal diagnosis (accepting it); J18.9 loses it.
+    # p makes J13 the principal diagnosis (accepting it); J18.0 loses it.
     row = _select(page, "J13")
     page.keyboard.press("p")
     expect(row.locator(".badge.principal")).to_be_visible()
-    expect(_row(page, "J18.9").locator(".badge.principal")).to_have_count(0)
-    # The principal moved on the server too: deciding J18.9 now uses its new version.
-    row = _select(page, "J18.9")
+    expect(_row(page, "J18.0").locator(".badge.principal")).to_have_count(0)
+    # The principal moved on the server too: deciding J18.0 now uses its new version.
+    row = _select(page, "J18.0")
     page.keyboard.press("r")
-    dialog = page.get_by_role("dialog", name="Reject J18.9")
+    dialog = page.get_by_role("dialog", name="Reject J18.0")
     dialog.get_by_label("Duplicate").check()
     dialog.get_by_role("button", name="Reject").click()
     expect(row.locator(".badge.rejected")).to_be_visible()
     with workspace.api("lena") as client:
         now = proposals_of(client, chart["id"])
     assert (now["J13"]["status"], now["J13"]["principal"]) == ("accepted", True)
-    assert (now["J18.9"]["status"], now["J18.9"]["reason"]) == ("rejected", "duplicate")
+    assert (now["J18.0"]["status"], now["J18.0"]["reason"]) == ("rejected", "duplicate")
     assert (now["0B960ZZ"]["final_code"], now["0B960ZZ"]["reason"]) == ("0B9F8ZX", "wrong_code")
     assert now["A93.1"]["reason"] == "not_documented"
     expect(page.locator("#decided-count")).to_have_text(f"5 of {len(proposals)} decided")
@@ -308,9 +308,11 @@ def test_a_missed_code_is_added_from_selected_text(page: Any, workspace: Workspa
 def test_a_citation_opens_the_code_record(page: Any, workspace: Workspace) -> None:
     chart, _ = coded_chart(workspace, "CR-CITE-1")
     _open(page, workspace, chart["id"])
-    row = _select(page, "J18.9")
-    row.get_by_role("button", name=re.compile(r"^Tabular: J18\.9")).click()
-    dialog = page.get_by_role("dialog", name=re.compile(r"^J18\.9 Pneumonia, unspecified organism"))
+    row = _select(page, "J18.0")
+    row.get_by_role("button", name=re.compile(r"^Tabular: J18\.0")).click()
+    dialog = page.get_by_role(
+        "dialog", name=re.compile(r"^J18\.0 Bronchopneumonia, unspecified organism")
+    )
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Excludes1")
     expect(dialog).to_contain_text("congenital pneumonia")
@@ -319,7 +321,7 @@ def test_a_citation_opens_the_code_record(page: Any, workspace: Workspace) -> No
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_have_count(0)
     # Escape closes it too, back on the row.
-    row.get_by_role("button", name=re.compile(r"^Tabular: J18\.9")).click()
+    row.get_by_role("button", name=re.compile(r"^Tabular: J18\.0")).click()
     expect(dialog).to_be_visible()
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
@@ -362,7 +364,7 @@ def _decide_the_rest(workspace: Workspace, chart_id: int) -> None:
     with workspace.api("lena") as client:
         found = proposals_of(client, chart_id)
         rejected = {
-            "J18.9": "duplicate",
+            "J18.0": "duplicate",
             "A93.1": "not_documented",
             "BW03ZZZ": "not_clinically_significant",
         }

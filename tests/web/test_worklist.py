@@ -470,3 +470,69 @@ def test_the_worklist_at_1920_by_1080(page_for: Any, workspace: Workspace) -> No
     expect(page.locator("#rows tr[data-chart-id]")).to_have_count(25)
     _assert_accessible(page)
     screenshot(page, "06-worklist-1920")
+
+
+def test_a_lead_assigns_charts_and_a_coder_lists_their_own(
+    page: Any, page_for: Any, workspace: Workspace
+) -> None:
+    mine = _chart(workspace, "ASG-0001")
+    other = _chart(workspace, "ASG-0002")
+    _open(page, workspace, name="lena", query="?q=ASG-")
+    expect(page.locator("#rows tr[data-chart-id]")).to_have_count(2)
+
+    # The lead assigns the first chart to cody through the row's dialog.
+    _row(page, "ASG-0001").get_by_role(
+        "button", name=f"Assign chart {mine['id']}, ASG-0001"
+    ).click()
+    dialog = page.get_by_role("dialog", name="Assign a chart")
+    expect(dialog).to_contain_text(f"Chart {mine['id']} (ASG-0001)")
+    choice = dialog.get_by_label("Assign to")
+    expect(choice.locator("option")).to_have_text(
+        ["No one", "carla (coder)", "cody (coder)", "lena (lead)"]
+    )
+    choice.select_option(label="cody (coder)")
+    found = audit(page)
+    assert found == {"low": [], "unnamed": []}, found
+    screenshot(page, "06b-worklist-assign")
+    dialog.get_by_role("button", name="Assign").click()
+    expect(dialog).to_be_hidden()
+    expect(_row(page, "ASG-0001")).to_contain_text("cody")
+    with workspace.api("lena") as client:
+        stored = client.get(f"/charts/{mine['id']}").json()
+        trail = client.get(f"/charts/{mine['id']}/audit").json()
+    assert stored["assigned_to"]["name"] == "cody"
+    assert [e["action"] for e in trail].count("chart.assign") == 1
+
+    # Someone assigns the second chart first: the page says so, then the next try works.
+    with workspace.api("lena") as client:
+        first = client.put(
+            f"/charts/{other['id']}/assignee",
+            json={"user_id": stored["assigned_to"]["id"]},
+            headers={"If-Match": f'"{other["version"]}"'},
+        )
+        assert first.status_code == 200, first.text
+    _row(page, "ASG-0002").get_by_role("button", name=re.compile("^Assign chart")).click()
+    dialog.get_by_label("Assign to").select_option(label="No one")
+    dialog.get_by_role("button", name="Assign").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Someone changed")
+    page.watch.expect_console_error("409")  # the browser logs the refused change
+    expect(_row(page, "ASG-0002")).to_contain_text("cody")  # the list as it is now
+    dialog.get_by_label("Assign to").select_option(label="No one")
+    dialog.get_by_role("button", name="Assign").click()
+    expect(dialog).to_be_hidden()
+    expect(_row(page, "ASG-0002")).to_contain_text("Unassigned")
+
+    # A coder narrows the list to their own charts, or to charts nobody has; no Assign.
+    coder = page_for()
+    _open(coder, workspace, name="cody", query="?q=ASG-")
+    expect(coder.get_by_role("button", name=re.compile("^Assign"))).to_have_count(0)
+    coder.get_by_label("Assigned to").select_option(label="Me")
+    expect(coder.locator("#rows tr[data-chart-id]")).to_have_count(1)
+    expect(_row(coder, "ASG-0001")).to_be_visible()
+    assert "who=me" in coder.url
+    coder.get_by_label("Assigned to").select_option(label="No one")
+    expect(coder.locator("#rows tr[data-chart-id]")).to_have_count(1)
+    expect(_row(coder, "ASG-0002")).to_be_visible()
+    coder.reload()  # the filter lives in the address
+    expect(coder.get_by_label("Assigned to")).to_have_value("none")
+    expect(coder.locator("#rows tr[data-chart-id]")).to_have_count(1)

@@ -1,12 +1,15 @@
 // The worklist: charts by status (with counts), searched by external id, a page at a time,
-// newest first; coders upload charts and start coding them from here. The filters live in
-// the address (?status=&q=&page=&size=), so a reload or a shared link shows the same list.
+// newest first; coders upload charts and start coding them from here, leads assign them. The
+// filters live in the address (?status=&q=&who=&page=&size=), so a reload or a shared link
+// shows the same list.
 
-import { announce, api, canCode, el, typing } from "./api.js";
+import { announce, api, canCode, el, role, typing } from "./api.js";
 import { dismiss, isCoding, jobLabel, jobs, startCoding } from "./worklist-coding.js";
 import { setupUpload } from "./worklist-upload.js";
+import { openAssign } from "./worklist-assign.js";
 
 const STATUS_NAMES = { new: "New", coded: "Coded", in_review: "In review", committed: "Committed" };
+const ASSIGNEES = { me: "assigned to you", none: "assigned to no one" }; // GET /charts?assigned_to=
 const SIZES = [25, 50, 100];
 const COLUMNS = 9;
 const SEARCH_DELAY_MS = 250;
@@ -22,6 +25,7 @@ const pageSize = document.getElementById("page-size");
 const previous = document.getElementById("page-prev");
 const next = document.getElementById("page-next");
 const filters = [...document.querySelectorAll("#status-filter [data-status]")];
+const assignedFilter = document.getElementById("assigned-filter"); // coders and leads only
 
 const state = fromAddress();
 let shown = null; // the page on screen, as GET /charts answered it
@@ -36,6 +40,7 @@ function fromAddress() {
   return {
     status: Object.hasOwn(STATUS_NAMES, status) ? status : "",
     q: (query.get("q") || "").slice(0, 200),
+    who: assignedFilter && Object.hasOwn(ASSIGNEES, query.get("who")) ? query.get("who") : "",
     size: SIZES.includes(size) ? size : SIZES[0],
     page: Number.isInteger(page) && page > 1 ? page - 1 : 0,
   };
@@ -45,6 +50,7 @@ function toAddress() {
   const query = new URLSearchParams();
   if (state.status) query.set("status", state.status);
   if (state.q) query.set("q", state.q);
+  if (state.who) query.set("who", state.who);
   if (state.page) query.set("page", String(state.page + 1));
   if (state.size !== SIZES[0]) query.set("size", String(state.size));
   const asked = query.toString();
@@ -57,6 +63,7 @@ async function load() {
   const query = new URLSearchParams({ offset: String(state.page * state.size), limit: String(state.size) });
   if (state.status) query.set("status", state.status);
   if (state.q) query.set("external_id", state.q);
+  if (state.who) query.set("assigned_to", state.who);
   table.setAttribute("aria-busy", "true");
   try {
     const page = await api(`/charts?${query}`);
@@ -100,12 +107,13 @@ function render() {
 function describe(total) {
   const which = state.status ? `${STATUS_NAMES[state.status].toLowerCase()} charts` : "charts";
   const matching = state.q ? ` with an external id containing “${state.q}”` : "";
-  return `${total} ${which}${matching}, newest first`;
+  const assigned = state.who ? ` ${ASSIGNEES[state.who]}` : "";
+  return `${total} ${which}${assigned}${matching}, newest first`;
 }
 
 function emptyRow() {
   let message;
-  if (state.q || state.status) message = `No ${describe(0).replace(/^0 /, "").replace(/, newest first$/, "")}.`;
+  if (state.q || state.status || state.who) message = `No ${describe(0).replace(/^0 /, "").replace(/, newest first$/, "")}.`;
   else if (canCode) message = "No charts yet. Upload one with “Upload chart”.";
   else message = "No charts yet.";
   return el("tr", { class: "placeholder" }, el("td", { colspan: COLUMNS }, message));
@@ -203,6 +211,12 @@ function actions(chart, named) {
       onclick: () => code(chart.id),
     }, label));
   }
+  if (role === "lead" && chart.status !== "committed") {
+    parts.push(el("button", {
+      type: "button", class: "button small", "aria-haspopup": "dialog", "aria-label": `Assign ${it}`,
+      onclick: () => assign(chart),
+    }, "Assign"));
+  }
   return el("span", { class: "row-actions" }, parts);
 }
 
@@ -219,6 +233,21 @@ function code(chartId) {
       const target = row && (row.querySelector(".col-actions a, .col-actions button") || row.querySelector("a"));
       if (target) target.focus();
     });
+  });
+}
+
+// The lead's assign dialog; afterwards the list is read again (the chart may have left a
+// filtered list), and focus goes back to the chart's Assign button when it is still there.
+function assign(chart) {
+  openAssign(chart, {
+    done: async () => {
+      await load();
+      rows.querySelector(`tr[data-chart-id="${chart.id}"] button[aria-haspopup="dialog"]`)?.focus();
+    },
+    stale: async () => {
+      await load();
+      return shown ? shown.items.find((c) => c.id === chart.id) || null : null;
+    },
   });
 }
 
@@ -242,6 +271,11 @@ document.getElementById("search-form").addEventListener("submit", (event) => {
   clearTimeout(searchTimer);
   go({ q: search.value.trim(), page: 0 });
 });
+
+if (assignedFilter) {
+  assignedFilter.value = state.who;
+  assignedFilter.addEventListener("change", () => go({ who: assignedFilter.value, page: 0 }));
+}
 
 pageSize.value = String(state.size);
 pageSize.addEventListener("change", () => go({ size: Number(pageSize.value), page: 0 }));

@@ -40,8 +40,8 @@ def find_codes(
     coded_year = agent.searcher.store.year if year is None else year
     searcher = agent.searcher.for_year(coded_year)
     # A search box is typed in lower case: "cad" is read as written, then as "CAD". The
-    # reading as written comes first ("hit by a car" is not heparin-induced thrombocytopenia),
-    # each by confidence; the other reading's codes follow, before search hits.
+    # reading as written comes first ("di george syndrome" is D82.1, not DI, diabetes
+    # insipidus), each by confidence; the other reading's codes follow, before search hits.
     readings = dict.fromkeys([phrase, agent.lexicon.with_acronyms(phrase)])
     weighed = [
         item

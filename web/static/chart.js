@@ -21,7 +21,7 @@ const loading = Promise.all([api(`/charts/${chartId}`), api(`/charts/${chartId}/
 const isLead = role === "lead";
 const header = document.getElementById("chart-header");
 const alertSlot = document.getElementById("chart-alert");
-const state = { chart: null, proposals: [] };
+const state = { chart: null, proposals: [], edits: 0 }; // edits: changes applied here
 const busy = new Set(); // proposals with a decision on its way
 
 const editable = () => canCode && state.chart !== null && state.chart.status !== "committed";
@@ -95,15 +95,26 @@ function loadCodeSets() {
 }
 
 // `quiet`: the page asked for it (a panel changed the chart), so focus and speech stay put.
+// Only the newest reload applies its answer, and one that a decision made here overtook reads
+// again, so it never puts back the state from before that decision.
+let reloads = 0;
 async function reload({ quiet = false } = {}) {
+  const ticket = ++reloads;
+  const edits = state.edits;
+  let chart, proposals;
   try {
-    const [chart, proposals] = await Promise.all([api(`/charts/${chartId}`), api(`/charts/${chartId}/proposals`)]);
-    state.chart = chart;
-    state.proposals = proposals;
+    [chart, proposals] = await Promise.all([api(`/charts/${chartId}`), api(`/charts/${chartId}/proposals`)]);
   } catch (error) {
-    report(error);
+    if (ticket === reloads) report(error);
     return;
   }
+  if (ticket !== reloads) return;
+  if (state.edits !== edits) {
+    await reload({ quiet });
+    return;
+  }
+  state.chart = chart;
+  state.proposals = proposals;
   alertSlot.replaceChildren();
   renderAll();
   changed();
@@ -172,6 +183,7 @@ async function decide(proposal, body) {
 // One proposal changed (or was added) by us: its row, the legend, the chart's version; the
 // rest of the page stays as it is.
 function applyChange(updated) {
+  state.edits += 1;
   let index = indexOf(updated.id);
   const added = index < 0;
   if (added) index = state.proposals.push(updated) - 1;

@@ -84,7 +84,10 @@ export class AuditPanel {
       this.hasOlder = older.length === SHOWN;
       this.add(older.reverse(), "start");
       this.status.replaceChildren();
+      const hadFocus = document.activeElement === this.more;
       this.render();
+      // The last page hides the button: the keyboard goes on at the oldest event instead.
+      if (hadFocus && this.more.hidden) this.list.lastElementChild?.focus();
     } catch (error) {
       this.failed(error);
     } finally {
@@ -98,9 +101,12 @@ export class AuditPanel {
 
   // `rows` oldest first, added before or after those already read.
   add(rows, where) {
-    for (const row of rows) {
-      const known = where === "start" && this.codes.has(row.proposal_id); // newer rows win
-      if (row.proposal_id && row.after && row.after.code && !known) this.codes.set(row.proposal_id, row.after.code);
+    // The newest row naming a proposal's code wins: older rows never overwrite what is known.
+    const newestFirst = where === "start" ? rows.slice().reverse() : rows;
+    for (const row of newestFirst) {
+      if (!row.proposal_id || !row.after || !row.after.code) continue;
+      if (where === "start" && this.codes.has(row.proposal_id)) continue;
+      this.codes.set(row.proposal_id, row.after.code);
     }
     if (where === "start") this.rows.unshift(...rows);
     else this.rows.push(...rows);
@@ -128,7 +134,7 @@ export class AuditPanel {
         el("span", { class: "muted" }, ` (${row.role}) · `), when(row.at)),
     ];
     if (row.reason) parts.push(el("p", { class: "audit-reason" }, el("span", { class: "muted" }, "Reason: "), this.reason(row)));
-    return el("li", { class: "audit-row", dataset: { id: row.id, action: row.action, proposalId: row.proposal_id ?? "" } }, parts);
+    return el("li", { class: "audit-row", tabindex: "-1", dataset: { id: row.id, action: row.action, proposalId: row.proposal_id ?? "" } }, parts);
   }
 
   // A decision's reason is "code: note" with the code one of chart-dialogs.js's reasons.

@@ -53,8 +53,9 @@ def residual_words(title: str) -> set[str] | None:
 
 
 def less_specific(unspecified: CodeRecord, specific: CodeRecord) -> bool:
-    """Whether `unspecified` is the unspecified (or "without") form of what `specific` says,
-    in the same 3-character category."""
+    """Whether `unspecified` is the unspecified (or "without") form of what `specific` says:
+    in the same 3-character category, a condition's own unspecified code beside a kind of it
+    in its chapter, or its "unspecified organism" code beside it due to a named organism."""
     if unspecified.system != "cm" or specific.system != "cm":
         return False
     if unspecified.code == specific.code:
@@ -74,18 +75,18 @@ _UNSPECIFIED_ORGANISM = ", unspecified organism"
 
 
 def _organism_named(unspecified: CodeRecord, specific: CodeRecord) -> bool:
-    """A condition's code whose organism is unspecified beside a code of its chapter for the
-    same condition due to a named cause: J18.9 "Pneumonia, unspecified organism" beside J13
-    "Pneumonia due to Streptococcus pneumoniae" or J12.82, A41.9 beside A41.51. A kind the
-    other title does not name keeps its code: J18.0 (bronchopneumonia) stays beside J13."""
+    """A condition's code whose organism is unspecified beside a code of its chapter that is
+    that condition due to a named cause: J18.9 "Pneumonia, unspecified organism" beside J13
+    "Pneumonia due to Streptococcus pneumoniae" or J12.82, A41.9 beside A41.51 "Sepsis due to
+    Escherichia coli". The other title must begin with the condition: a kind it does not name
+    keeps its code (J18.0 bronchopneumonia, J18.8 other pneumonia beside J13), and so does a
+    combination code whose note asks for the pneumonia's own code (J10.08 influenza)."""
     title = unspecified.title.lower()
     if not title.endswith(_UNSPECIFIED_ORGANISM) or unspecified.code[0] != specific.code[0]:
         return False
+    condition = title.removesuffix(_UNSPECIFIED_ORGANISM)
     other = specific.title.lower()
-    if " due to " not in other or "unspecified organism" in other:
-        return False
-    words = _words(other)
-    return all(_said(w, words) for w in _words(title.removesuffix(_UNSPECIFIED_ORGANISM)))
+    return other.startswith(f"{condition} due to ") and "unspecified organism" not in other
 
 
 def _related(unspecified: CodeRecord, specific: CodeRecord) -> bool:

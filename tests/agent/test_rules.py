@@ -169,9 +169,11 @@ def test_the_unspecified_organism_code_goes_beside_the_named_organism(
 
 
 def test_an_unspecified_organism_code_stays_beside_other_conditions(store: KnowledgeStore) -> None:
-    # J18.0 says bronchopneumonia, which J13's title does not; J44.0 (COPD with lower
-    # respiratory infection) asks for the infection's own code; N39.0 is another condition.
-    for pair in (("J18.0", "J13"), ("J18.9", "J44.0"), ("A41.9", "N39.0")):
+    # J18.0 says bronchopneumonia and J18.8 other pneumonia, which J13's and J15.29's titles
+    # do not; J44.0 (COPD with lower respiratory infection) and J10.08 (influenza with other
+    # specified pneumonia) ask for the infection's own code; N39.0 is another condition.
+    pairs = [("J18.0", "J13"), ("J18.8", "J15.29"), ("J18.8", "J10.08"), ("J18.9", "J44.0")]
+    for pair in [*pairs, ("A41.9", "N39.0")]:
         kept, dropped = run(store, [raw(pair[0], "pneumonia"), raw(pair[1], "pneumonia due to")])
         assert sorted(kept) == sorted(pair) and dropped == [], pair
 

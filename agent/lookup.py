@@ -7,7 +7,8 @@ history cues, abbreviations, all weighed by the learned ranker. So the phrase is
 one-line chart under the claims policy; its proposals and the codes the agent weighed below
 its cut-off come first, by confidence, then search hits fill the list. Every result is a
 billable code of the year asked. A phrase typed without capitals ("cad", "s/p l tka") is
-read again with its acronyms in capitals, whose codes follow those of the phrase as typed.
+read again with its acronyms in capitals; those codes follow the agent's codes for the
+phrase as typed and come before search hits.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def find_codes(
     coded_year = agent.searcher.store.year if year is None else year
     searcher = agent.searcher.for_year(coded_year)
     # A search box is typed in lower case: "cad" is read as written, then as "CAD". The
-    # reading as written comes first ("di george syndrome" is D82.1, not DI, diabetes
-    # insipidus), each by confidence; the other reading's codes follow, before search hits.
+    # agent's codes for the phrase as written come first ("di george syndrome" is D82.1, not
+    # DI, diabetes insipidus), then those of the acronym reading, then search hits; when the
+    # phrase as written gives the agent nothing, the acronym reading leads ("cad" is I25.10,
+    # and "hit by a car" reads HIT).
     readings = dict.fromkeys([phrase, agent.lexicon.with_acronyms(phrase)])
     weighed = [
         item

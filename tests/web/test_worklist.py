@@ -517,6 +517,7 @@ def test_a_lead_assigns_charts_and_a_coder_lists_their_own(
     expect(dialog.get_by_role("alert")).to_contain_text("Someone changed")
     page.watch.expect_console_error("409")  # the browser logs the refused change
     expect(_row(page, "ASG-0002")).to_contain_text("cody")  # the list as it is now
+    expect(dialog.get_by_label("Assign to")).to_have_value(str(stored["assigned_to"]["id"]))
     dialog.get_by_label("Assign to").select_option(label="No one")
     dialog.get_by_role("button", name="Assign").click()
     expect(dialog).to_be_hidden()

@@ -7,15 +7,20 @@ import { announce, api, el } from "./api.js";
 
 const dialog = document.getElementById("assign-dialog");
 
-let people = null; // GET /users, once per page
-let current = null; // { chart, done } while the dialog is open
+let people = null; // GET /users as a promise, asked once per page (a failure is asked again)
+let current = null; // { chart, done, stale } while the dialog is open
 
-async function assignable() {
+function assignable() {
   if (!people) {
-    const users = await api("/users");
-    people = users
-      .filter((u) => u.active && (u.role === "coder" || u.role === "lead"))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    people = api("/users").then(
+      (users) => users
+        .filter((u) => u.active && (u.role === "coder" || u.role === "lead"))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      (error) => {
+        people = null;
+        throw error;
+      },
+    );
   }
   return people;
 }
@@ -35,22 +40,45 @@ function showError(message) {
 // Opens the dialog for `chart` (a row of GET /charts); `done(updated)` runs after a change,
 // `stale()` when the chart had changed first: it reads the list again and answers the
 // chart as it is now (null when it left the list), which the next try uses.
-export async function openAssign(chart, { done, stale }) {
+export async function openAssign(chart, { done, stale, closed }) {
   if (!dialog) return;
   const select = document.getElementById("assignee");
+  const submit = document.getElementById("assign-submit");
   showError("");
   document.getElementById("assign-chart").textContent = capital(chartName(chart));
-  select.replaceChildren(el("option", { value: "" }, "No one"));
-  current = { chart, done, stale };
+  select.replaceChildren(el("option", { value: "" }, "Loading people…"));
+  select.disabled = true;
+  submit.disabled = true; // nothing to choose yet: an empty choice would unassign the chart
+  const opened = { chart, done, stale, closed };
+  current = opened;
   dialog.showModal();
+  let found;
   try {
-    const found = await assignable();
-    select.append(...found.map((u) => el("option", { value: String(u.id) }, `${u.name} (${u.role})`)));
-    select.value = chart.assigned_to ? String(chart.assigned_to.id) : "";
+    found = await assignable();
   } catch (error) {
-    if (error.status !== 401) showError(`The people to assign could not be loaded: ${error.message}`);
+    if (current === opened && error.status !== 401) {
+      showError(`The people to assign could not be loaded: ${error.message}`);
+    }
+    return;
   }
+  if (current !== opened) return; // closed, or another chart's dialog, meanwhile
+  select.replaceChildren(el("option", { value: "" }, "No one"),
+    ...found.map((u) => el("option", { value: String(u.id) }, `${u.name} (${u.role})`)));
+  choose(chart);
+  select.disabled = false;
+  submit.disabled = false;
   select.focus();
+}
+
+// The chart's assignee selected; one who is no longer assignable (deactivated) is listed so
+// that the dialog never shows a choice the chart does not have.
+function choose(chart) {
+  const select = document.getElementById("assignee");
+  const who = chart.assigned_to;
+  if (who && ![...select.options].some((o) => o.value === String(who.id))) {
+    select.append(el("option", { value: String(who.id) }, `${who.name} (current)`));
+  }
+  select.value = who ? String(who.id) : "";
 }
 
 function setup() {
@@ -59,12 +87,15 @@ function setup() {
   const submit = document.getElementById("assign-submit");
   document.getElementById("assign-cancel").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
+    const closing = current;
     current = null;
+    if (closing && closing.closed) closing.closed();
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!current || submit.disabled) return;
-    const { chart, done, stale } = current;
+    const opened = current;
+    const { chart, done, stale } = opened;
     const value = document.getElementById("assignee").value;
     const userId = value ? Number(value) : null;
     submit.disabled = true;
@@ -79,15 +110,21 @@ function setup() {
       done(updated);
     } catch (error) {
       if (error.status === 409 || error.status === 412) {
-        showError(`Someone changed ${chartName(chart)} first; the list now shows it as it is. Choose again.`);
-        const fresh = await stale();
-        if (fresh && current) current.chart = fresh;
+        const fresh = await stale().catch(() => null);
+        if (current !== opened) return; // the dialog was closed meanwhile
+        if (fresh) {
+          opened.chart = fresh;
+          choose(fresh);
+          showError(`Someone changed ${chartName(chart)} first; the list now shows it as it is. Choose again.`);
+        } else {
+          showError(`Someone changed ${chartName(chart)} first, and it is no longer in this list. Close and look again.`);
+          return; // leaves Assign disabled: there is no version to send
+        }
       } else if (error.status !== 401) {
         showError(`Not assigned: ${error.message}`);
       }
-    } finally {
-      submit.disabled = false;
     }
+    submit.disabled = false;
   });
 }
 

@@ -239,14 +239,19 @@ function code(chartId) {
 // The lead's assign dialog; afterwards the list is read again (the chart may have left a
 // filtered list), and focus goes back to the chart's Assign button when it is still there.
 function assign(chart) {
+  const button = () => rows.querySelector(`tr[data-chart-id="${chart.id}"] button[aria-haspopup="dialog"]`);
   openAssign(chart, {
     done: async () => {
       await load();
-      rows.querySelector(`tr[data-chart-id="${chart.id}"] button[aria-haspopup="dialog"]`)?.focus();
+      button()?.focus();
     },
     stale: async () => {
       await load();
       return shown ? shown.items.find((c) => c.id === chart.id) || null : null;
+    },
+    // The list may have been drawn again under the dialog: focus its row's button again.
+    closed: () => {
+      if (!document.activeElement || document.activeElement === document.body) button()?.focus();
     },
   });
 }

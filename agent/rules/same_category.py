@@ -9,10 +9,9 @@ and it is less specific than another code only when every word its title keeps (
 own unspecified code ("Unspecified appendicitis" K37) also yields to a named kind of it in
 another category of its chapter (K35.201), and a condition's "unspecified organism" code
 (J18.9, A41.9) to the code of the same condition due to a named organism (J13, A41.51). Two
-specific
-codes of one category are distinct concepts and both stay: S72.001A and S72.002A (right and
-left femur) both say "unspecified part of neck", but "left" is not in the right femur's
-title.
+specific codes of one category are distinct concepts and both stay: S72.001A and S72.002A
+(right and left femur) both say "unspecified part of neck", but "left" is not in the right
+femur's title.
 """
 
 from __future__ import annotations

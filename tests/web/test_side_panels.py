@@ -169,6 +169,11 @@ def _proposals_changed(page: Any, client: httpx.Client, chart_id: int) -> None:
     )
 
 
+def _shown_ids(rows: Any) -> list[int]:
+    """The audit ids the timeline shows, top to bottom."""
+    return [int(i) for i in rows.evaluate_all("(rows) => rows.map((r) => r.dataset.id)")]
+
+
 def _expect_drg(page: Any, drg: dict[str, Any]) -> None:
     panel = page.locator("#panel-drg")
     number = "—" if drg["drg"] is None else f"{drg['drg']:03d}"
@@ -364,8 +369,7 @@ def test_the_audit_timeline_is_newest_first_and_follows_decisions(
     _open(page, workspace, chart_id)
     rows = page.locator("#audit-list li.audit-row")
     expect(rows).to_have_count(len(events))
-    ids = [int(i) for i in rows.evaluate_all("(rows) => rows.map((r) => r.dataset.id)")]
-    assert ids == sorted((e["id"] for e in events), reverse=True)
+    assert _shown_ids(rows) == sorted((e["id"] for e in events), reverse=True)
 
     # A decision in the page: its row comes first, naming who and what.
     target = proposals[0]
@@ -409,13 +413,11 @@ def test_a_long_audit_trail_shows_the_newest_first_and_pages_back(
     _open(page, workspace, chart_id)
     rows = page.locator("#audit-list li.audit-row")
     expect(rows).to_have_count(60)
-    shown = rows.evaluate_all("(rows) => rows.map((r) => Number(r.dataset.id))")
-    assert shown == newest_first[:60]
+    assert _shown_ids(rows) == newest_first[:60]
     older = page.get_by_role("button", name="Show older events")
     older.click()
     expect(rows).to_have_count(len(events))
-    shown = rows.evaluate_all("(rows) => rows.map((r) => Number(r.dataset.id))")
-    assert shown == newest_first
+    assert _shown_ids(rows) == newest_first
     expect(older).to_be_hidden()
     expect(rows.last).to_have_attribute("data-action", "chart.create")
 

@@ -213,7 +213,7 @@ function actions(chart, named) {
   }
   if (role === "lead" && chart.status !== "committed") {
     parts.push(el("button", {
-      type: "button", class: "button small", "aria-haspopup": "dialog", "aria-label": `Assign ${it}`,
+      type: "button", class: "button small assign", "aria-haspopup": "dialog", "aria-label": `Assign ${it}`,
       onclick: () => assign(chart),
     }, "Assign"));
   }
@@ -239,7 +239,7 @@ function code(chartId) {
 // The lead's assign dialog; afterwards the list is read again (the chart may have left a
 // filtered list), and focus goes back to the chart's Assign button when it is still there.
 function assign(chart) {
-  const button = () => rows.querySelector(`tr[data-chart-id="${chart.id}"] button[aria-haspopup="dialog"]`);
+  const button = () => rows.querySelector(`tr[data-chart-id="${chart.id}"] button.assign`);
   openAssign(chart, {
     done: async () => {
       await load();
